@@ -1,0 +1,73 @@
+/* config.h : the daemon's settings, loaded from one libconfig file. */
+#ifndef CALLOGD_CONFIG_H
+#define CALLOGD_CONFIG_H
+
+#include <stddef.h>
+
+#define CL_DEFAULT_CONFIG "/etc/callogd/callogd.conf"
+
+enum cl_pop_trigger { CL_TRIGGER_RINGING = 0, CL_TRIGGER_ANSWERED = 1 };
+
+/* Every string is malloc'd and owned by the struct; "" means off/none. */
+struct cl_config {
+	char *path; /* the file it came from, as given */
+
+	char *db_path;
+
+	char *events_unix;
+	char *events_tcp;
+	int events_max_line;
+	char *events_token;
+	int events_max_clients;
+	int events_idle_timeout; /* seconds, 0 = none */
+
+	char *agents_unix;
+	char *agents_tcp;
+	int agents_max_clients;
+	int agents_max_output; /* bytes queued to one console before it is dropped */
+	int agents_idle_timeout;
+
+	char *http_listen;
+	int http_max_clients;
+	int http_timeout;
+	int http_max_body;
+
+	char *country_code;
+	char *national_prefix;
+	char *international_prefix;
+
+	int pop_trigger; /* enum cl_pop_trigger */
+	int pops_history;
+	int pops_replay_seconds; /* SSE Last-Event-ID replay window */
+	int pops_replay_max;     /* messages kept per agent for replay */
+
+	int retention_days;
+	int sla_seconds;
+	int log_level; /* enum cl_log_level */
+};
+
+/* cl_config_defaults() : fills c with every default (strings malloc'd). */
+int cl_config_defaults(struct cl_config *c);
+
+/*
+ * cl_config_load() : defaults, then the file. On failure returns -1, leaves c
+ * empty and writes "FILE:LINE: message" into err (CL_ERR_LEN bytes).
+ */
+int cl_config_load(struct cl_config *c, const char *path, char *err);
+
+/* cl_config_free() : frees the strings; accepts a zeroed struct. */
+void cl_config_free(struct cl_config *c);
+
+/*
+ * cl_config_diff() : writes "key=old->new ..." for the settings that a reload
+ * may change and that differ; returns how many differ.
+ */
+int cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *out, size_t outlen);
+
+/*
+ * cl_config_reload_compatible() : 0 when b only changes what a reload can
+ * apply, else -1 with the first fixed key named in err.
+ */
+int cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b, char *err);
+
+#endif

@@ -1,0 +1,385 @@
+/* config.c : owns the settings table and the libconfig file loader. */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include <libconfig.h>
+
+#include "callogd/config.h"
+#include "callogd/log.h"
+#include "callogd/util.h"
+
+enum kind {
+	K_STR,    /* any string up to 1024 bytes */
+	K_PATH,   /* a file path, resolved against the config's directory */
+	K_SOCK,   /* a Unix socket path: a K_PATH that must fit sun_path */
+	K_LISTEN, /* "host:port", "[v6]:port" or "" */
+	K_DIGITS, /* a string of digits (numbering rules) */
+	K_INT,
+	K_LEVEL,   /* log level name -> int */
+	K_TRIGGER, /* pop trigger name -> int */
+};
+
+struct row {
+	const char *group;
+	const char *key;
+	enum kind kind;
+	size_t off;
+	const char *sdef; /* default of string kinds */
+	long idef, min, max;
+	int reloadable; /* SIGHUP may change it */
+};
+
+#define S(g, k, kind, f, d, r) {g, k, kind, offsetof(struct cl_config, f), d, 0, 0, 0, r}
+#define I(g, k, f, d, lo, hi, r) {g, k, K_INT, offsetof(struct cl_config, f), NULL, d, lo, hi, r}
+
+static const struct row rows[] = {
+	S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0),
+	S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0),
+	S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0),
+	I("events", "max_line", events_max_line, 65536, 256, 16 * 1024 * 1024, 0),
+	S("events", "token", K_STR, events_token, "", 1),
+	I("events", "max_clients", events_max_clients, 1024, 1, 100000, 1),
+	I("events", "idle_timeout", events_idle_timeout, 0, 0, 86400 * 7, 1),
+	S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0),
+	S("agents", "tcp", K_LISTEN, agents_tcp, "127.0.0.1:7071", 0),
+	I("agents", "max_clients", agents_max_clients, 20000, 1, 1000000, 1),
+	I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1),
+	I("agents", "idle_timeout", agents_idle_timeout, 0, 0, 86400 * 7, 1),
+	S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0),
+	I("http", "max_clients", http_max_clients, 1024, 1, 100000, 1),
+	I("http", "timeout", http_timeout, 60, 1, 86400, 0),
+	I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0),
+	S("numbers", "country_code", K_DIGITS, country_code, "1", 1),
+	S("numbers", "national_prefix", K_DIGITS, national_prefix, "1", 1),
+	S("numbers", "international_prefix", K_DIGITS, international_prefix, "011", 1),
+	{"pops", "trigger", K_TRIGGER, offsetof(struct cl_config, pop_trigger), NULL, CL_TRIGGER_RINGING, 0, 0, 1},
+	I("pops", "history", pops_history, 5, 0, 100, 1),
+	I("pops", "replay_seconds", pops_replay_seconds, 300, 0, 86400, 1),
+	I("pops", "replay_max", pops_replay_max, 256, 0, 100000, 1),
+	I("retention", "days", retention_days, 0, 0, 36500, 1),
+	I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1),
+	{"log", "level", K_LEVEL, offsetof(struct cl_config, log_level), NULL, CL_LOG_INFO, 0, 0, 1},
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+static char **
+str_field(struct cl_config *c, const struct row *r)
+{
+	return (char **)((char *)c + r->off);
+}
+
+static int *
+int_field(struct cl_config *c, const struct row *r)
+{
+	return (int *)((char *)c + r->off);
+}
+
+static int
+is_string_kind(enum kind k)
+{
+	return k == K_STR || k == K_PATH || k == K_SOCK || k == K_LISTEN || k == K_DIGITS;
+}
+
+int
+cl_config_defaults(struct cl_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct row *r = &rows[i];
+		if (is_string_kind(r->kind)) {
+			if ((*str_field(c, r) = strdup(r->sdef)) == NULL)
+				goto fail;
+		} else {
+			*int_field(c, r) = (int)r->idef;
+		}
+	}
+	return 0;
+fail:
+	cl_config_free(c);
+	return -1;
+}
+
+void
+cl_config_free(struct cl_config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < NROWS; i++)
+		if (is_string_kind(rows[i].kind))
+			free(*str_field(c, &rows[i]));
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Checks "host:port" / "[v6]:port" / ":port" with a port of 1-65535. */
+static int
+listen_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon[1] == '\0')
+		return 0;
+	if (s[0] == '[' && (colon == s || colon[-1] != ']'))
+		return 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+/* Makes path absolute against dir unless it is "" or already absolute. */
+static char *
+resolve_path(const char *dir, const char *path)
+{
+	char *out;
+
+	if (path[0] == '\0' || path[0] == '/')
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", dir, path) < 0)
+		return NULL;
+	return out;
+}
+
+static int
+set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const char *dir, char *msg, size_t mlen)
+{
+	int type = config_setting_type(s);
+
+	if (is_string_kind(r->kind) || r->kind == K_LEVEL || r->kind == K_TRIGGER) {
+		const char *v;
+		if (type != CONFIG_TYPE_STRING) {
+			snprintf(msg, mlen, "%s.%s must be a string", r->group, r->key);
+			return -1;
+		}
+		v = config_setting_get_string(s);
+		if (strlen(v) > 1024) {
+			snprintf(msg, mlen, "%s.%s is too long", r->group, r->key);
+			return -1;
+		}
+		switch (r->kind) {
+		case K_LEVEL:
+			if ((*int_field(c, r) = cl_log_level_parse(v)) < 0) {
+				snprintf(msg, mlen, "log.level must be error, warn, info or debug, not \"%s\"", v);
+				return -1;
+			}
+			return 0;
+		case K_TRIGGER:
+			if (strcmp(v, "ringing") == 0)
+				*int_field(c, r) = CL_TRIGGER_RINGING;
+			else if (strcmp(v, "answered") == 0)
+				*int_field(c, r) = CL_TRIGGER_ANSWERED;
+			else {
+				snprintf(msg, mlen, "pops.trigger must be ringing or answered, not \"%s\"", v);
+				return -1;
+			}
+			return 0;
+		case K_LISTEN:
+			if (v[0] != '\0' && !listen_valid(v)) {
+				snprintf(msg, mlen, "%s.%s must be HOST:PORT (port 1-65535) or \"\", not \"%s\"",
+					 r->group, r->key, v);
+				return -1;
+			}
+			break;
+		case K_DIGITS:
+			if (strlen(v) > 4 || strspn(v, "0123456789") != strlen(v)) {
+				snprintf(msg, mlen, "%s.%s must be at most 4 digits, not \"%s\"", r->group, r->key, v);
+				return -1;
+			}
+			break;
+		default:
+			break;
+		}
+		char *nv = (r->kind == K_PATH || r->kind == K_SOCK) ? resolve_path(dir, v) : strdup(v);
+		if (nv == NULL) {
+			snprintf(msg, mlen, "out of memory");
+			return -1;
+		}
+		if (r->kind == K_SOCK && strlen(nv) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(msg, mlen, "%s.%s: socket path \"%s\" is longer than %zu bytes", r->group, r->key,
+				 nv, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			free(nv);
+			return -1;
+		}
+		free(*str_field(c, r));
+		*str_field(c, r) = nv;
+		return 0;
+	}
+
+	long long iv;
+	if (type == CONFIG_TYPE_INT)
+		iv = config_setting_get_int(s);
+	else if (type == CONFIG_TYPE_INT64)
+		iv = config_setting_get_int64(s);
+	else {
+		snprintf(msg, mlen, "%s.%s must be an integer", r->group, r->key);
+		return -1;
+	}
+	if (iv < r->min || iv > r->max) {
+		snprintf(msg, mlen, "%s.%s must be between %ld and %ld, not %lld", r->group, r->key, r->min, r->max,
+			 iv);
+		return -1;
+	}
+	*int_field(c, r) = (int)iv;
+	return 0;
+}
+
+static const struct row *
+find_row(const char *group, const char *key)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (strcmp(rows[i].group, group) == 0 && (key == NULL || strcmp(rows[i].key, key) == 0))
+			return &rows[i];
+	return NULL;
+}
+
+int
+cl_config_load(struct cl_config *c, const char *path, char *err)
+{
+	config_t cf;
+	char msg[CL_ERR_LEN - 64];
+	char *copy = NULL, *dir;
+	char absdir[PATH_MAX];
+	config_setting_t *root;
+	int line = 0;
+
+	config_init(&cf);
+	if (cl_config_defaults(c) < 0) {
+		snprintf(err, CL_ERR_LEN, "%s:0: out of memory", path);
+		config_destroy(&cf);
+		return -1;
+	}
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, CL_ERR_LEN, "%s:0: cannot read config: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (config_read(&cf, f) != CONFIG_TRUE) {
+		fclose(f);
+		snprintf(err, CL_ERR_LEN, "%s:%d: %s", path, config_error_line(&cf), config_error_text(&cf));
+		goto fail;
+	}
+	fclose(f);
+
+	if ((copy = strdup(path)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "%s:0: out of memory", path);
+		goto fail;
+	}
+	dir = dirname(copy);
+	if (realpath(dir, absdir) == NULL) {
+		snprintf(err, CL_ERR_LEN, "%s:0: cannot resolve directory: %s", path, strerror(errno));
+		goto fail;
+	}
+
+	root = config_root_setting(&cf);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
+		const char *gname = config_setting_name(g);
+		line = (int)config_setting_source_line(g);
+		if (find_row(gname, NULL) == NULL) {
+			snprintf(msg, sizeof(msg), "unknown setting \"%s\"", gname);
+			goto bad;
+		}
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			snprintf(msg, sizeof(msg), "\"%s\" must be a group: %s = { ... };", gname, gname);
+			goto bad;
+		}
+		for (int j = 0; j < config_setting_length(g); j++) {
+			config_setting_t *s = config_setting_get_elem(g, (unsigned)j);
+			const struct row *r = find_row(gname, config_setting_name(s));
+			line = (int)config_setting_source_line(s);
+			if (r == NULL) {
+				snprintf(msg, sizeof(msg), "unknown setting \"%s.%s\"", gname,
+					 config_setting_name(s));
+				goto bad;
+			}
+			if (set_value(c, r, s, absdir, msg, sizeof(msg)) < 0)
+				goto bad;
+		}
+	}
+	if ((c->path = strdup(path)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "%s:0: out of memory", path);
+		goto fail;
+	}
+	free(copy);
+	config_destroy(&cf);
+	return 0;
+bad:
+	snprintf(err, CL_ERR_LEN, "%s:%d: %s", path, line, msg);
+fail:
+	free(copy);
+	config_destroy(&cf);
+	cl_config_free(c);
+	return -1;
+}
+
+static void
+value_text(const struct cl_config *c, const struct row *r, char *buf, size_t len)
+{
+	struct cl_config *m = (struct cl_config *)c;
+
+	if (is_string_kind(r->kind))
+		snprintf(buf, len, "\"%s\"", r->kind == K_STR && strcmp(r->key, "token") == 0 ? "***" : *str_field(m, r));
+	else if (r->kind == K_LEVEL)
+		snprintf(buf, len, "%s", cl_log_level_name(*int_field(m, r)));
+	else if (r->kind == K_TRIGGER)
+		snprintf(buf, len, "%s", *int_field(m, r) == CL_TRIGGER_ANSWERED ? "answered" : "ringing");
+	else
+		snprintf(buf, len, "%d", *int_field(m, r));
+}
+
+static int
+row_differs(const struct cl_config *a, const struct cl_config *b, const struct row *r)
+{
+	struct cl_config *x = (struct cl_config *)a, *y = (struct cl_config *)b;
+
+	if (is_string_kind(r->kind))
+		return strcmp(*str_field(x, r), *str_field(y, r)) != 0;
+	return *int_field(x, r) != *int_field(y, r);
+}
+
+int
+cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *out, size_t outlen)
+{
+	int n = 0;
+	size_t used = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	for (size_t i = 0; i < NROWS; i++) {
+		char va[96], vb[96];
+		if (!rows[i].reloadable || !row_differs(a, b, &rows[i]))
+			continue;
+		value_text(a, &rows[i], va, sizeof(va));
+		value_text(b, &rows[i], vb, sizeof(vb));
+		if (used < outlen) {
+			int w = snprintf(out + used, outlen - used, "%s%s.%s=%s->%s", n ? " " : "", rows[i].group,
+					 rows[i].key, va, vb);
+			if (w > 0)
+				used += (size_t)w;
+		}
+		n++;
+	}
+	return n;
+}
+
+int
+cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b, char *err)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		if (!rows[i].reloadable && row_differs(a, b, &rows[i])) {
+			snprintf(err, CL_ERR_LEN, "%s.%s cannot change on reload (restart instead)", rows[i].group,
+				 rows[i].key);
+			return -1;
+		}
+	}
+	return 0;
+}
