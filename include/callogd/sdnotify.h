@@ -55,7 +55,8 @@ struct cl_sd_fds {
  * might spawn mistakes them for its own. Returns how many fds were passed: 0
  * when none or when LISTEN_PID is another process; -1 with err filled when the
  * variables are malformed or a passed fd is not open. fds is then owned by the
- * caller: release it with cl_sd_fds_free().
+ * caller: release it with cl_sd_fds_free(). Call it once, early, before any
+ * thread starts: it edits the environment (unsetenv is not thread-safe).
  */
 int cl_sd_listen_fds(struct cl_sd_fds *fds, char *err);
 
