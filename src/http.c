@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <sys/queue.h>
+
 #include <event2/keyvalq_struct.h>
 
 #include "callogd/customers.h"
@@ -599,14 +601,18 @@ static void
 get_customers(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 {
 	const char *phone = evhttp_find_header(q, "phone");
-	char err[CL_ERR_LEN];
+	char err[CL_ERR_LEN], norm[CL_NUMBER_LEN];
 	json_t *out;
 
 	if (phone == NULL) {
 		reply_error(req, 400, "bad_request", "phone is required");
 		return;
 	}
-	out = cl_customers_search(h->srv->customers, &h->srv->numbers, phone, err);
+	if (cl_number_normalize(&h->srv->numbers, phone, norm) != CL_NUMBER_OK) {
+		reply_json(req, 200, json_pack("{s:[]}", "customers"));
+		return;
+	}
+	out = cl_customers_find(h->srv->customers, norm, CL_CUSTOMERS_FIND_MAX, err);
 	if (out == NULL)
 		reply_error(req, 500, "storage", err);
 	else

@@ -327,13 +327,13 @@ static void
 lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
 {
 	const char *number = lc->direction == CL_DIR_OUTBOUND ? ev->to : ev->from;
-	int kind = lc->direction == CL_DIR_OUTBOUND ? ev->to_kind : ev->from_kind;
 	char err[CL_ERR_LEN];
 	json_t *cust;
 	const char *id;
 
 	json_decref(lc->lookup);
-	lc->lookup = cl_customers_pop_lookup(p->srv->customers, number, kind, p->srv->cfg.pops_history, err);
+	lc->lookup = cl_customers_lookup_raw(p->srv->customers, &p->srv->numbers, number ? number : "",
+					     p->srv->cfg.pops_history, lc->call_id, err);
 	if (lc->lookup == NULL) {
 		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", lc->call_id, err);
 		return;
