@@ -286,15 +286,14 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		else
 			srv->m.committed_events++;
 		slot_answer(s, ack_line(s->p->kind, it, b->err));
-	}
-	/* Flush each producer once: slots of one producer are often adjacent. */
-	struct cl_producer *last = NULL;
-	for (size_t i = 0; i < b->n; i++) {
-		struct cl_producer *p = b->items[i].slot->p;
-		if (p != last) {
-			last = p;
+		/*
+		 * Flush at the end of each run of one producer's slots. A flush frees the
+		 * answered slots (and may free the producer), so look at the next item's
+		 * slot, still unanswered and alive, before flushing, never after.
+		 */
+		struct cl_producer *p = s->p;
+		if (i + 1 == b->n || b->items[i + 1].slot->p != p)
 			producer_flush(p);
-		}
 	}
 	cl_batch_free(b);
 }
