@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what is missing, builds (plain and -fsanitize=address,undefined) and
-# runs every test with ctest in both builds.
+# runs every test with ctest in both builds; then fuzzes the event parser and
+# call state machine for FUZZ_SECONDS (default 60) with clang's libFuzzer.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh --test
@@ -17,4 +18,17 @@ for variant in plain sanitize; do
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir "$dir" --output-on-failure -j"$jobs" || status=1
 done
+echo "==== fuzz (clang libFuzzer, ${FUZZ_SECONDS:-60}s) ===="
+dir=build-test-fuzz
+cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCALLOGD_FUZZ=ON >/dev/null
+cmake --build "$dir" -j"$jobs" --target fuzz_event >/dev/null
+# Fuzz a copy of the corpus: new inputs stay out of the tree. A crash leaves
+# $dir/fuzz-artifacts/crash-*; add it to tests/fuzz/corpus as a regression test.
+rm -rf "$dir/fuzz-corpus" && cp -r tests/fuzz/corpus "$dir/fuzz-corpus" && mkdir -p "$dir/fuzz-artifacts"
+"$dir/tests/fuzz/fuzz_event" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=4096 -print_final_stats=1 \
+	-artifact_prefix="$dir/fuzz-artifacts/" "$dir/fuzz-corpus" 2>"$dir/fuzz.log" || {
+	tail -60 "$dir/fuzz.log"
+	status=1
+}
+grep -E "^(Done|stat::number_of_executed_units)" "$dir/fuzz.log" || true
 exit $status
