@@ -15,6 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from callcheck import db_rows, expected_call, outcome  # noqa: E402
 from harness import Daemon, LineClient, check, eq, run, test  # noqa: E402
 
 ROUNDS = 5
@@ -119,51 +120,6 @@ class Stream:
         self.rx.join(timeout)
         self.tx.join(timeout)
         self.client.close()
-
-
-def db_rows(d):
-    db = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True, timeout=10)
-    try:
-        events = db.execute("SELECT seq, eid, call_id, type, ts, body FROM events ORDER BY seq").fetchall()
-        calls = db.execute("SELECT call_id, has_offer, offered_at, answered_at, ended_at, hold_ms, end_reason, "
-                           "end_by, agent, agents, disp_code FROM calls").fetchall()
-    finally:
-        db.close()
-    return events, calls
-
-
-def expected_call(evs):
-    """The record SPEC §6 implies from a call's logged events (in seq order)."""
-    r = {"has_offer": 0, "offered_at": None, "answered_at": 0, "ended_at": 0, "hold_ms": 0, "end_reason": "",
-         "end_by": "", "agent": "", "agents": [], "disp_code": ""}
-    held = None
-    for e in evs:
-        t, ts = e["type"], e["_ms"]
-        if t == "call.offered":
-            r["has_offer"], r["offered_at"] = 1, ts
-        elif t == "call.answered":
-            r["answered_at"] = r["answered_at"] or ts
-            r["agent"] = e["agent"]
-            if e["agent"] not in r["agents"]:
-                r["agents"].append(e["agent"])
-        elif t == "call.held":
-            held = ts
-        elif t == "call.resumed" and held is not None:
-            r["hold_ms"] += ts - held
-            held = None
-        elif t == "call.ended":
-            r["ended_at"], r["end_reason"], r["end_by"] = ts, e.get("reason", ""), e.get("by", "")
-        elif t == "call.disposition":
-            r["disp_code"] = e["code"]
-    return r
-
-
-def outcome(answered_at, ended_at, reason, by):
-    if not ended_at:
-        return "active"
-    if answered_at:
-        return "answered"
-    return "abandoned" if reason == "abandoned" or by == "caller" else "unanswered"
 
 
 class Ledger:
@@ -291,6 +247,49 @@ def kill9_rounds_lose_no_ack():
         eq(set(ledger.acked), set(ledger.sent), "acked vs sent")
         api_check(d, ledger, rng)
         eq(d.stop(), 0, "exit status on SIGTERM")
+    except Exception:
+        sys.stderr.write("---- callogd log ----\n" + d.read_log()[-4000:] + "\n")
+        raise
+    finally:
+        d.cleanup()
+
+
+@test
+def sigterm_under_load_acks_what_it_took_and_exits_0():
+    """SIGTERM while producers stream: exit 0 within 5 s, every ack durable (SPEC §1)."""
+    rng = random.Random(11)
+    d = Daemon()
+    try:
+        for rnd in range(3):
+            d.start()
+            counter = [0, threading.Lock()]
+            streams = [Stream(d, i, make_stream(rng, 100 + rnd, i), counter) for i in range(PRODUCERS)]
+            for s in streams:
+                s.start()
+            deadline = time.time() + 30
+            while counter[0] < 500 and time.time() < deadline:
+                time.sleep(0.001)
+            t0 = time.time()
+            rc = d.stop(timeout=10)
+            took = time.time() - t0
+            for s in streams:
+                s.join(10)
+            eq(rc, 0, "exit status on SIGTERM under load (round %d)" % rnd)
+            check(took < 5.0, "SIGTERM took %.1fs" % took)
+            acked = {}
+            for s in streams:
+                for e, a in zip(s.events, s.answers):
+                    if "ack" in a:
+                        acked[e["id"]] = a["seq"]
+                    else:
+                        eq(a.get("error"), "storage", "answer during shutdown: %r" % a)
+            d.start()
+            events, _ = db_rows(d)
+            seen = {eid: seq for seq, eid, *_ in events}
+            lost = [e for e in acked if seen.get(e) != acked[e]]
+            eq(lost, [], "acked events missing after a clean stop")
+            d.stop()
+            print("sigterm round %d: %d acked, exit 0 in %.2fs" % (rnd + 1, len(acked), took), flush=True)
     except Exception:
         sys.stderr.write("---- callogd log ----\n" + d.read_log()[-4000:] + "\n")
         raise
