@@ -238,10 +238,21 @@ cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
 void
 cl_ingest_flush(struct cl_server *srv)
 {
-	if (srv->open_batch == NULL)
+	struct cl_batch *b = srv->open_batch;
+
+	if (b == NULL)
 		return;
-	cl_writer_submit(srv->writer, srv->open_batch);
 	srv->open_batch = NULL;
+	if (srv->writer == NULL) {
+		/* Read in the last loop pass of a shutdown, after the writer stopped: not committed. */
+		for (size_t i = 0; i < b->n; i++)
+			b->items[i].result = CL_WRITE_FAILED;
+		snprintf(b->err, sizeof(b->err), "shutting down");
+		b->first = 0;
+		cl_ingest_done(b, srv);
+		return;
+	}
+	cl_writer_submit(srv->writer, b);
 }
 
 static char *
@@ -521,6 +532,15 @@ cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+cl_ingest_stop_reading(struct cl_server *srv)
+{
+	for (struct econn *c = srv->econns; c; c = c->next) {
+		c->closing = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
 }
 
 void

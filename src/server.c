@@ -189,6 +189,8 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (srv->writer == NULL) /* stop() runs the loop once more after the writer is gone */
+		return;
 	cl_ingest_flush(srv);
 	if ((cl_writer_backlog(srv->writer) == 0 && srv->open_batch == NULL) ||
 	    cl_now_ms() - srv->stopping_since > SHUTDOWN_DEADLINE_MS)
@@ -369,11 +371,14 @@ stop(struct cl_server *srv)
 		evconnlistener_free(srv->agents_tcp);
 	srv->events_unix = srv->events_tcp = srv->agents_unix = srv->agents_tcp = NULL;
 	if (srv->writer) {
+		/* A producer that keeps sending must not keep the last loop pass below busy. */
+		cl_ingest_stop_reading(srv);
 		cl_ingest_flush(srv);
 		cl_writer_stop(srv->writer); /* commits the rest and delivers the last acks */
 		srv->writer = NULL;
 		if (srv->base)
 			event_base_loop(srv->base, EVLOOP_NONBLOCK);
+		cl_ingest_flush(srv); /* what that pass read is answered "storage" and freed */
 	}
 	cl_ingest_close_all(srv);
 	cl_consoles_close_all(srv);

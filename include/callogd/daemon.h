@@ -109,6 +109,11 @@ void cl_ingest_flush(struct cl_server *srv);
 /* The writer's completion callback. */
 void cl_ingest_done(struct cl_batch *b, void *srv);
 
+/*
+ * cl_ingest_stop_reading() : reads no more lines from producers; each connection
+ * closes once its answers are written (the last loop pass of a shutdown).
+ */
+void cl_ingest_stop_reading(struct cl_server *srv);
 /* cl_ingest_close_all() : closes every producer connection (shutdown). */
 void cl_ingest_close_all(struct cl_server *srv);
 /* Listeners for events.unix / events.tcp. */
