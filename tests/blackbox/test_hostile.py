@@ -307,7 +307,9 @@ def producer_that_never_reads_acks_is_throttled():
         grew = rss_kb() - rss0
         print("  never-reader: %.1f MB accepted by the kernel and daemon, daemon RSS +%d MB"
               % (sent / 1e6, grew >> 10), flush=True)
-        check(grew < 128 << 10, "daemon RSS grew %d MB" % (grew >> 10))
+        with open("/proc/%d/maps" % pid) as f:
+            asan = "libasan" in f.read()  # ASan's quarantine holds freed memory: RSS says little
+        check(asan or grew < 128 << 10, "daemon RSS grew %d MB" % (grew >> 10))
         served(d, 5, tag="meanwhile")
         # Now it reads: every line it sent (the last chunk completed meanwhile) is answered, in order.
         s.setblocking(True)
