@@ -89,6 +89,7 @@ class Daemon:
 
     def start(self, wait=True, env=None):
         self.log = open(self.log_path, "ab")
+        self.log_mark = self.log.tell()  # where this run's output starts
         e = dict(os.environ)
         if env:
             e.update(env)
@@ -128,14 +129,29 @@ class Daemon:
             rc = self.proc.wait()
         self.proc = None
         self.log.close()
+        self.check_sanitizers()
         return rc
+
+    SANITIZER_MARKS = ("ERROR: LeakSanitizer", "ERROR: AddressSanitizer", "runtime error:")
+
+    def check_sanitizers(self):
+        """Raises if this run's log holds an ASan/LSan/UBSan report (sanitize builds; LSan runs at exit)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_mark)
+            text = f.read().decode("utf-8", "replace")
+        for mark in self.SANITIZER_MARKS:
+            i = text.find(mark)
+            if i >= 0:
+                raise AssertionError("sanitizer report in the callogd log:\n" + text[max(0, i - 200):i + 3000])
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
 
     def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- operator ----
 
