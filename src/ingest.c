@@ -122,8 +122,12 @@ producer_flush(struct cl_producer *p)
 	}
 	if (p->head == NULL)
 		p->tail = NULL;
-	if (wrote && p->ops->flushed)
+	/* flushed() may release p (an HTTP request that got its last answer), which
+	 * frees it: p must not be touched after the call. Only an owned p writes. */
+	if (wrote && p->ops->flushed) {
 		p->ops->flushed(p->owner);
+		return;
+	}
 	producer_maybe_free(p);
 }
 
