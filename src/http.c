@@ -338,9 +338,10 @@ hreq_maybe_finish(struct hreq *r)
 		return;
 	hdr = evhttp_request_get_output_headers(r->req);
 	if (r->single) {
-		const char *s = (const char *)evbuffer_pullup(r->out, -1);
+		/* The buffer is not NUL-terminated: search it, never strstr it. */
+		static const char ok[] = "\"type\":\"ok\"";
 		evhttp_add_header(hdr, "Content-Type", "application/json");
-		if (s && strstr(s, "\"type\":\"ok\"") == NULL)
+		if (evbuffer_search(r->out, ok, sizeof(ok) - 1, NULL).pos < 0)
 			code = 400;
 	} else {
 		evhttp_add_header(hdr, "Content-Type", "application/x-ndjson");
