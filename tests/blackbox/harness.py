@@ -308,6 +308,8 @@ class SSE:
             self.headers[k.strip().lower()] = v.strip()
         self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
         self.eof = False
+        if self.status == 200:
+            self._dechunk()
 
     def body(self, timeout=2.0):
         """The whole body of a non-stream answer (an error), parsed if JSON."""
