@@ -422,7 +422,7 @@
     show("history", rows.length > 0);
     show("history-empty", rows.length === 0);
     var heading = "Recent calls";
-    if (p.customer && c.chosen > 0) heading += " (of " + (p.customer.name || p.customer.id) + ")";
+    if (p.customer && c.chosen > 0) heading += " of " + (p.customer.name || p.customer.id) + " (best match)";
     else if (!p.customer && p.number) heading += " from this number";
     setText("history-heading", heading);
   }
