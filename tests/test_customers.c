@@ -1,7 +1,8 @@
 /* test_customers.c : tests of customers.c on a real SQLite file: import, ranked lookup, history, speed.
  *
- * `test_customers --bench N` also imports N synthetic customers and prints the
- * import time and the lookup latency (used for the figures in the report).
+ * `test_customers --bench N` imports N synthetic customers and prints the import
+ * time and the lookup latency; `test_customers --import FILE` times importing
+ * FILE (e.g. from scripts/gen_customers.py) into a fresh database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -653,6 +654,18 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0) {
 		bench(atol(argv[2]), 1);
+	} else if (argc == 3 && strcmp(argv[1], "--import") == 0) {
+		/* Times `callogctl import FILE` into a fresh database. */
+		struct cl_store *st = open_store("import.db");
+		struct cl_customers *cs = cl_customers_new(cl_store_db(st), (char[CL_ERR_LEN]){0});
+		/* Twice: the second run updates every row (phones deleted and written again). */
+		for (int run = 0; run < 2; run++) {
+			int64_t t0 = cl_mono_us();
+			int rc = cl_customers_import_file(cs, &nanp, argv[2], stdout, stderr);
+			printf("import of %s: %.2f s, exit %d\n", argv[2], (cl_mono_us() - t0) / 1e6, rc);
+		}
+		cl_customers_free(cs);
+		cl_store_close(st);
 	} else {
 		test_import_and_lookup();
 		test_bad_rows();
