@@ -383,3 +383,20 @@ cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b
 	}
 	return 0;
 }
+
+void
+cl_config_apply_reloadable(struct cl_config *dst, struct cl_config *src)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct row *r = &rows[i];
+		if (!r->reloadable)
+			continue;
+		if (is_string_kind(r->kind)) {
+			char *t = *str_field(dst, r);
+			*str_field(dst, r) = *str_field(src, r);
+			*str_field(src, r) = t;
+		} else {
+			*int_field(dst, r) = *int_field(src, r);
+		}
+	}
+}

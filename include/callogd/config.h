@@ -70,4 +70,10 @@ int cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *o
  */
 int cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b, char *err);
 
+/*
+ * cl_config_apply_reloadable() : moves into dst every setting a reload may
+ * change, from src (src keeps dst's old values, to be freed by the caller).
+ */
+void cl_config_apply_reloadable(struct cl_config *dst, struct cl_config *src);
+
 #endif

@@ -1,0 +1,532 @@
+/* ingest.c : owns producers: the events listeners' connections, their line
+ * framing and auth, and the ordered answers that wait for each commit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "callogd/daemon.h"
+#include "callogd/log.h"
+#include "callogd/util.h"
+
+/* A producer stops being read while this many answers wait for commits. */
+#define PENDING_HIGH 8192
+#define PENDING_LOW 2048
+/* ... or while this many answer bytes wait for it to read them. */
+#define OUT_HIGH (4 * 1024 * 1024)
+#define HELLO_TIMEOUT_S 10
+
+struct cl_slot {
+	struct cl_slot *next;
+	struct cl_producer *p;
+	char *line; /* the answer with its newline, once known */
+	size_t len;
+};
+
+struct cl_producer {
+	struct cl_server *srv;
+	int kind;
+	const struct cl_producer_ops *ops;
+	void *owner; /* NULL once released */
+	struct cl_slot *head, *tail;
+	size_t pending; /* slots without an answer yet */
+	size_t slots;   /* slots not yet written */
+};
+
+struct cl_producer *
+cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner)
+{
+	struct cl_producer *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->srv = srv;
+	p->kind = kind;
+	p->ops = ops;
+	p->owner = owner;
+	return p;
+}
+
+static void
+producer_maybe_free(struct cl_producer *p)
+{
+	if (p->owner == NULL && p->slots == 0)
+		free(p);
+}
+
+void
+cl_producer_release(struct cl_producer *p)
+{
+	struct cl_slot *s, *next;
+
+	if (p == NULL)
+		return;
+	p->owner = NULL;
+	/* Answered slots can go now; the others are freed as their commits finish. */
+	while ((s = p->head) != NULL && s->line != NULL) {
+		next = s->next;
+		p->head = next;
+		free(s->line);
+		free(s);
+		p->slots--;
+	}
+	if (p->head == NULL)
+		p->tail = NULL;
+	producer_maybe_free(p);
+}
+
+size_t
+cl_producer_pending(const struct cl_producer *p)
+{
+	return p->pending;
+}
+
+static struct cl_slot *
+slot_new(struct cl_producer *p)
+{
+	struct cl_slot *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->p = p;
+	if (p->tail)
+		p->tail->next = s;
+	else
+		p->head = s;
+	p->tail = s;
+	p->slots++;
+	p->pending++;
+	return s;
+}
+
+/* Writes the answered prefix of p's slots. */
+static void
+producer_flush(struct cl_producer *p)
+{
+	struct evbuffer *out = p->owner ? p->ops->out(p->owner) : NULL;
+	struct cl_slot *s;
+	int wrote = 0;
+
+	while ((s = p->head) != NULL && s->line != NULL) {
+		p->head = s->next;
+		if (out) {
+			evbuffer_add(out, s->line, s->len);
+			wrote = 1;
+		}
+		free(s->line);
+		free(s);
+		p->slots--;
+	}
+	if (p->head == NULL)
+		p->tail = NULL;
+	if (wrote && p->ops->flushed)
+		p->ops->flushed(p->owner);
+	producer_maybe_free(p);
+}
+
+/* slot_answer() : takes line (NULL when it could not be made: out of memory). */
+static void
+slot_answer(struct cl_slot *s, char *line)
+{
+	if (line == NULL)
+		line = strdup("{\"error\":\"storage\",\"id\":null,\"message\":\"out of memory\"}\n");
+	if (line == NULL) /* nothing can be said; an empty answer still keeps the queue moving */
+		line = calloc(1, 1);
+	s->line = line;
+	s->len = line ? strlen(line) : 0;
+	s->p->pending--;
+}
+
+/* The JSON text of an id for an answer: "\"e-1\"" or "null"; malloc'd. */
+static char *
+id_json(const char *id)
+{
+	json_t *j;
+	char *s;
+
+	if (id == NULL)
+		return strdup("null");
+	j = json_string(id);
+	s = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	return s;
+}
+
+static char *
+error_line(int kind, enum cl_event_error code, const char *id, const char *msg)
+{
+	json_t *j;
+	char *s, *line = NULL;
+
+	if (kind == CL_PRODUCER_CONSOLE)
+		j = json_pack("{s:s, s:s, s:s}", "type", "error", "code", cl_event_error_name(code), "message", msg);
+	else
+		j = json_pack("{s:s, s:o, s:s}", "error", cl_event_error_name(code), "id",
+			      id ? json_string(id) : json_null(), "message", msg);
+	if (j == NULL)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (s && asprintf(&line, "%s\n", s) < 0)
+		line = NULL;
+	free(s);
+	return line;
+}
+
+void
+cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id, const char *msg)
+{
+	struct cl_slot *s = slot_new(p);
+
+	p->srv->m.errors[code]++;
+	if (s == NULL)
+		return;
+	slot_answer(s, error_line(p->kind, code, id, msg));
+	producer_flush(p);
+}
+
+static void
+schedule_flush(struct cl_server *srv)
+{
+	/* The flush event has the lowest priority: it runs after this turn's reads. */
+	if (!event_pending(srv->flush_ev, EV_TIMEOUT, NULL))
+		event_active(srv->flush_ev, EV_TIMEOUT, 0);
+}
+
+void
+cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
+{
+	struct cl_server *srv = p->srv;
+	struct cl_slot *s;
+
+	ev->received_at = cl_now_ms();
+	cl_pops_on_event(srv->pops, ev);
+	if (srv->open_batch == NULL && (srv->open_batch = cl_batch_new()) == NULL)
+		goto oom;
+	if ((s = slot_new(p)) == NULL)
+		goto oom;
+	if (cl_batch_add(srv->open_batch, ev, s) < 0) {
+		slot_answer(s, error_line(p->kind, CL_EVERR_STORAGE, ev->id, "out of memory"));
+		producer_flush(p);
+		goto oom;
+	}
+	schedule_flush(srv);
+	return;
+oom:
+	cl_event_clear(ev);
+}
+
+void
+cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
+{
+	struct cl_event ev;
+	char msg[CL_ERR_LEN], *id = NULL;
+	enum cl_event_error e;
+
+	e = cl_event_parse(line, len, cl_now_ms(), &p->srv->numbers, &ev, &id, msg);
+	if (e != CL_EVERR_NONE) {
+		cl_ingest_reject(p, e, id, msg);
+		free(id);
+		return;
+	}
+	cl_ingest_event(p, &ev);
+}
+
+void
+cl_ingest_flush(struct cl_server *srv)
+{
+	if (srv->open_batch == NULL)
+		return;
+	cl_writer_submit(srv->writer, srv->open_batch);
+	srv->open_batch = NULL;
+}
+
+static char *
+ack_line(int kind, const struct cl_witem *it, const char *why)
+{
+	char *idj, *line = NULL;
+	int rc = -1;
+
+	if (it->result == CL_WRITE_FAILED) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "not committed (%s): send again", why);
+		return error_line(kind, CL_EVERR_STORAGE, it->ev.id, msg);
+	}
+	if (kind == CL_PRODUCER_CONSOLE)
+		return strdup("{\"type\":\"ok\"}\n");
+	if ((idj = id_json(it->ev.id)) == NULL)
+		return NULL;
+	if (it->result == CL_WRITE_DUPLICATE)
+		rc = asprintf(&line, "{\"ack\":%s,\"seq\":%lld,\"duplicate\":true}\n", idj, (long long)it->seq);
+	else
+		rc = asprintf(&line, "{\"ack\":%s,\"seq\":%lld}\n", idj, (long long)it->seq);
+	free(idj);
+	return rc < 0 ? NULL : line;
+}
+
+void
+cl_ingest_done(struct cl_batch *b, void *arg)
+{
+	struct cl_server *srv = arg;
+
+	if (b->first) {
+		srv->m.commits++;
+		cl_hist_observe(&srv->m.commit_time, (double)b->commit_us / 1e6);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct cl_witem *it = &b->items[i];
+		struct cl_slot *s = it->slot;
+		int r = it->result == CL_WRITE_OK ? 0 : it->result == CL_WRITE_DUPLICATE ? 1 : 2;
+		srv->m.events[it->ev.type][r]++;
+		if (r == 2)
+			srv->m.errors[CL_EVERR_STORAGE]++;
+		else
+			srv->m.committed_events++;
+		slot_answer(s, ack_line(s->p->kind, it, b->err));
+	}
+	/* Flush each producer once: slots of one producer are often adjacent. */
+	struct cl_producer *last = NULL;
+	for (size_t i = 0; i < b->n; i++) {
+		struct cl_producer *p = b->items[i].slot->p;
+		if (p != last) {
+			last = p;
+			producer_flush(p);
+		}
+	}
+	cl_batch_free(b);
+}
+
+/* ---- events.unix / events.tcp connections ---- */
+
+struct econn {
+	struct econn *next, *prev; /* srv->econns */
+	struct cl_server *srv;
+	struct bufferevent *bev;
+	struct cl_producer *p;
+	int authed;    /* the hello was accepted, or no token is required */
+	int discard;   /* inside an over-long line: drop bytes up to the next LF */
+	int throttled; /* reading is off until answers drain */
+	int closing;   /* close once the answers are written */
+};
+
+static void econn_read(struct bufferevent *bev, void *arg);
+
+static void
+econn_free(struct econn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->srv->econns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->srv->m.connections[CL_CONN_EVENTS]--;
+	cl_producer_release(c->p);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static struct evbuffer *
+econn_out(void *owner)
+{
+	return bufferevent_get_output(((struct econn *)owner)->bev);
+}
+
+/* Resumes reading once the answers have drained. */
+static void
+econn_check_throttle(struct econn *c)
+{
+	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2) {
+		c->throttled = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		/* Lines may already be buffered; read them from the loop, not from inside a flush. */
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+static void
+econn_flushed(void *owner)
+{
+	struct econn *c = owner;
+
+	cl_bev_write_now(c->bev, NULL, 0);
+	if (!c->closing)
+		econn_check_throttle(c);
+}
+
+static const struct cl_producer_ops econn_ops = {econn_out, econn_flushed};
+
+static int
+econn_hello(struct econn *c, const char *line, size_t len)
+{
+	json_t *j = json_loadb(line, len, 0, NULL);
+	const char *type = NULL, *token = NULL;
+	const char *want = c->srv->cfg.events_token;
+	int ok = 0;
+
+	if (j && json_is_object(j)) {
+		type = json_string_value(json_object_get(j, "type"));
+		token = json_string_value(json_object_get(j, "token"));
+	}
+	if (type && token && strcmp(type, "hello") == 0 && strlen(token) == strlen(want))
+		ok = cl_ct_equal(token, want, strlen(want));
+	json_decref(j);
+	return ok;
+}
+
+static void
+econn_read(struct bufferevent *bev, void *arg)
+{
+	struct econn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t max = (size_t)c->srv->cfg.events_max_line;
+
+	while (!c->throttled && !c->closing) {
+		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			size_t have = evbuffer_get_length(in);
+			if (have > max) {
+				/* Over-long: answer once, then drop up to the next newline. */
+				if (!c->discard)
+					cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
+				c->discard = 1;
+				evbuffer_drain(in, have);
+			}
+			break;
+		}
+		size_t len = (size_t)eol.pos;
+		if (c->discard) {
+			evbuffer_drain(in, len + 1);
+			c->discard = 0;
+			continue;
+		}
+		if (len > max) {
+			cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
+			evbuffer_drain(in, len + 1);
+			continue;
+		}
+		char *line = (char *)evbuffer_pullup(in, (ssize_t)len + 1);
+		size_t n = len;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n == 0) { /* blank lines are keep-alives */
+			evbuffer_drain(in, len + 1);
+			continue;
+		}
+		if (!c->authed) {
+			if (econn_hello(c, line, n)) {
+				c->authed = 1;
+				evbuffer_drain(in, len + 1);
+				bufferevent_set_timeouts(bev, NULL, NULL);
+				if (c->srv->cfg.events_idle_timeout > 0) {
+					struct timeval tv = {c->srv->cfg.events_idle_timeout, 0};
+					bufferevent_set_timeouts(bev, &tv, NULL);
+				}
+				struct cl_slot *s = slot_new(c->p);
+				if (s) {
+					slot_answer(s, strdup("{\"ok\":true}\n"));
+					producer_flush(c->p);
+				}
+				continue;
+			}
+			c->srv->m.errors[CL_EVERR_AUTH]++;
+			cl_bev_write_now(bev, "{\"error\":\"auth\"}\n", 16);
+			c->closing = 1;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		cl_ingest_line(c->p, line, n);
+		evbuffer_drain(in, len + 1);
+		if (c->p->pending >= PENDING_HIGH ||
+		    evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH) {
+			c->throttled = 1;
+			bufferevent_disable(bev, EV_READ);
+		}
+	}
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		econn_free(c);
+}
+
+static void
+econn_write(struct bufferevent *bev, void *arg)
+{
+	struct econn *c = arg;
+
+	(void)bev;
+	if (c->closing) {
+		econn_free(c);
+		return;
+	}
+	econn_check_throttle(c);
+}
+
+static void
+econn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct econn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("msg=\"producer timed out\" authed=%d", c->authed);
+	econn_free(c);
+}
+
+void
+cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+{
+	struct cl_server *srv = arg;
+	struct econn *c;
+
+	(void)l;
+	(void)sa;
+	(void)socklen;
+	if (srv->stopping || srv->m.connections[CL_CONN_EVENTS] >= (uint64_t)srv->cfg.events_max_clients) {
+		srv->m.refused[CL_CONN_EVENTS]++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->authed = srv->cfg.events_token[0] == '\0';
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL || (c->p = cl_producer_new(srv, CL_PRODUCER_EVENTS, &econn_ops, c)) == NULL) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	srv->m.connections[CL_CONN_EVENTS]++;
+	srv->m.accepted[CL_CONN_EVENTS]++;
+	c->next = srv->econns;
+	if (c->next)
+		c->next->prev = c;
+	srv->econns = c;
+	/* Read at most a line's worth ahead: the bound on what one client can make us hold. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)srv->cfg.events_max_line + 1);
+	bufferevent_setcb(c->bev, econn_read, econn_write, econn_event, c);
+	if (!c->authed) {
+		struct timeval tv = {HELLO_TIMEOUT_S, 0};
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	} else if (srv->cfg.events_idle_timeout > 0) {
+		struct timeval tv = {srv->cfg.events_idle_timeout, 0};
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+cl_ingest_close_all(struct cl_server *srv)
+{
+	while (srv->econns)
+		econn_free(srv->econns);
+}

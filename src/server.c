@@ -1,0 +1,432 @@
+/* server.c : owns the daemon's lifetime: start-up in order, signals, reload,
+ * the periodic jobs (watchdog, retention) and a draining shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "callogd/customers.h"
+#include "callogd/daemon.h"
+#include "callogd/log.h"
+#include "callogd/sdnotify.h"
+#include "callogd/server.h"
+#include "callogd/util.h"
+
+#define SHUTDOWN_DEADLINE_MS 4000
+#define RETENTION_CHECK_S 3600
+
+void
+cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (len > 0)
+		evbuffer_add(out, data, len);
+	/* Write at once; what the socket does not take waits for the write event. */
+	if (fd >= 0 && evbuffer_get_length(out) > 0)
+		evbuffer_write(out, fd);
+}
+
+/* Creates the directory that will hold path (one level), so a fresh checkout runs. */
+static void
+ensure_parent_dir(const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return;
+	if (mkdir(dirname(copy), 0750) < 0 && errno != EEXIST)
+		log_debug("msg=\"cannot create directory\" path=\"%s\" error=\"%s\"", copy, strerror(errno));
+	free(copy);
+}
+
+static struct evconnlistener *
+listen_unix(struct cl_server *srv, const char *name, const char *path, evconnlistener_cb cb, char *err)
+{
+	struct sockaddr_un sun;
+	struct evconnlistener *l;
+	struct stat sb;
+	int fd;
+
+	if (cl_sd_fds_take(&srv->sd, name, path, &fd, err) < 0)
+		return NULL;
+	if (fd >= 0) {
+		/* systemd owns this socket file: it must outlive us, so never unlink it. */
+		if (strcmp(name, CL_SD_NAME_EVENTS_UNIX) == 0)
+			srv->events_unix_passed = 1;
+		else
+			srv->agents_unix_passed = 1;
+		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ensure_parent_dir(path);
+	/* A socket file left by a previous run is stale: nothing else may own our path. */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		unlink(path);
+	l = evconnlistener_new_bind(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+				    (struct sockaddr *)&sun, sizeof(sun));
+	if (l == NULL) {
+		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: %s", name, path, strerror(errno));
+		return NULL;
+	}
+	if (chmod(path, 0660) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot set the mode of %s: %s", path, strerror(errno));
+		evconnlistener_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* Parses "host:port" into ss; -1 with err when it is not an address. */
+static int
+parse_listen(const char *name, const char *addr, struct sockaddr_storage *ss, int *sslen, char *err)
+{
+	*sslen = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, sslen) < 0) {
+		snprintf(err, CL_ERR_LEN, "%s: \"%s\" is not an IP address and port", name, addr);
+		return -1;
+	}
+	return 0;
+}
+
+static struct evconnlistener *
+listen_tcp(struct cl_server *srv, const char *name, const char *addr, evconnlistener_cb cb, char *err)
+{
+	struct sockaddr_storage ss;
+	struct evconnlistener *l;
+	int sslen, fd;
+
+	if (cl_sd_fds_take(&srv->sd, name, addr, &fd, err) < 0)
+		return NULL;
+	if (fd >= 0)
+		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (parse_listen(name, addr, &ss, &sslen, err) < 0)
+		return NULL;
+	l = evconnlistener_new_bind(srv->base, cb, srv,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 1024,
+				    (struct sockaddr *)&ss, sslen);
+	if (l == NULL)
+		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: %s", name, addr, strerror(errno));
+	return l;
+}
+
+/* An fd bound for http.listen (evhttp takes a bound socket). */
+int
+cl_server_http_fd(struct cl_server *srv, char *err)
+{
+	struct sockaddr_storage ss;
+	int sslen, one = 1, fd;
+
+	if (cl_sd_fds_take(&srv->sd, CL_SD_NAME_HTTP, srv->cfg.http_listen, &fd, err) < 0 || fd >= 0)
+		return fd;
+	if (parse_listen("http", srv->cfg.http_listen, &ss, &sslen, err) < 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) < 0 || listen(fd, 1024) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot listen on http %s: %s", srv->cfg.http_listen, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+apply_numbers(struct cl_server *srv)
+{
+	if (cl_numbers_init(&srv->numbers, srv->cfg.country_code, srv->cfg.national_prefix,
+			    srv->cfg.international_prefix) < 0)
+		log_warnx("msg=\"numbering rules rejected\"");
+}
+
+static void
+reload(struct cl_server *srv)
+{
+	struct cl_config next;
+	char err[CL_ERR_LEN], diff[1024];
+	int n;
+
+	cl_sd_notify("RELOADING=1");
+	srv->m.reloads++;
+	if (cl_config_load(&next, srv->cfg.path, err) < 0) {
+		srv->m.reload_failures++;
+		log_error("msg=\"reload refused, keeping the running configuration\" error=\"%s\"", err);
+		cl_sd_notify("READY=1");
+		return;
+	}
+	if (cl_config_reload_compatible(&srv->cfg, &next, err) < 0)
+		log_warnx("msg=\"setting needs a restart, not applied\" error=\"%s\"", err);
+	n = cl_config_diff(&srv->cfg, &next, diff, sizeof(diff));
+	cl_config_apply_reloadable(&srv->cfg, &next);
+	cl_config_free(&next);
+	cl_log_set_level(srv->cfg.log_level);
+	apply_numbers(srv);
+	if (n > 0)
+		log_info("msg=\"reloaded\" changed=%d %s", n, diff);
+	else
+		log_info("msg=\"reloaded\" changed=0");
+	cl_sd_notify("READY=1");
+}
+
+static void
+on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	cl_ingest_flush(srv);
+	if ((cl_writer_backlog(srv->writer) == 0 && srv->open_batch == NULL) ||
+	    cl_now_ms() - srv->stopping_since > SHUTDOWN_DEADLINE_MS)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+begin_shutdown(struct cl_server *srv, const char *why)
+{
+	struct timeval tick = {0, 5000};
+
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	srv->stopping_since = cl_now_ms();
+	log_info("msg=\"stopping\" signal=%s", why);
+	cl_sd_notify("STOPPING=1");
+	/* Stop accepting; what was received is still committed and acknowledged. */
+	if (srv->events_unix)
+		evconnlistener_disable(srv->events_unix);
+	if (srv->events_tcp)
+		evconnlistener_disable(srv->events_tcp);
+	if (srv->agents_unix)
+		evconnlistener_disable(srv->agents_unix);
+	if (srv->agents_tcp)
+		evconnlistener_disable(srv->agents_tcp);
+	cl_ingest_flush(srv);
+	srv->drain = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
+	if (srv->drain == NULL || event_add(srv->drain, &tick) < 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct cl_server *srv = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		reload(srv);
+	else
+		begin_shutdown(srv, sig == SIGTERM ? "TERM" : "INT");
+}
+
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cl_ingest_flush(arg);
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	cl_sd_notify("WATCHDOG=1");
+}
+
+static void
+on_housekeeping(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_server *srv = arg;
+	int64_t now = cl_now_ms();
+
+	(void)fd;
+	(void)what;
+	cl_pops_expire(srv->pops, now);
+	if (srv->cfg.retention_days > 0 && now - srv->last_purge_ms >= 86400000LL) {
+		srv->last_purge_ms = now;
+		cl_writer_purge(srv->writer, now - (int64_t)srv->cfg.retention_days * 86400000LL);
+	}
+}
+
+static int
+add_timer(struct cl_server *srv, struct event **ev, event_callback_fn cb, int64_t usec)
+{
+	struct timeval tv = {(time_t)(usec / 1000000), (suseconds_t)(usec % 1000000)};
+
+	*ev = event_new(srv->base, -1, EV_PERSIST, cb, srv);
+	return *ev == NULL || event_add(*ev, &tv) < 0 ? -1 : 0;
+}
+
+static int
+start(struct cl_server *srv, char *err)
+{
+	struct event_config *ec;
+	uint64_t wd_usec = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() < 0) {
+		snprintf(err, CL_ERR_LEN, "libevent has no thread support");
+		return -1;
+	}
+	/* Before any thread starts: it unsets LISTEN_* in the environment. */
+	if (cl_sd_listen_fds(&srv->sd, err) < 0)
+		return -1;
+	apply_numbers(srv);
+	if ((ec = event_config_new()) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
+	srv->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (srv->base == NULL || event_base_priority_init(srv->base, 2) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot create the event loop");
+		return -1;
+	}
+	ensure_parent_dir(srv->cfg.db_path);
+	if ((srv->writer = cl_writer_start(srv->cfg.db_path, srv->base, cl_ingest_done, srv, err)) == NULL)
+		return -1;
+	if ((srv->reader = cl_store_open(srv->cfg.db_path, CL_STORE_READONLY, err)) == NULL)
+		return -1;
+	if ((srv->customers = cl_customers_new(cl_store_db(srv->reader), err)) == NULL)
+		return -1;
+	if ((srv->pops = cl_pops_new(srv)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
+	srv->flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
+	if (srv->flush_ev == NULL || event_priority_set(srv->flush_ev, 1) < 0) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
+	if (srv->cfg.events_unix[0] &&
+	    (srv->events_unix = listen_unix(srv, CL_SD_NAME_EVENTS_UNIX, srv->cfg.events_unix, cl_ingest_accept, err)) == NULL)
+		return -1;
+	if (srv->cfg.events_tcp[0] &&
+	    (srv->events_tcp = listen_tcp(srv, CL_SD_NAME_EVENTS_TCP, srv->cfg.events_tcp, cl_ingest_accept, err)) == NULL)
+		return -1;
+	if (srv->cfg.agents_unix[0] && (srv->agents_unix = listen_unix(srv, CL_SD_NAME_AGENTS_UNIX, srv->cfg.agents_unix,
+								       cl_consoles_accept, err)) == NULL)
+		return -1;
+	if (srv->cfg.agents_tcp[0] &&
+	    (srv->agents_tcp = listen_tcp(srv, CL_SD_NAME_AGENTS_TCP, srv->cfg.agents_tcp, cl_consoles_accept, err)) == NULL)
+		return -1;
+	if (srv->cfg.http_listen[0]) {
+		int fd = cl_server_http_fd(srv, err);
+		if (fd < 0 || (srv->http = cl_http_start(srv, fd, err)) == NULL)
+			return -1;
+	}
+	for (size_t i = 0; i < srv->sd.n; i++)
+		if (!srv->sd.v[i].taken)
+			log_warnx("msg=\"passed socket matches no listener, closed\" name=\"%s\"", srv->sd.v[i].name);
+	cl_sd_fds_free(&srv->sd);
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
+	if (!srv->sig_term || !srv->sig_int || !srv->sig_hup || evsignal_add(srv->sig_term, NULL) < 0 ||
+	    evsignal_add(srv->sig_int, NULL) < 0 || evsignal_add(srv->sig_hup, NULL) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot install signal handlers");
+		return -1;
+	}
+	if (cl_sd_watchdog_usec(&wd_usec) > 0 && add_timer(srv, &srv->watchdog, on_watchdog, (int64_t)wd_usec / 2) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot start the watchdog timer");
+		return -1;
+	}
+	srv->last_purge_ms = 0;
+	if (add_timer(srv, &srv->housekeeping, on_housekeeping, 1000000LL * 10) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot start the housekeeping timer");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+stop(struct cl_server *srv)
+{
+	if (srv->events_unix)
+		evconnlistener_free(srv->events_unix);
+	if (srv->events_tcp)
+		evconnlistener_free(srv->events_tcp);
+	if (srv->agents_unix)
+		evconnlistener_free(srv->agents_unix);
+	if (srv->agents_tcp)
+		evconnlistener_free(srv->agents_tcp);
+	srv->events_unix = srv->events_tcp = srv->agents_unix = srv->agents_tcp = NULL;
+	if (srv->writer) {
+		cl_ingest_flush(srv);
+		cl_writer_stop(srv->writer); /* commits the rest and delivers the last acks */
+		srv->writer = NULL;
+		if (srv->base)
+			event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	}
+	cl_ingest_close_all(srv);
+	cl_consoles_close_all(srv);
+	if (srv->http)
+		cl_http_free(srv->http);
+	if (srv->pops)
+		cl_pops_free(srv->pops);
+	cl_customers_free(srv->customers);
+	cl_store_close(srv->reader);
+	struct event *evs[] = {srv->sig_term, srv->sig_int, srv->sig_hup, srv->watchdog,
+			       srv->housekeeping, srv->flush_ev, srv->drain};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (srv->base)
+		event_base_free(srv->base);
+	if (srv->cfg.events_unix[0] && !srv->events_unix_passed)
+		unlink(srv->cfg.events_unix);
+	if (srv->cfg.agents_unix[0] && !srv->agents_unix_passed)
+		unlink(srv->cfg.agents_unix);
+	cl_sd_fds_free(&srv->sd);
+}
+
+int
+cl_server_main(struct cl_config *cfg)
+{
+	struct cl_server *srv = calloc(1, sizeof(*srv));
+	char err[CL_ERR_LEN] = "";
+	int rc = 0;
+
+	if (srv == NULL) {
+		fprintf(stderr, "callogd: out of memory\n");
+		cl_config_free(cfg);
+		return 1;
+	}
+	srv->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	srv->started_ms = cl_now_ms();
+	if (start(srv, err) < 0) {
+		/* One line naming the cause, on stderr, and nothing left half-started. */
+		fprintf(stderr, "callogd: %s\n", err);
+		rc = 1;
+	} else {
+		log_info("msg=\"listening\" version=%s events.unix=\"%s\" events.tcp=\"%s\" agents.unix=\"%s\" "
+			 "agents.tcp=\"%s\" http=\"%s\" database=\"%s\"",
+			 CALLOGD_VERSION, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
+			 srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_path);
+		cl_sd_notify("READY=1");
+		event_base_dispatch(srv->base);
+		log_info("msg=\"stopped\" events=%llu", (unsigned long long)srv->m.committed_events);
+	}
+	stop(srv);
+	cl_config_free(&srv->cfg);
+	free(srv);
+	return rc;
+}

@@ -1,0 +1,392 @@
+/* writer.c : owns the writer thread: it applies events to call records and
+ * commits them in groups, then hands the batches back to the event loop. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callogd/calls.h"
+#include "callogd/hmap.h"
+#include "callogd/log.h"
+#include "callogd/store.h"
+#include "callogd/util.h"
+#include "callogd/writer.h"
+
+/* Committed call records kept in memory; after each commit they equal the database. */
+#define CACHE_MAX 50000
+
+struct cl_writer {
+	pthread_t thread;
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	struct cl_batch *queue, **queue_tail; /* submitted, not yet taken */
+	struct cl_batch *done, **done_tail;   /* finished, not yet delivered */
+	size_t backlog;
+	int stop;
+	int64_t purge_before; /* a retention purge is asked for, 0 = none */
+
+	struct cl_store *st;
+	int64_t last_seq;
+	struct cl_hmap *cache; /* call_id -> struct cl_call * */
+
+	struct event *done_ev;
+	cl_writer_done_fn done_fn;
+	void *done_arg;
+};
+
+struct cl_batch *
+cl_batch_new(void)
+{
+	return calloc(1, sizeof(struct cl_batch));
+}
+
+int
+cl_batch_add(struct cl_batch *b, struct cl_event *ev, struct cl_slot *slot)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct cl_witem *items = realloc(b->items, cap * sizeof(*items));
+		if (items == NULL)
+			return -1;
+		b->items = items;
+		b->cap = cap;
+	}
+	b->items[b->n].ev = *ev;
+	b->items[b->n].slot = slot;
+	b->items[b->n].result = CL_WRITE_PENDING;
+	b->items[b->n].seq = 0;
+	b->n++;
+	memset(ev, 0, sizeof(*ev));
+	return 0;
+}
+
+void
+cl_batch_free(struct cl_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		cl_event_clear(&b->items[i].ev);
+	free(b->items);
+	free(b);
+}
+
+static void
+cache_clear(struct cl_writer *w)
+{
+	struct cl_hmap_entry *e;
+
+	for (e = cl_hmap_next(w->cache, NULL); e; e = cl_hmap_next(w->cache, e)) {
+		cl_call_clear(e->val);
+		free(e->val);
+	}
+	cl_hmap_free(w->cache);
+	w->cache = cl_hmap_new();
+}
+
+static void
+cache_evict(struct cl_writer *w, const char *call_id)
+{
+	struct cl_call *c = cl_hmap_del(w->cache, call_id);
+
+	if (c) {
+		cl_call_clear(c);
+		free(c);
+	}
+}
+
+/* The call record for call_id, from the cache, the database or new; NULL on error. */
+static struct cl_call *
+get_call(struct cl_writer *w, const char *call_id, char *err)
+{
+	struct cl_call *c = cl_hmap_get(w->cache, call_id);
+	int rc;
+
+	if (c)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return NULL;
+	}
+	rc = cl_store_get_call(w->st, call_id, c, err);
+	if (rc < 0) {
+		free(c);
+		return NULL;
+	}
+	if (rc == 0)
+		cl_call_init(c, call_id);
+	if (cl_hmap_put(w->cache, call_id, c) < 0) {
+		cl_call_clear(c);
+		free(c);
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return NULL;
+	}
+	return c;
+}
+
+/* A pointer array of the calls a transaction touched. */
+struct touched {
+	struct cl_call **v;
+	size_t n, cap;
+};
+
+static int
+touch(struct touched *t, struct cl_call *c)
+{
+	for (size_t i = t->n; i > 0 && i + 8 > t->n; i--)
+		if (t->v[i - 1] == c)
+			return 0; /* the common case: the same call again */
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct cl_call **v = realloc(t->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = c;
+	return 0;
+}
+
+/* Applies and stores one event inside the open transaction; -1 fails the transaction. */
+static int
+write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *err)
+{
+	struct cl_event *ev = &it->ev;
+	int64_t dup = 0;
+	int rc;
+
+	ev->seq = w->last_seq + 1;
+	rc = cl_store_put_event(w->st, ev, &dup, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		it->result = CL_WRITE_DUPLICATE;
+		it->seq = dup;
+		return 0;
+	}
+	w->last_seq = ev->seq;
+	it->seq = ev->seq;
+	it->result = CL_WRITE_OK;
+	if (ev->type == CL_EV_AGENT_STATE)
+		return cl_store_put_agent_state(w->st, ev->agent, ev->state, ev->reason, ev->ts, err);
+	struct cl_call *c = get_call(w, ev->call_id, err);
+	if (c == NULL)
+		return -1;
+	if (cl_call_apply(c, ev) < 0 || touch(t, c) < 0) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
+	c->last_seq = ev->seq;
+	return 0;
+}
+
+/* Commits every queued batch in one transaction. */
+static void
+commit_group(struct cl_writer *w, struct cl_batch *group)
+{
+	struct touched t = {0};
+	char err[CL_ERR_LEN] = "";
+	int64_t start = cl_mono_us(), saved_seq = w->last_seq;
+	size_t total = 0;
+	struct cl_batch *b;
+	int ok = cl_store_begin(w->st, err) == 0;
+
+	for (b = group; ok && b; b = b->next)
+		for (size_t i = 0; ok && i < b->n; i++)
+			ok = write_item(w, &b->items[i], &t, err) == 0;
+	for (size_t i = 0; ok && i < t.n; i++)
+		ok = cl_store_put_call(w->st, t.v[i], err) == 0;
+	if (ok)
+		ok = cl_store_commit(w->st, err) == 0;
+	if (!ok) {
+		log_error("msg=\"commit failed\" error=\"%s\"", err);
+		cl_store_rollback(w->st);
+		w->last_seq = saved_seq;
+		/* The cache may hold what was rolled back: drop what this group touched. */
+		for (b = group; b; b = b->next)
+			for (size_t i = 0; i < b->n; i++)
+				if (b->items[i].ev.call_id)
+					cache_evict(w, b->items[i].ev.call_id);
+	}
+	free(t.v);
+	for (b = group; b; b = b->next) {
+		total += b->n;
+		if (!ok) {
+			snprintf(b->err, sizeof(b->err), "%s", err);
+			for (size_t i = 0; i < b->n; i++)
+				b->items[i].result = CL_WRITE_FAILED;
+		}
+	}
+	for (b = group; b; b = b->next) {
+		b->commit_us = cl_mono_us() - start;
+		b->group = total;
+		b->first = b == group;
+	}
+	if (cl_hmap_count(w->cache) > CACHE_MAX)
+		cache_clear(w);
+}
+
+static void
+run_purge(struct cl_writer *w, int64_t before)
+{
+	char err[CL_ERR_LEN];
+	int64_t n;
+
+	if (cl_store_purge(w->st, before, &n, err) < 0) {
+		log_error("msg=\"retention purge failed\" error=\"%s\"", err);
+		return;
+	}
+	cache_clear(w); /* purged calls may be cached */
+	log_info("msg=\"retention purge\" calls=%lld", (long long)n);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct cl_writer *w = arg;
+
+	for (;;) {
+		struct cl_batch *group, *last;
+		pthread_mutex_lock(&w->mtx);
+		while (w->queue == NULL && !w->stop && w->purge_before == 0)
+			pthread_cond_wait(&w->cond, &w->mtx);
+		group = w->queue;
+		w->queue = NULL;
+		w->queue_tail = &w->queue;
+		int64_t purge = w->purge_before;
+		w->purge_before = 0;
+		pthread_mutex_unlock(&w->mtx);
+		if (purge > 0)
+			run_purge(w, purge);
+		if (group == NULL) {
+			if (purge > 0)
+				continue;
+			break; /* stopping, and nothing left */
+		}
+
+		commit_group(w, group);
+
+		size_t n = 0;
+		for (last = group; last->next; last = last->next)
+			n += last->n;
+		n += last->n;
+		pthread_mutex_lock(&w->mtx);
+		*w->done_tail = group;
+		w->done_tail = &last->next;
+		w->backlog -= n;
+		pthread_mutex_unlock(&w->mtx);
+		event_active(w->done_ev, EV_READ, 0);
+	}
+	return NULL;
+}
+
+/* On the loop thread: deliver finished batches in order. */
+static void
+deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_writer *w = arg;
+	struct cl_batch *b, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->mtx);
+	b = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->mtx);
+	for (; b; b = next) {
+		next = b->next;
+		b->next = NULL;
+		w->done_fn(b, w->done_arg);
+	}
+}
+
+struct cl_writer *
+cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn done, void *arg, char *err)
+{
+	struct cl_writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->queue_tail = &w->queue;
+	w->done_tail = &w->done;
+	w->done_fn = done;
+	w->done_arg = arg;
+	if ((w->st = cl_store_open(path, 0, err)) == NULL)
+		goto fail;
+	w->last_seq = cl_store_last_seq(w->st);
+	if ((w->cache = cl_hmap_new()) == NULL || (w->done_ev = event_new(base, -1, 0, deliver, w)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		goto fail;
+	}
+	event_priority_set(w->done_ev, 0);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		snprintf(err, CL_ERR_LEN, "cannot start the writer thread");
+		goto fail;
+	}
+	return w;
+fail:
+	if (w->cache)
+		cl_hmap_free(w->cache);
+	if (w->done_ev)
+		event_free(w->done_ev);
+	cl_store_close(w->st);
+	free(w);
+	return NULL;
+}
+
+void
+cl_writer_submit(struct cl_writer *w, struct cl_batch *b)
+{
+	pthread_mutex_lock(&w->mtx);
+	*w->queue_tail = b;
+	w->queue_tail = &b->next;
+	w->backlog += b->n;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+void
+cl_writer_purge(struct cl_writer *w, int64_t before_ms)
+{
+	pthread_mutex_lock(&w->mtx);
+	w->purge_before = before_ms > 0 ? before_ms : 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+size_t
+cl_writer_backlog(struct cl_writer *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->mtx);
+	n = w->backlog;
+	pthread_mutex_unlock(&w->mtx);
+	return n;
+}
+
+void
+cl_writer_stop(struct cl_writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mtx);
+	w->stop = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+	pthread_join(w->thread, NULL);
+	deliver(-1, 0, w);
+	event_free(w->done_ev);
+	cache_clear(w);
+	cl_hmap_free(w->cache);
+	cl_store_close(w->st);
+	pthread_mutex_destroy(&w->mtx);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
