@@ -100,8 +100,8 @@ log_from_sqlite(void *arg, int code, const char *msg)
 	int prim = code & 0xff;
 
 	(void)arg;
-	/* SQLITE_SCHEMA and SQLITE_NOTICE are routine (statement re-prepared, WAL recovered). */
-	if (prim == SQLITE_SCHEMA || prim == SQLITE_NOTICE)
+	/* Routine: a statement re-prepared, WAL recovered, a duplicate event id refused. */
+	if (prim == SQLITE_SCHEMA || prim == SQLITE_NOTICE || prim == SQLITE_CONSTRAINT)
 		cl_log(CL_LOG_DEBUG, "src=sqlite code=%d msg=\"%s\"", code, msg);
 	else
 		cl_log(prim == SQLITE_WARNING ? CL_LOG_WARN : CL_LOG_ERROR, "src=sqlite code=%d msg=\"%s\"", code,

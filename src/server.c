@@ -56,10 +56,18 @@ listen_unix(struct cl_server *srv, const char *name, const char *path, evconnlis
 	struct sockaddr_un sun;
 	struct evconnlistener *l;
 	struct stat sb;
-	int fd = cl_sd_listen_fd(name);
+	int fd;
 
-	if (fd >= 0)
+	if (cl_sd_fds_take(&srv->sd, name, path, &fd, err) < 0)
+		return NULL;
+	if (fd >= 0) {
+		/* systemd owns this socket file: it must outlive us, so never unlink it. */
+		if (strcmp(name, CL_SD_NAME_EVENTS_UNIX) == 0)
+			srv->events_unix_passed = 1;
+		else
+			srv->agents_unix_passed = 1;
 		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -99,8 +107,10 @@ listen_tcp(struct cl_server *srv, const char *name, const char *addr, evconnlist
 {
 	struct sockaddr_storage ss;
 	struct evconnlistener *l;
-	int sslen, fd = cl_sd_listen_fd(name);
+	int sslen, fd;
 
+	if (cl_sd_fds_take(&srv->sd, name, addr, &fd, err) < 0)
+		return NULL;
 	if (fd >= 0)
 		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (parse_listen(name, addr, &ss, &sslen, err) < 0)
@@ -118,9 +128,9 @@ int
 cl_server_http_fd(struct cl_server *srv, char *err)
 {
 	struct sockaddr_storage ss;
-	int sslen, one = 1, fd = cl_sd_listen_fd("http");
+	int sslen, one = 1, fd;
 
-	if (fd >= 0)
+	if (cl_sd_fds_take(&srv->sd, CL_SD_NAME_HTTP, srv->cfg.http_listen, &fd, err) < 0 || fd >= 0)
 		return fd;
 	if (parse_listen("http", srv->cfg.http_listen, &ss, &sslen, err) < 0)
 		return -1;
@@ -275,7 +285,8 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "libevent has no thread support");
 		return -1;
 	}
-	if (cl_sd_listen_init(err) < 0)
+	/* Before any thread starts: it unsets LISTEN_* in the environment. */
+	if (cl_sd_listen_fds(&srv->sd, err) < 0)
 		return -1;
 	apply_numbers(srv);
 	if ((ec = event_config_new()) == NULL) {
@@ -305,22 +316,26 @@ start(struct cl_server *srv, char *err)
 		return -1;
 	}
 	if (srv->cfg.events_unix[0] &&
-	    (srv->events_unix = listen_unix(srv, "events-unix", srv->cfg.events_unix, cl_ingest_accept, err)) == NULL)
+	    (srv->events_unix = listen_unix(srv, CL_SD_NAME_EVENTS_UNIX, srv->cfg.events_unix, cl_ingest_accept, err)) == NULL)
 		return -1;
 	if (srv->cfg.events_tcp[0] &&
-	    (srv->events_tcp = listen_tcp(srv, "events-tcp", srv->cfg.events_tcp, cl_ingest_accept, err)) == NULL)
+	    (srv->events_tcp = listen_tcp(srv, CL_SD_NAME_EVENTS_TCP, srv->cfg.events_tcp, cl_ingest_accept, err)) == NULL)
 		return -1;
-	if (srv->cfg.agents_unix[0] && (srv->agents_unix = listen_unix(srv, "agents-unix", srv->cfg.agents_unix,
+	if (srv->cfg.agents_unix[0] && (srv->agents_unix = listen_unix(srv, CL_SD_NAME_AGENTS_UNIX, srv->cfg.agents_unix,
 								       cl_consoles_accept, err)) == NULL)
 		return -1;
 	if (srv->cfg.agents_tcp[0] &&
-	    (srv->agents_tcp = listen_tcp(srv, "agents-tcp", srv->cfg.agents_tcp, cl_consoles_accept, err)) == NULL)
+	    (srv->agents_tcp = listen_tcp(srv, CL_SD_NAME_AGENTS_TCP, srv->cfg.agents_tcp, cl_consoles_accept, err)) == NULL)
 		return -1;
 	if (srv->cfg.http_listen[0]) {
 		int fd = cl_server_http_fd(srv, err);
 		if (fd < 0 || (srv->http = cl_http_start(srv, fd, err)) == NULL)
 			return -1;
 	}
+	for (size_t i = 0; i < srv->sd.n; i++)
+		if (!srv->sd.v[i].taken)
+			log_warnx("msg=\"passed socket matches no listener, closed\" name=\"%s\"", srv->sd.v[i].name);
+	cl_sd_fds_free(&srv->sd);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
@@ -375,10 +390,11 @@ stop(struct cl_server *srv)
 			event_free(evs[i]);
 	if (srv->base)
 		event_base_free(srv->base);
-	if (srv->cfg.events_unix[0] && cl_sd_listen_fd("events-unix") < 0)
+	if (srv->cfg.events_unix[0] && !srv->events_unix_passed)
 		unlink(srv->cfg.events_unix);
-	if (srv->cfg.agents_unix[0] && cl_sd_listen_fd("agents-unix") < 0)
+	if (srv->cfg.agents_unix[0] && !srv->agents_unix_passed)
 		unlink(srv->cfg.agents_unix);
+	cl_sd_fds_free(&srv->sd);
 }
 
 int
@@ -412,6 +428,5 @@ cl_server_main(struct cl_config *cfg)
 	stop(srv);
 	cl_config_free(&srv->cfg);
 	free(srv);
-	cl_sd_listen_close();
 	return rc;
 }

@@ -33,10 +33,23 @@ cl_time_format(int64_t ms, char *buf)
 	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
 	int frac = (int)(ms - (int64_t)secs * 1000);
 	struct tm tm;
+	char tmp[96];
+	int n;
 
+	/*
+	 * gcc cannot prove struct tm's fields are in range, so a direct snprintf
+	 * into CL_TIME_LEN fails -Werror=format-truncation; format into a buffer
+	 * big enough for any int, then copy what fits.
+	 */
 	gmtime_r(&secs, &tm);
-	snprintf(buf, CL_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	if (n < 0)
+		n = 0;
+	if (n > CL_TIME_LEN - 1)
+		n = CL_TIME_LEN - 1;
+	memcpy(buf, tmp, (size_t)n);
+	buf[n] = '\0';
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */

@@ -17,6 +17,7 @@
 struct cl_customers;
 #include "callogd/event.h"
 #include "callogd/numbers.h"
+#include "callogd/sdnotify.h"
 #include "callogd/store.h"
 #include "callogd/writer.h"
 
@@ -67,6 +68,8 @@ struct cl_server {
 	struct econn *econns;        /* producer connections (ingest.c) */
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;
+	struct cl_sd_fds sd; /* sockets systemd passed, until the listeners take them */
+	int events_unix_passed, agents_unix_passed;
 	int stopping;
 	int64_t stopping_since, started_ms, last_purge_ms;
 };

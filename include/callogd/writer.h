@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "callogd/event.h"
+#include "callogd/util.h"
 
 struct cl_slot; /* the answer waiting for this event (ingest.c) */
 
@@ -29,7 +30,7 @@ struct cl_batch {
 	int64_t commit_us; /* how long the transaction took, for metrics */
 	size_t group;      /* events in the transaction this batch was part of */
 	int first;         /* the first batch of its transaction */
-	char err[128];     /* why it failed, when it did */
+	char err[CL_ERR_LEN]; /* why it failed, when it did */
 };
 
 struct cl_writer;

@@ -1,0 +1,294 @@
+/* consoles.c : owns agent console sessions on agents.unix / agents.tcp: the
+ * hello, the pops written to them, and their wrap-up and state messages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callogd/daemon.h"
+#include "callogd/log.h"
+#include "callogd/util.h"
+
+#define CONSOLE_MAX_LINE 16384
+#define HELLO_TIMEOUT_S 10
+
+struct cl_console {
+	struct cl_console *next, *prev; /* srv->consoles */
+	struct cl_server *srv;
+	struct bufferevent *bev;
+	struct cl_sub sub;
+	struct cl_producer *p;
+	int welcomed;
+	int dead; /* dropped: freed from the loop, never from inside a callback chain */
+};
+
+static void
+console_free(struct cl_console *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->srv->consoles = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->srv->m.connections[CL_CONN_CONSOLE]--;
+	if (c->welcomed && !c->dead)
+		cl_pops_unsubscribe(c->srv->pops, &c->sub);
+	cl_producer_release(c->p);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+console_free_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	console_free(arg);
+}
+
+/* Called by pops after it unlinked the subscriber: close without touching pops again. */
+static void
+console_drop(struct cl_sub *s)
+{
+	struct cl_console *c = (struct cl_console *)((char *)s - offsetof(struct cl_console, sub));
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (event_base_once(c->srv->base, -1, EV_TIMEOUT, console_free_later, c, NULL) < 0)
+		log_warnx("msg=\"cannot schedule console close\"");
+}
+
+static int
+console_send(struct cl_sub *s, int64_t seq, const char *type, const char *json, size_t len)
+{
+	struct cl_console *c = (struct cl_console *)((char *)s - offsetof(struct cl_console, sub));
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	(void)seq;
+	(void)type;
+	if (c->dead)
+		return 0;
+	/* A console that does not read is dropped, never waited for. */
+	if (evbuffer_get_length(out) + len > (size_t)c->srv->cfg.agents_max_output)
+		return -1;
+	evbuffer_add(out, json, len);
+	cl_bev_write_now(c->bev, "\n", 1);
+	return 0;
+}
+
+static void
+console_write_line(struct cl_console *c, const char *line)
+{
+	cl_bev_write_now(c->bev, line, strlen(line));
+}
+
+static struct evbuffer *
+console_out(void *owner)
+{
+	return bufferevent_get_output(((struct cl_console *)owner)->bev);
+}
+
+static void
+console_flushed(void *owner)
+{
+	cl_bev_write_now(((struct cl_console *)owner)->bev, NULL, 0);
+}
+
+static const struct cl_producer_ops console_ops = {console_out, console_flushed};
+
+static int
+console_hello(struct cl_console *c, json_t *j)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	const char *agent = json_string_value(json_object_get(j, "agent"));
+	const char *token = json_string_value(json_object_get(j, "token"));
+	char line[CL_ID_MAX * 6 + 64];
+	json_t *w;
+	char *s;
+
+	if (!type || strcmp(type, "hello") != 0 || !agent || !token || strlen(agent) > CL_ID_MAX ||
+	    cl_store_agent_check(c->srv->reader, agent, token) != 1)
+		return -1;
+	snprintf(c->sub.agent, sizeof(c->sub.agent), "%s", agent);
+	c->welcomed = 1;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	if (c->srv->cfg.agents_idle_timeout > 0) {
+		struct timeval tv = {c->srv->cfg.agents_idle_timeout, 0};
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	w = json_pack("{s:s, s:s}", "type", "welcome", "agent", agent);
+	s = w ? json_dumps(w, JSON_COMPACT) : NULL;
+	json_decref(w);
+	snprintf(line, sizeof(line), "%s\n", s ? s : "{\"type\":\"welcome\"}");
+	free(s);
+	console_write_line(c, line);
+	log_info("msg=\"console connected\" agent=\"%s\"", agent);
+	cl_pops_subscribe(c->srv->pops, &c->sub);
+	return 0;
+}
+
+/* Turns a console's disposition/state message into the producer event it stands for. */
+static void
+console_message(struct cl_console *c, json_t *j)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	json_t *ev = NULL;
+	char *line;
+
+	if (type == NULL) {
+		cl_ingest_reject(c->p, CL_EVERR_BAD_EVENT, NULL, "\"type\" must be a string");
+		return;
+	}
+	if (strcmp(type, "ping") == 0) {
+		console_write_line(c, "{\"type\":\"pong\"}\n");
+		return;
+	}
+	if (strcmp(type, "disposition") == 0) {
+		ev = json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "call.disposition", "call_id",
+			       json_object_get(j, "call_id") ? json_object_get(j, "call_id") : json_null(), "agent",
+			       c->sub.agent, "code", json_object_get(j, "code") ? json_object_get(j, "code") : json_null(),
+			       "notes", json_object_get(j, "notes") ? json_object_get(j, "notes") : json_string(""));
+	} else if (strcmp(type, "state") == 0) {
+		ev = json_pack("{s:s, s:s, s:O}", "type", "agent.state", "agent", c->sub.agent, "state",
+			       json_object_get(j, "state") ? json_object_get(j, "state") : json_null());
+		if (ev && json_object_get(j, "reason"))
+			json_object_set(ev, "reason", json_object_get(j, "reason"));
+	} else {
+		cl_ingest_reject(c->p, CL_EVERR_UNKNOWN_TYPE, NULL, "console messages are disposition, state, ping");
+		return;
+	}
+	/* Through the producer parser, so a console's wrap-up is validated like a PBX's. */
+	line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (line == NULL) {
+		cl_ingest_reject(c->p, CL_EVERR_BAD_EVENT, NULL, "invalid message");
+		return;
+	}
+	cl_ingest_line(c->p, line, strlen(line));
+	free(line);
+}
+
+static void
+console_read(struct bufferevent *bev, void *arg)
+{
+	struct cl_console *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->dead) {
+		size_t len;
+		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		json_t *j;
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > CONSOLE_MAX_LINE) {
+				if (c->welcomed)
+					cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line too long");
+				else
+					console_write_line(c, "{\"type\":\"error\",\"code\":\"too_long\"}\n");
+				evbuffer_drain(in, evbuffer_get_length(in));
+			}
+			return;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len == 0) {
+			free(line);
+			continue;
+		}
+		j = len <= CONSOLE_MAX_LINE && cl_utf8_valid(line, len) ? json_loadb(line, len, 0, NULL) : NULL;
+		free(line);
+		if (!c->welcomed) {
+			if (j == NULL || !json_is_object(j) || console_hello(c, j) < 0) {
+				c->srv->m.errors[CL_EVERR_AUTH]++;
+				console_write_line(c, "{\"type\":\"error\",\"code\":\"auth\"}\n");
+				json_decref(j);
+				c->dead = 1; /* never subscribed: close once the error is out */
+				bufferevent_disable(bev, EV_READ);
+				if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+					console_free(c);
+				return;
+			}
+		} else if (j == NULL || !json_is_object(j)) {
+			cl_ingest_reject(c->p, CL_EVERR_BAD_JSON, NULL, "not a JSON object");
+		} else {
+			console_message(c, j);
+		}
+		json_decref(j);
+	}
+}
+
+static void
+console_write(struct bufferevent *bev, void *arg)
+{
+	struct cl_console *c = arg;
+
+	(void)bev;
+	if (c->dead && !c->welcomed)
+		console_free(c);
+}
+
+static void
+console_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct cl_console *c = arg;
+
+	(void)bev;
+	(void)what;
+	if (c->welcomed)
+		log_info("msg=\"console disconnected\" agent=\"%s\"", c->sub.agent);
+	if (c->dead && c->welcomed)
+		return; /* already scheduled for freeing */
+	console_free(c);
+}
+
+void
+cl_consoles_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+{
+	struct cl_server *srv = arg;
+	struct cl_console *c;
+	struct timeval tv = {HELLO_TIMEOUT_S, 0};
+
+	(void)l;
+	(void)sa;
+	(void)socklen;
+	if (srv->stopping || srv->m.connections[CL_CONN_CONSOLE] >= (uint64_t)srv->cfg.agents_max_clients) {
+		srv->m.refused[CL_CONN_CONSOLE]++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->sub.send = console_send;
+	c->sub.drop = console_drop;
+	c->sub.kind = CL_CONN_CONSOLE;
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL || (c->p = cl_producer_new(srv, CL_PRODUCER_CONSOLE, &console_ops, c)) == NULL) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->next = srv->consoles;
+	if (c->next)
+		c->next->prev = c;
+	srv->consoles = c;
+	srv->m.connections[CL_CONN_CONSOLE]++;
+	srv->m.accepted[CL_CONN_CONSOLE]++;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONSOLE_MAX_LINE + 1);
+	bufferevent_setcb(c->bev, console_read, console_write, console_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+cl_consoles_close_all(struct cl_server *srv)
+{
+	while (srv->consoles)
+		console_free(srv->consoles);
+}

@@ -1,0 +1,893 @@
+/* http.c : owns the HTTP side (evhttp): the JSON API, Server-Sent Events for
+ * agent consoles, agent login sessions and the console page. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "callogd/customers.h"
+#include "callogd/daemon.h"
+#include "callogd/hmap.h"
+#include "callogd/log.h"
+#include "callogd/util.h"
+#include "callogd/sha256.h"
+#include "callogd/web.h"
+
+#define HEARTBEAT_S 15
+#define SESSION_TTL_MS (12 * 3600 * 1000LL)
+#define SESSIONS_MAX 100000
+#define COOKIE_NAME "callogd_session"
+
+struct sse {
+	struct sse *next, *prev; /* h->streams */
+	struct cl_http *h;
+	struct cl_sub sub;
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	int dropped; /* pops unlinked it; the socket is being shut */
+};
+
+struct session {
+	char agent[CL_ID_MAX + 1];
+	int64_t expires_ms;
+};
+
+struct cl_http {
+	struct cl_server *srv;
+	struct evhttp *http;
+	struct event *heartbeat;
+	struct sse *streams;
+	struct cl_hmap *sessions; /* hash of the cookie value -> struct session */
+};
+
+/* A request waiting for its events' commits (POST /api/events and the console's wrap-up). */
+struct hreq {
+	struct cl_http *h;
+	struct evhttp_request *req;
+	struct cl_producer *p;
+	struct evbuffer *out;
+	int fed;    /* every line has been handed to the producer */
+	int failed; /* some answer was an error: 400 for single-message endpoints */
+	int single; /* a console-style endpoint: one answer, status from it */
+};
+
+static void
+reply_json(struct evhttp_request *req, int code, json_t *j)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	if (b && s) {
+		evbuffer_add_printf(b, "%s\n", s);
+		evhttp_send_reply(req, code, NULL, b);
+	} else {
+		evhttp_send_reply(req, 500, NULL, NULL);
+	}
+	free(s);
+	if (b)
+		evbuffer_free(b);
+}
+
+static void
+reply_error(struct evhttp_request *req, int code, const char *error, const char *msg)
+{
+	reply_json(req, code, json_pack("{s:s, s:s}", "error", error, "message", msg));
+}
+
+static const char *
+bearer(struct evhttp_request *req)
+{
+	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return *a ? a : NULL;
+}
+
+static int
+api_authorized(struct cl_http *h, struct evhttp_request *req)
+{
+	const char *t = bearer(req);
+
+	return t != NULL && cl_store_token_check(h->srv->reader, t) == 1;
+}
+
+/* The session cookie's value, copied into out (at most 128 bytes), or -1. */
+static int
+cookie_value(struct evhttp_request *req, char *out, size_t outlen)
+{
+	const char *c = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
+	const char *p;
+	size_t n;
+
+	for (p = c; p && (p = strstr(p, COOKIE_NAME "=")) != NULL; p += 1) {
+		if (p != c && p[-1] != ' ' && p[-1] != ';')
+			continue;
+		p += strlen(COOKIE_NAME "=");
+		n = strcspn(p, "; ");
+		if (n == 0 || n >= outlen)
+			return -1;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+static struct session *
+session_of(struct cl_http *h, struct evhttp_request *req)
+{
+	char v[129], key[CL_SHA256_HEX];
+	struct session *s;
+
+	if (cookie_value(req, v, sizeof(v)) < 0)
+		return NULL;
+	cl_sha256_hex(v, strlen(v), key);
+	s = cl_hmap_get(h->sessions, key);
+	if (s && s->expires_ms < cl_now_ms())
+		return NULL;
+	return s;
+}
+
+/* May req act for agent? Its agent token, its session, or an API token. */
+static int
+agent_authorized(struct cl_http *h, struct evhttp_request *req, const char *agent)
+{
+	const char *t = bearer(req);
+	struct session *s;
+
+	if (t != NULL)
+		return cl_store_agent_check(h->srv->reader, agent, t) == 1 || cl_store_token_check(h->srv->reader, t) == 1;
+	s = session_of(h, req);
+	return s != NULL && strcmp(s->agent, agent) == 0;
+}
+
+static json_t *
+body_json(struct evhttp_request *req)
+{
+	struct evbuffer *b = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(b);
+	const char *data = (const char *)evbuffer_pullup(b, -1);
+
+	if (len == 0 || !cl_utf8_valid(data, len))
+		return NULL;
+	return json_loadb(data, len, 0, NULL);
+}
+
+/* ---- SSE ---- */
+
+static int
+sse_send(struct cl_sub *s, int64_t seq, const char *type, const char *json, size_t len)
+{
+	struct sse *e = (struct sse *)((char *)s - offsetof(struct sse, sub));
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(e->evcon);
+	struct evbuffer *chunk;
+
+	if (e->dropped)
+		return 0;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) + len > (size_t)e->h->srv->cfg.agents_max_output)
+		return -1;
+	if ((chunk = evbuffer_new()) == NULL)
+		return 0;
+	evbuffer_add_printf(chunk, "id: %lld\nevent: %s\ndata: ", (long long)seq, type);
+	evbuffer_add(chunk, json, len);
+	evbuffer_add(chunk, "\n\n", 2);
+	evhttp_send_reply_chunk(e->req, chunk);
+	evbuffer_free(chunk);
+	cl_bev_write_now(bev, NULL, 0);
+	return 0;
+}
+
+/* pops unlinked a slow stream: shut its socket and let evhttp tear it down. */
+static void
+sse_drop(struct cl_sub *s)
+{
+	struct sse *e = (struct sse *)((char *)s - offsetof(struct sse, sub));
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(e->evcon);
+
+	e->dropped = 1;
+	shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+}
+
+static void
+sse_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct sse *e = arg;
+	struct cl_http *h = e->h;
+
+	(void)evcon;
+	if (!e->dropped)
+		cl_pops_unsubscribe(h->srv->pops, &e->sub);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		h->streams = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	h->srv->m.connections[CL_CONN_SSE]--;
+	/* After a failure evhttp detached the request and leaves it to us. */
+	if (evhttp_request_get_connection(e->req) == NULL)
+		evhttp_send_reply_end(e->req);
+	free(e);
+}
+
+static void
+stream(struct cl_http *h, struct evhttp_request *req, const char *agent)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+	struct sse *e;
+
+	if (!agent_authorized(h, req, agent)) {
+		reply_error(req, 401, "unauthorized", "an agent token, session or API token is required");
+		return;
+	}
+	if (h->srv->m.connections[CL_CONN_SSE] + h->srv->m.connections[CL_CONN_CONSOLE] >=
+	    (uint64_t)h->srv->cfg.agents_max_clients) {
+		h->srv->m.refused[CL_CONN_SSE]++;
+		reply_error(req, 503, "busy", "too many consoles");
+		return;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	e->h = h;
+	e->req = req;
+	e->evcon = evhttp_request_get_connection(req);
+	e->sub.send = sse_send;
+	e->sub.drop = sse_drop;
+	e->sub.kind = CL_CONN_SSE;
+	snprintf(e->sub.agent, sizeof(e->sub.agent), "%s", agent);
+	e->next = h->streams;
+	if (e->next)
+		e->next->prev = e;
+	h->streams = e;
+	h->srv->m.connections[CL_CONN_SSE]++;
+	h->srv->m.accepted[CL_CONN_SSE]++;
+	/* A stream is long-lived: only the heartbeat and the output bound end it. */
+	evhttp_connection_set_timeout(e->evcon, 365 * 86400);
+	evhttp_connection_set_closecb(e->evcon, sse_closed, e);
+	evhttp_add_header(hdr, "Content-Type", "text/event-stream");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_add_header(hdr, "X-Accel-Buffering", "no");
+	evhttp_send_reply_start(req, 200, "OK");
+	{
+		struct evbuffer *b = evbuffer_new();
+		if (b) {
+			evbuffer_add_printf(b, "retry: 2000\n: welcome %s\n\n", agent);
+			evhttp_send_reply_chunk(req, b);
+			evbuffer_free(b);
+		}
+	}
+	if (last != NULL) {
+		char *end;
+		long long after = strtoll(last, &end, 10);
+		if (*last != '\0' && *end == '\0') {
+			cl_pops_subscribe(h->srv->pops, &e->sub);
+			cl_pops_replay(h->srv->pops, &e->sub, after);
+			return;
+		}
+	}
+	cl_pops_subscribe(h->srv->pops, &e->sub);
+}
+
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_http *h = arg;
+	int64_t now = cl_now_ms();
+	struct cl_hmap_entry *it, *next;
+
+	(void)fd;
+	(void)what;
+	for (struct sse *e = h->streams; e; e = e->next) {
+		struct evbuffer *b;
+		if (e->dropped || (b = evbuffer_new()) == NULL)
+			continue;
+		evbuffer_add(b, ": heartbeat\n\n", 13);
+		evhttp_send_reply_chunk(e->req, b);
+		evbuffer_free(b);
+	}
+	for (it = cl_hmap_next(h->sessions, NULL); it; it = next) {
+		struct session *s = it->val;
+		next = cl_hmap_next(h->sessions, it);
+		if (s->expires_ms < now) {
+			cl_hmap_del(h->sessions, it->key);
+			free(s);
+		}
+	}
+}
+
+/* ---- requests that wait for commits ---- */
+
+static struct evbuffer *
+hreq_out(void *owner)
+{
+	return ((struct hreq *)owner)->out;
+}
+
+static void hreq_maybe_finish(struct hreq *r);
+
+static void
+hreq_flushed(void *owner)
+{
+	hreq_maybe_finish(owner);
+}
+
+static const struct cl_producer_ops hreq_ops = {hreq_out, hreq_flushed};
+
+static void
+hreq_maybe_finish(struct hreq *r)
+{
+	struct evkeyvalq *hdr;
+	int code = 200;
+
+	if (!r->fed || cl_producer_pending(r->p) > 0)
+		return;
+	hdr = evhttp_request_get_output_headers(r->req);
+	if (r->single) {
+		const char *s = (const char *)evbuffer_pullup(r->out, -1);
+		evhttp_add_header(hdr, "Content-Type", "application/json");
+		if (s && strstr(s, "\"type\":\"ok\"") == NULL)
+			code = 400;
+	} else {
+		evhttp_add_header(hdr, "Content-Type", "application/x-ndjson");
+	}
+	evhttp_send_reply(r->req, code, NULL, r->out);
+	evbuffer_free(r->out);
+	cl_producer_release(r->p);
+	free(r);
+}
+
+static struct hreq *
+hreq_new(struct cl_http *h, struct evhttp_request *req, int kind)
+{
+	struct hreq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->h = h;
+	r->req = req;
+	if ((r->out = evbuffer_new()) == NULL || (r->p = cl_producer_new(h->srv, kind, &hreq_ops, r)) == NULL) {
+		if (r->out)
+			evbuffer_free(r->out);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+post_events(struct cl_http *h, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *data = (char *)evbuffer_pullup(in, -1);
+	struct hreq *r;
+	json_t *whole;
+
+	if (!api_authorized(h, req)) {
+		reply_error(req, 401, "unauthorized", "an API token is required (Authorization: Bearer)");
+		return;
+	}
+	if ((r = hreq_new(h, req, CL_PRODUCER_EVENTS)) == NULL) {
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	/* One object, possibly pretty-printed over several lines, or NDJSON. */
+	whole = len > 0 && cl_utf8_valid(data, len) ? json_loadb(data, len, 0, NULL) : NULL;
+	if (whole != NULL && json_is_object(whole)) {
+		char *line = json_dumps(whole, JSON_COMPACT);
+		if (line)
+			cl_ingest_line(r->p, line, strlen(line));
+		free(line);
+	} else {
+		size_t pos = 0;
+		while (pos < len) {
+			char *nl = memchr(data + pos, '\n', len - pos);
+			size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
+			size_t m = n;
+			if (m > 0 && data[pos + m - 1] == '\r')
+				m--;
+			if (m > (size_t)h->srv->cfg.events_max_line)
+				cl_ingest_reject(r->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
+			else if (m > 0)
+				cl_ingest_line(r->p, data + pos, m);
+			pos += n + 1;
+		}
+	}
+	json_decref(whole);
+	r->fed = 1;
+	hreq_maybe_finish(r);
+}
+
+/* POST /api/agents/ID/disposition and /state: the web console's wrap-up. */
+static void
+post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *what)
+{
+	json_t *in = body_json(req), *ev = NULL;
+	struct hreq *r;
+	char *line;
+
+	if (!agent_authorized(h, req, agent)) {
+		json_decref(in);
+		reply_error(req, 401, "unauthorized", "an agent token or session is required");
+		return;
+	}
+	if (in == NULL || !json_is_object(in)) {
+		json_decref(in);
+		reply_error(req, 400, "bad_json", "the body must be a JSON object");
+		return;
+	}
+	if (strcmp(what, "disposition") == 0) {
+		ev = json_pack("{s:s, s:s}", "type", "call.disposition", "agent", agent);
+		if (ev) {
+			json_object_set(ev, "call_id", json_object_get(in, "call_id"));
+			json_object_set(ev, "code", json_object_get(in, "code"));
+			if (json_object_get(in, "notes"))
+				json_object_set(ev, "notes", json_object_get(in, "notes"));
+		}
+	} else {
+		ev = json_pack("{s:s, s:s}", "type", "agent.state", "agent", agent);
+		if (ev) {
+			json_object_set(ev, "state", json_object_get(in, "state"));
+			if (json_object_get(in, "reason"))
+				json_object_set(ev, "reason", json_object_get(in, "reason"));
+		}
+	}
+	json_decref(in);
+	line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (line == NULL || (r = hreq_new(h, req, CL_PRODUCER_CONSOLE)) == NULL) {
+		free(line);
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	r->single = 1;
+	cl_ingest_line(r->p, line, strlen(line));
+	free(line);
+	r->fed = 1;
+	hreq_maybe_finish(r);
+}
+
+/* ---- login ---- */
+
+static void
+login(struct cl_http *h, struct evhttp_request *req)
+{
+	json_t *in = body_json(req);
+	const char *agent = in ? json_string_value(json_object_get(in, "agent")) : NULL;
+	const char *token = in ? json_string_value(json_object_get(in, "token")) : NULL;
+	unsigned char raw[32];
+	char value[65], key[CL_SHA256_HEX], cookie[160];
+	struct session *s;
+
+	if (agent == NULL || token == NULL || strlen(agent) > CL_ID_MAX) {
+		json_decref(in);
+		reply_error(req, 400, "bad_request", "the body must be {\"agent\":..,\"token\":..}");
+		return;
+	}
+	if (cl_store_agent_check(h->srv->reader, agent, token) != 1) {
+		json_decref(in);
+		reply_error(req, 401, "unauthorized", "unknown agent or wrong token");
+		return;
+	}
+	if (cl_hmap_count(h->sessions) >= SESSIONS_MAX || cl_random_bytes(raw, sizeof(raw)) < 0 ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		json_decref(in);
+		reply_error(req, 503, "busy", "cannot open a session now");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(value + 2 * i, 3, "%02x", raw[i]);
+	/* Only the hash of the cookie is kept, like every other secret. */
+	cl_sha256_hex(value, strlen(value), key);
+	snprintf(s->agent, sizeof(s->agent), "%s", agent);
+	s->expires_ms = cl_now_ms() + SESSION_TTL_MS;
+	if (cl_hmap_put(h->sessions, key, s) < 0) {
+		free(s);
+		json_decref(in);
+		reply_error(req, 503, "busy", "cannot open a session now");
+		return;
+	}
+	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld", value,
+		 SESSION_TTL_MS / 1000);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
+	reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", agent));
+	json_decref(in);
+}
+
+static void
+logout(struct cl_http *h, struct evhttp_request *req)
+{
+	char v[129], key[CL_SHA256_HEX];
+
+	if (cookie_value(req, v, sizeof(v)) == 0) {
+		cl_sha256_hex(v, strlen(v), key);
+		free(cl_hmap_del(h->sessions, key));
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
+			  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	reply_json(req, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* ---- queries ---- */
+
+/* Parses an RFC 3339 time or a YYYY-MM-DD date (midnight UTC); -1 if neither. */
+static int
+parse_when(const char *s, int64_t *ms)
+{
+	char buf[40];
+
+	if (cl_time_parse(s, ms) == 0)
+		return 0;
+	if (strlen(s) == 10) {
+		snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+		return cl_time_parse(buf, ms);
+	}
+	return -1;
+}
+
+static void
+get_calls(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
+{
+	struct cl_call_filter f = {0};
+	const char *since = evhttp_find_header(q, "since"), *until = evhttp_find_header(q, "until");
+	const char *limit = evhttp_find_header(q, "limit"), *number = evhttp_find_header(q, "number");
+	char norm[CL_NUMBER_LEN], err[CL_ERR_LEN];
+	json_t *out;
+
+	f.limit = 100;
+	if (since && parse_when(since, &f.since) < 0) {
+		reply_error(req, 400, "bad_request", "since must be an RFC 3339 time or YYYY-MM-DD");
+		return;
+	}
+	if (until && parse_when(until, &f.until) < 0) {
+		reply_error(req, 400, "bad_request", "until must be an RFC 3339 time or YYYY-MM-DD");
+		return;
+	}
+	if (limit) {
+		char *end;
+		long l = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end != '\0' || l < 1 || l > 1000) {
+			reply_error(req, 400, "bad_request", "limit must be 1 to 1000");
+			return;
+		}
+		f.limit = (int)l;
+	}
+	f.agent = evhttp_find_header(q, "agent");
+	f.queue = evhttp_find_header(q, "queue");
+	if (number) {
+		if (cl_number_normalize(&h->srv->numbers, number, norm) == CL_NUMBER_OK)
+			f.number = norm;
+		else
+			f.number = number; /* "anonymous" and the like are stored as given */
+	}
+	if ((out = cl_store_list_calls(h->srv->reader, &f, cl_now_ms(), err)) == NULL) {
+		log_error("msg=\"query failed\" error=\"%s\"", err);
+		reply_error(req, 500, "storage", err);
+		return;
+	}
+	reply_json(req, 200, out);
+}
+
+static void
+get_call(struct cl_http *h, struct evhttp_request *req, const char *id)
+{
+	char err[CL_ERR_LEN];
+	json_t *out = cl_store_call_json(h->srv->reader, id, cl_now_ms(), err);
+
+	if (out == NULL && err[0] == '\0')
+		reply_error(req, 404, "not_found", "no such call");
+	else if (out == NULL)
+		reply_error(req, 500, "storage", err);
+	else
+		reply_json(req, 200, out);
+}
+
+static void
+get_customers(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
+{
+	const char *phone = evhttp_find_header(q, "phone");
+	char err[CL_ERR_LEN], norm[CL_NUMBER_LEN];
+	json_t *out;
+
+	if (phone == NULL) {
+		reply_error(req, 400, "bad_request", "phone is required");
+		return;
+	}
+	if (cl_number_normalize(&h->srv->numbers, phone, norm) != CL_NUMBER_OK) {
+		reply_json(req, 200, json_pack("{s:[]}", "customers"));
+		return;
+	}
+	out = cl_customers_find(h->srv->customers, norm, CL_CUSTOMERS_FIND_MAX, err);
+	if (out == NULL)
+		reply_error(req, 500, "storage", err);
+	else
+		reply_json(req, 200, out);
+}
+
+static void
+get_agents(struct cl_http *h, struct evhttp_request *req)
+{
+	char err[CL_ERR_LEN];
+	json_t *out = cl_store_agents(h->srv->reader, err), *a;
+	size_t i;
+
+	if (out == NULL) {
+		reply_error(req, 500, "storage", err);
+		return;
+	}
+	json_array_foreach(json_object_get(out, "agents"), i, a)
+	{
+		const char *id = json_string_value(json_object_get(a, "id"));
+		json_object_set_new(a, "consoles", json_integer(id ? cl_pops_consoles(h->srv->pops, id) : 0));
+	}
+	reply_json(req, 200, out);
+}
+
+static void
+get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
+{
+	const char *queue = evhttp_find_header(q, "queue");
+	sqlite3 *db = cl_store_db(h->srv->reader);
+	int64_t now = cl_now_ms(), day = now - now % 86400000LL;
+	int64_t sla = (int64_t)h->srv->cfg.sla_seconds * 1000;
+	char date[CL_TIME_LEN];
+	sqlite3_stmt *s = NULL;
+	json_t *queues = json_array();
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT queue, count(*),"
+			       " sum(ended_at = 0 AND answered_at = 0),"
+			       " max(CASE WHEN ended_at = 0 AND answered_at = 0 THEN ?1 - offered_at END),"
+			       " sum(answered_at > 0),"
+			       " sum(answered_at = 0 AND ended_at > 0 AND (end_reason = 'abandoned' OR end_by = 'caller')),"
+			       " avg(CASE WHEN answered_at > 0 THEN answered_at - offered_at END),"
+			       " sum(answered_at > 0 AND answered_at - offered_at <= ?3)"
+			       " FROM calls WHERE offered_at >= ?2 AND (?4 IS NULL OR queue = ?4)"
+			       " GROUP BY queue ORDER BY queue",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, day);
+	sqlite3_bind_int64(s, 3, sla);
+	if (queue)
+		sqlite3_bind_text(s, 4, queue, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *qn = (const char *)sqlite3_column_text(s, 0);
+		int64_t answered = sqlite3_column_int64(s, 4), abandoned = sqlite3_column_int64(s, 5);
+		int64_t within = sqlite3_column_int64(s, 7);
+		json_t *row = json_pack(
+			"{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "queue", qn && qn[0] ? json_string(qn) : json_null(),
+			"offered", (json_int_t)sqlite3_column_int64(s, 1), "waiting", (json_int_t)sqlite3_column_int64(s, 2),
+			"longest_wait_ms", (json_int_t)sqlite3_column_int64(s, 3), "answered", (json_int_t)answered,
+			"abandoned", (json_int_t)abandoned, "average_wait_ms",
+			sqlite3_column_type(s, 6) == SQLITE_NULL ? json_null()
+								 : json_integer((json_int_t)sqlite3_column_double(s, 6)),
+			"answered_within_sla", (json_int_t)within, "service_level",
+			answered + abandoned > 0 ? json_real((double)within / (double)(answered + abandoned)) : json_null());
+		json_array_append_new(queues, row);
+	}
+	if (rc != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(s);
+	cl_time_format(day, date);
+	date[10] = '\0';
+	reply_json(req, 200,
+		   json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
+	return;
+dberr:
+	reply_error(req, 500, "storage", sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	json_decref(queues);
+}
+
+static void
+get_health(struct cl_http *h, struct evhttp_request *req)
+{
+	sqlite3_stmt *s = NULL;
+	int ok = sqlite3_prepare_v2(cl_store_db(h->srv->reader), "SELECT count(*) FROM sqlite_schema", -1, &s, NULL) ==
+			 SQLITE_OK &&
+		 sqlite3_step(s) == SQLITE_ROW;
+
+	sqlite3_finalize(s);
+	if (ok)
+		reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	else
+		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", "database unusable"));
+}
+
+static void
+get_metrics(struct cl_http *h, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_reply(req, 500, NULL, NULL);
+		return;
+	}
+	cl_metrics_render(h->srv, b);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, NULL, b);
+	evbuffer_free(b);
+}
+
+static int
+serve_asset(struct evhttp_request *req, const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	for (const struct cl_web_asset *a = cl_web_assets; a->path; a++) {
+		if (strcmp(a->path, path) != 0)
+			continue;
+		struct evbuffer *b = evbuffer_new();
+		struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+		if (b == NULL)
+			return -1;
+		evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
+		evhttp_add_header(hdr, "Content-Type", a->type);
+		evhttp_add_header(hdr, "Cache-Control", "no-cache");
+		evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(hdr, "Content-Security-Policy",
+				  "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+		evhttp_send_reply(req, 200, NULL, b);
+		evbuffer_free(b);
+		return 0;
+	}
+	return -1;
+}
+
+/* Splits "/api/agents/ID/rest" into the decoded ID and rest; -1 if malformed. */
+static int
+path_segment(const char *path, const char *prefix, char *id, size_t idlen, const char **rest)
+{
+	size_t n = strlen(prefix);
+	const char *p, *slash;
+	char *dec;
+
+	if (strncmp(path, prefix, n) != 0)
+		return -1;
+	p = path + n;
+	slash = strchr(p, '/');
+	size_t len = slash ? (size_t)(slash - p) : strlen(p);
+	if (len == 0 || len > 3 * CL_ID_MAX)
+		return -1;
+	char raw[3 * CL_ID_MAX + 1];
+	memcpy(raw, p, len);
+	raw[len] = '\0';
+	if ((dec = evhttp_uridecode(raw, 0, NULL)) == NULL)
+		return -1;
+	if (strlen(dec) == 0 || strlen(dec) >= idlen) {
+		free(dec);
+		return -1;
+	}
+	snprintf(id, idlen, "%s", dec);
+	free(dec);
+	*rest = slash ? slash : "";
+	return 0;
+}
+
+static void
+route(struct evhttp_request *req, void *arg)
+{
+	struct cl_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evkeyvalq q;
+	char id[CL_ID_MAX + 1];
+	const char *rest;
+
+	h->srv->m.accepted[CL_CONN_HTTP]++;
+	TAILQ_INIT(&q);
+	if (path == NULL || (query && evhttp_parse_query_str(query, &q) < 0)) {
+		reply_error(req, 400, "bad_request", "malformed request");
+		return;
+	}
+	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/healthz") == 0) {
+		get_health(h, req);
+	} else if (cmd == EVHTTP_REQ_GET && strcmp(path, "/metrics") == 0) {
+		get_metrics(h, req);
+	} else if (strncmp(path, "/api/", 5) != 0) {
+		if (cmd != EVHTTP_REQ_GET || serve_asset(req, path) < 0)
+			reply_error(req, 404, "not_found", "no such page");
+	} else if (strcmp(path, "/api/login") == 0) {
+		if (cmd == EVHTTP_REQ_POST)
+			login(h, req);
+		else
+			reply_error(req, 405, "method", "POST only");
+	} else if (strcmp(path, "/api/logout") == 0) {
+		logout(h, req);
+	} else if (path_segment(path, "/api/agents/", id, sizeof(id), &rest) == 0 && rest[0] != '\0') {
+		if (cmd == EVHTTP_REQ_GET && strcmp(rest, "/stream") == 0)
+			stream(h, req, id);
+		else if (cmd == EVHTTP_REQ_POST && (strcmp(rest, "/disposition") == 0 || strcmp(rest, "/state") == 0))
+			post_agent_message(h, req, id, rest + 1);
+		else
+			reply_error(req, 404, "not_found", "no such resource");
+	} else if (!api_authorized(h, req)) {
+		reply_error(req, 401, "unauthorized", "an API token is required (Authorization: Bearer)");
+	} else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/api/events") == 0) {
+		post_events(h, req);
+	} else if (cmd != EVHTTP_REQ_GET) {
+		reply_error(req, 405, "method", "method not allowed");
+	} else if (strcmp(path, "/api/calls") == 0) {
+		get_calls(h, req, &q);
+	} else if (path_segment(path, "/api/calls/", id, sizeof(id), &rest) == 0 && rest[0] == '\0') {
+		get_call(h, req, id);
+	} else if (strcmp(path, "/api/customers") == 0) {
+		get_customers(h, req, &q);
+	} else if (strcmp(path, "/api/agents") == 0) {
+		get_agents(h, req);
+	} else if (strcmp(path, "/api/stats") == 0) {
+		get_stats(h, req, &q);
+	} else {
+		reply_error(req, 404, "not_found", "no such resource");
+	}
+	evhttp_clear_headers(&q);
+}
+
+struct cl_http *
+cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
+{
+	struct cl_http *h = calloc(1, sizeof(*h));
+	struct timeval hb = {HEARTBEAT_S, 0};
+
+	if (h == NULL || (h->sessions = cl_hmap_new()) == NULL || (h->http = evhttp_new(srv->base)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		goto fail;
+	}
+	h->srv = srv;
+	evhttp_set_max_headers_size(h->http, 16384);
+	evhttp_set_max_body_size(h->http, (ev_ssize_t)srv->cfg.http_max_body);
+	evhttp_set_timeout(h->http, srv->cfg.http_timeout);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(h->http, route, h);
+	if (evhttp_accept_socket(h->http, fd) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot accept on http %s", srv->cfg.http_listen);
+		goto fail;
+	}
+	h->heartbeat = event_new(srv->base, -1, EV_PERSIST, on_heartbeat, h);
+	if (h->heartbeat == NULL || event_add(h->heartbeat, &hb) < 0) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		goto fail;
+	}
+	return h;
+fail:
+	cl_http_free(h);
+	return NULL;
+}
+
+void
+cl_http_free(struct cl_http *h)
+{
+	struct cl_hmap_entry *it;
+
+	if (h == NULL)
+		return;
+	if (h->heartbeat)
+		event_free(h->heartbeat);
+	if (h->http)
+		evhttp_free(h->http); /* closes the streams: sse_closed frees each */
+	if (h->sessions) {
+		for (it = cl_hmap_next(h->sessions, NULL); it; it = cl_hmap_next(h->sessions, it))
+			free(it->val);
+		cl_hmap_free(h->sessions);
+	}
+	free(h);
+}

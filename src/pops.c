@@ -1,0 +1,570 @@
+/* pops.c : owns the screen-pop fan-out: the live calls' pop context, each
+ * agent's subscribers (socket consoles, SSE streams) and their replay buffers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callogd/customers.h"
+#include "callogd/daemon.h"
+#include "callogd/hmap.h"
+#include "callogd/log.h"
+#include "callogd/util.h"
+
+#define LIVE_MAX_AGENTS 16         /* agents a call rang or reached, tracked for pops */
+#define LIVE_CALLS_MAX 200000      /* calls tracked at once */
+#define LIVE_STALE_MS (12 * 3600 * 1000LL) /* a call never ended is forgotten after this */
+#define AGENTS_MAX 100000          /* agent entries (subscribers and replay) */
+#define REPLAY_BYTES_MAX (256 * 1024) /* replay kept per agent */
+
+enum { LA_RINGING, LA_CONNECTED };
+
+struct live_agent {
+	char id[CL_ID_MAX + 1];
+	int state;
+	int popped; /* this agent was sent the pop */
+};
+
+struct live_call {
+	char call_id[CL_ID_MAX + 1];
+	int direction;
+	char from[CL_PARTY_MAX + 1], to[CL_PARTY_MAX + 1];
+	char queue[CL_ID_MAX + 1];
+	json_t *data;   /* attached data, or NULL */
+	json_t *lookup; /* {"customer","matches","candidates"?,"history"}, or NULL until offered */
+	struct live_agent agents[LIVE_MAX_AGENTS];
+	int nagents;
+	int64_t updated_ms;
+};
+
+struct replay_msg {
+	int64_t seq, at_ms;
+	const char *type;
+	char *json;
+	size_t len;
+};
+
+struct agent_ent {
+	char id[CL_ID_MAX + 1];
+	struct cl_sub *subs;
+	int nsubs;
+	struct replay_msg *ring; /* capacity cfg.pops_replay_max */
+	size_t cap, start, n, bytes;
+};
+
+struct cl_pops {
+	struct cl_server *srv;
+	struct cl_hmap *calls;  /* call_id -> struct live_call */
+	struct cl_hmap *agents; /* agent id -> struct agent_ent */
+	int64_t seq;
+	int warned_full;
+};
+
+struct cl_pops *
+cl_pops_new(struct cl_server *srv)
+{
+	struct cl_pops *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->srv = srv;
+	/* Message seqs grow across restarts, so an SSE Last-Event-ID never points ahead. */
+	p->seq = cl_now_ms() * 1000;
+	if ((p->calls = cl_hmap_new()) == NULL || (p->agents = cl_hmap_new()) == NULL) {
+		cl_hmap_free(p->calls);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+live_free(struct live_call *lc)
+{
+	json_decref(lc->data);
+	json_decref(lc->lookup);
+	free(lc);
+}
+
+static void
+ring_pop_front(struct agent_ent *a)
+{
+	struct replay_msg *m = &a->ring[a->start];
+
+	a->bytes -= m->len;
+	free(m->json);
+	a->start = (a->start + 1) % a->cap;
+	a->n--;
+}
+
+static void
+agent_free(struct agent_ent *a)
+{
+	while (a->n > 0)
+		ring_pop_front(a);
+	free(a->ring);
+	free(a);
+}
+
+static void
+unlink_sub(struct agent_ent *a, struct cl_sub *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		a->subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	a->nsubs--;
+}
+
+void
+cl_pops_free(struct cl_pops *p)
+{
+	struct cl_hmap_entry *e;
+
+	if (p == NULL)
+		return;
+	for (e = cl_hmap_next(p->calls, NULL); e; e = cl_hmap_next(p->calls, e))
+		live_free(e->val);
+	for (e = cl_hmap_next(p->agents, NULL); e; e = cl_hmap_next(p->agents, e)) {
+		struct agent_ent *a = e->val;
+		while (a->subs) {
+			struct cl_sub *s = a->subs;
+			unlink_sub(a, s);
+			s->drop(s);
+		}
+		agent_free(a);
+	}
+	cl_hmap_free(p->calls);
+	cl_hmap_free(p->agents);
+	free(p);
+}
+
+static struct agent_ent *
+agent_get(struct cl_pops *p, const char *id, int create)
+{
+	struct agent_ent *a = cl_hmap_get(p->agents, id);
+
+	if (a || !create || cl_hmap_count(p->agents) >= AGENTS_MAX)
+		return a;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	if (cl_hmap_put(p->agents, id, a) < 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* Keeps a message for Last-Event-ID replay, within the count and byte bounds. */
+static void
+ring_push(struct cl_pops *p, struct agent_ent *a, int64_t seq, const char *type, const char *json, size_t len)
+{
+	size_t cap = (size_t)p->srv->cfg.pops_replay_max;
+	struct replay_msg *m;
+
+	if (cap == 0 || p->srv->cfg.pops_replay_seconds == 0)
+		return;
+	if (a->cap != cap) { /* first use, or replay_max changed on reload: start over */
+		while (a->n > 0)
+			ring_pop_front(a);
+		free(a->ring);
+		a->start = 0;
+		if ((a->ring = calloc(cap, sizeof(*a->ring))) == NULL) {
+			a->cap = 0;
+			return;
+		}
+		a->cap = cap;
+	}
+	while (a->n > 0 && (a->n == a->cap || a->bytes + len > REPLAY_BYTES_MAX))
+		ring_pop_front(a);
+	m = &a->ring[(a->start + a->n) % a->cap];
+	if ((m->json = cl_strndup(json, len)) == NULL)
+		return;
+	m->seq = seq;
+	m->at_ms = cl_now_ms();
+	m->type = type;
+	m->len = len;
+	a->bytes += len;
+	a->n++;
+}
+
+static void
+send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t seq, const char *type,
+	    const char *json, size_t len)
+{
+	if (s->send(s, seq, type, json, len) < 0) {
+		p->srv->m.slow_consoles_dropped++;
+		log_warnx("msg=\"console dropped: output over agents.max_output\" agent=\"%s\"", a->id);
+		unlink_sub(a, s);
+		s->drop(s);
+	}
+}
+
+/*
+ * deliver() : stamps msg with a new seq and sends it to every subscriber of
+ * agent; kept for replay when record is set. Takes the reference to msg.
+ */
+static void
+deliver(struct cl_pops *p, const char *agent, json_t *msg, int record)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	struct agent_ent *a = agent_get(p, agent, record);
+	int64_t seq = ++p->seq;
+	char *text;
+
+	/* Static names: the replay ring keeps the pointer. */
+	type = type && strcmp(type, "pop") == 0 ? "pop" : "call";
+	json_object_set_new(msg, "seq", json_integer(seq));
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (text == NULL || a == NULL) {
+		free(text);
+		return;
+	}
+	size_t len = strlen(text);
+	if (record)
+		ring_push(p, a, seq, type, text, len);
+	for (struct cl_sub *s = a->subs, *next; s; s = next) {
+		next = s->next;
+		send_to_sub(p, a, s, seq, type, text, len);
+	}
+	free(text);
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+/* The pop message for agent (SPEC §5), without its seq. */
+static json_t *
+pop_message(const struct live_call *lc, const char *agent)
+{
+	json_t *m = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s}", "type", "pop", "seq", (json_int_t)0,
+			      "call_id", lc->call_id, "direction",
+			      lc->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from", str_or_null(lc->from),
+			      "to", str_or_null(lc->to), "queue", str_or_null(lc->queue), "agent", agent);
+
+	if (m == NULL)
+		return NULL;
+	json_object_set(m, "data", lc->data ? lc->data : json_null());
+	if (lc->lookup) {
+		json_object_update(m, lc->lookup);
+	} else {
+		json_object_set_new(m, "customer", json_null());
+		json_object_set_new(m, "matches", json_integer(0));
+		json_object_set_new(m, "history", json_array());
+	}
+	return m;
+}
+
+static json_t *
+call_message(const struct live_call *lc, const char *state, const char *agent)
+{
+	return json_pack("{s:s, s:I, s:s, s:s, s:o}", "type", "call", "seq", (json_int_t)0, "call_id", lc->call_id,
+			 "state", state, "agent", str_or_null(agent));
+}
+
+static struct live_call *
+live_get(struct cl_pops *p, const char *call_id, int create)
+{
+	struct live_call *lc = cl_hmap_get(p->calls, call_id);
+
+	if (lc || !create)
+		return lc;
+	if (cl_hmap_count(p->calls) >= LIVE_CALLS_MAX) {
+		if (!p->warned_full)
+			log_warnx("msg=\"too many live calls tracked for pops\" max=%d", LIVE_CALLS_MAX);
+		p->warned_full = 1;
+		return NULL;
+	}
+	if ((lc = calloc(1, sizeof(*lc))) == NULL)
+		return NULL;
+	snprintf(lc->call_id, sizeof(lc->call_id), "%s", call_id);
+	if (cl_hmap_put(p->calls, call_id, lc) < 0) {
+		free(lc);
+		return NULL;
+	}
+	return lc;
+}
+
+static void
+live_end(struct cl_pops *p, struct live_call *lc)
+{
+	cl_hmap_del(p->calls, lc->call_id);
+	live_free(lc);
+}
+
+static struct live_agent *
+live_agent(struct live_call *lc, const char *agent, int create)
+{
+	for (int i = 0; i < lc->nagents; i++)
+		if (strcmp(lc->agents[i].id, agent) == 0)
+			return &lc->agents[i];
+	if (!create || lc->nagents == LIVE_MAX_AGENTS)
+		return NULL;
+	struct live_agent *la = &lc->agents[lc->nagents++];
+	memset(la, 0, sizeof(*la));
+	snprintf(la->id, sizeof(la->id), "%s", agent);
+	return la;
+}
+
+static void
+live_agent_remove(struct live_call *lc, struct live_agent *la)
+{
+	int i = (int)(la - lc->agents);
+
+	memmove(&lc->agents[i], &lc->agents[i + 1], (size_t)(lc->nagents - i - 1) * sizeof(*la));
+	lc->nagents--;
+}
+
+/* Looks the caller up once per call; fills ev->customer_id for the call record. */
+static void
+lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
+{
+	const char *number = lc->direction == CL_DIR_OUTBOUND ? ev->to : ev->from;
+	char err[CL_ERR_LEN];
+	json_t *cust;
+	const char *id;
+
+	json_decref(lc->lookup);
+	lc->lookup = cl_customers_lookup_raw(p->srv->customers, &p->srv->numbers, number ? number : "",
+					     p->srv->cfg.pops_history, lc->call_id, err);
+	if (lc->lookup == NULL) {
+		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", lc->call_id, err);
+		return;
+	}
+	cust = json_object_get(lc->lookup, "customer");
+	id = json_string_value(json_object_get(cust, "id"));
+	if (id != NULL && (ev->ext = strdup(id)) != NULL)
+		ev->customer_id = ev->ext;
+}
+
+static void
+send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t t0)
+{
+	json_t *m = pop_message(lc, la->id);
+
+	la->popped = 1;
+	if (m == NULL)
+		return;
+	deliver(p, la->id, m, 1);
+	p->srv->m.pops++;
+	cl_hist_observe(&p->srv->m.pop_latency, (double)(cl_mono_us() - t0) / 1e6);
+}
+
+/* Tells every popped agent of lc (but skip) that the call changed state. */
+static void
+notify_popped(struct cl_pops *p, struct live_call *lc, const char *state, const char *agent, json_t *extra)
+{
+	for (int i = 0; i < lc->nagents; i++) {
+		json_t *m;
+		if (!lc->agents[i].popped || (m = call_message(lc, state, agent)) == NULL)
+			continue;
+		if (extra)
+			json_object_update(m, extra);
+		deliver(p, lc->agents[i].id, m, 1);
+		p->srv->m.call_msgs++;
+	}
+}
+
+void
+cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
+{
+	int trigger = p->srv->cfg.pop_trigger;
+	int64_t t0 = cl_mono_us();
+	struct live_call *lc;
+	struct live_agent *la;
+
+	if (ev->call_id == NULL)
+		return; /* agent.state */
+	lc = live_get(p, ev->call_id, ev->type != CL_EV_ENDED && ev->type != CL_EV_DISPOSITION);
+	if (lc == NULL)
+		return;
+	lc->updated_ms = cl_now_ms();
+	switch (ev->type) {
+	case CL_EV_OFFERED:
+		lc->direction = ev->direction;
+		snprintf(lc->from, sizeof(lc->from), "%s", ev->from ? ev->from : "");
+		snprintf(lc->to, sizeof(lc->to), "%s", ev->to ? ev->to : "");
+		if (ev->queue)
+			snprintf(lc->queue, sizeof(lc->queue), "%s", ev->queue);
+		if (ev->data) {
+			json_decref(lc->data);
+			lc->data = json_loads(ev->data, 0, NULL);
+		}
+		lookup(p, lc, ev);
+		break;
+	case CL_EV_QUEUED:
+		snprintf(lc->queue, sizeof(lc->queue), "%s", ev->queue);
+		break;
+	case CL_EV_RINGING:
+		if ((la = live_agent(lc, ev->agent, 1)) != NULL && trigger == CL_TRIGGER_RINGING && !la->popped)
+			send_pop(p, lc, la, t0);
+		break;
+	case CL_EV_ANSWERED:
+		if ((la = live_agent(lc, ev->agent, 1)) == NULL)
+			break;
+		la->state = LA_CONNECTED;
+		if (!la->popped && trigger == CL_TRIGGER_ANSWERED)
+			send_pop(p, lc, la, t0);
+		else if (la->popped) {
+			json_t *m = call_message(lc, "answered", ev->agent);
+			if (m) {
+				deliver(p, la->id, m, 1);
+				p->srv->m.call_msgs++;
+			}
+		}
+		/* The call is taken: the other agents it rang lose it. */
+		for (int i = lc->nagents - 1; i >= 0; i--) {
+			struct live_agent *o = &lc->agents[i];
+			if (o->state != LA_RINGING)
+				continue;
+			if (o->popped) {
+				json_t *m = call_message(lc, "retracted", ev->agent);
+				if (m) {
+					deliver(p, o->id, m, 1);
+					p->srv->m.retracts++;
+				}
+			}
+			live_agent_remove(lc, o);
+		}
+		break;
+	case CL_EV_HELD:
+	case CL_EV_RESUMED:
+		notify_popped(p, lc, ev->type == CL_EV_HELD ? "held" : "resumed", ev->agent, NULL);
+		break;
+	case CL_EV_TRANSFERRED: {
+		json_t *extra = json_pack("{s:o, s:o}", "to_agent", str_or_null(ev->to_agent), "to",
+					  str_or_null(ev->to_agent ? NULL : ev->to));
+		notify_popped(p, lc, "transferred", ev->agent, extra);
+		json_decref(extra);
+		/* The transferring agent is done with the call; the target gets the pop. */
+		if ((la = live_agent(lc, ev->agent, 0)) != NULL && (!ev->to_agent || strcmp(ev->agent, ev->to_agent)))
+			live_agent_remove(lc, la);
+		if (ev->to_agent && (la = live_agent(lc, ev->to_agent, 1)) != NULL) {
+			la->state = LA_RINGING;
+			if (trigger == CL_TRIGGER_RINGING && !la->popped)
+				send_pop(p, lc, la, t0);
+		}
+		break;
+	}
+	case CL_EV_ENDED: {
+		json_t *extra = json_pack("{s:o}", "reason", str_or_null(ev->reason));
+		notify_popped(p, lc, "ended", NULL, extra);
+		json_decref(extra);
+		live_end(p, lc);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void
+cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s)
+{
+	struct agent_ent *a = agent_get(p, s->agent, 1);
+	struct cl_hmap_entry *e;
+
+	if (a == NULL)
+		return;
+	s->prev = NULL;
+	s->next = a->subs;
+	if (a->subs)
+		a->subs->prev = s;
+	a->subs = s;
+	a->nsubs++;
+	/* The calls ringing or connected to this agent now. */
+	for (e = cl_hmap_next(p->calls, NULL); e; e = cl_hmap_next(p->calls, e)) {
+		struct live_call *lc = e->val;
+		struct live_agent *la = live_agent(lc, s->agent, 0);
+		json_t *m;
+		char *text;
+		if (la == NULL || !la->popped || (m = pop_message(lc, la->id)) == NULL)
+			continue;
+		json_object_set_new(m, "seq", json_integer(++p->seq));
+		if ((text = json_dumps(m, JSON_COMPACT)) != NULL) {
+			if (s->send(s, p->seq, "pop", text, strlen(text)) < 0) {
+				free(text);
+				json_decref(m);
+				unlink_sub(a, s);
+				s->drop(s);
+				return;
+			}
+			free(text);
+		}
+		json_decref(m);
+	}
+}
+
+void
+cl_pops_replay(struct cl_pops *p, struct cl_sub *s, int64_t after_seq)
+{
+	struct agent_ent *a = agent_get(p, s->agent, 0);
+	int64_t oldest = cl_now_ms() - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
+
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
+		if (m->seq <= after_seq || m->at_ms < oldest)
+			continue;
+		if (s->send(s, m->seq, m->type, m->json, m->len) < 0) {
+			unlink_sub(a, s);
+			s->drop(s);
+			return;
+		}
+	}
+}
+
+void
+cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s)
+{
+	struct agent_ent *a = agent_get(p, s->agent, 0);
+
+	if (a != NULL && (s->prev != NULL || a->subs == s))
+		unlink_sub(a, s);
+}
+
+int
+cl_pops_consoles(struct cl_pops *p, const char *agent)
+{
+	struct agent_ent *a = agent_get(p, agent, 0);
+
+	return a ? a->nsubs : 0;
+}
+
+size_t
+cl_pops_live_calls(struct cl_pops *p)
+{
+	return cl_hmap_count(p->calls);
+}
+
+void
+cl_pops_expire(struct cl_pops *p, int64_t now_ms)
+{
+	int64_t oldest = now_ms - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
+	struct cl_hmap_entry *e, *next;
+
+	for (e = cl_hmap_next(p->agents, NULL); e; e = next) {
+		struct agent_ent *a = e->val;
+		next = cl_hmap_next(p->agents, e);
+		while (a->n > 0 && a->ring[a->start].at_ms < oldest)
+			ring_pop_front(a);
+		if (a->n == 0 && a->subs == NULL) {
+			cl_hmap_del(p->agents, a->id); /* e is freed: next was taken before */
+			agent_free(a);
+		}
+	}
+	for (e = cl_hmap_next(p->calls, NULL); e; e = next) {
+		struct live_call *lc = e->val;
+		next = cl_hmap_next(p->calls, e);
+		if (now_ms - lc->updated_ms > LIVE_STALE_MS)
+			live_end(p, lc);
+	}
+}

@@ -1,0 +1,329 @@
+"""harness.py : runs a real callogd on free ports with a temp config, and talks
+to it as a telephony system, an agent console and an operator would.
+
+Every black-box suite imports this. The binaries come from the environment
+(CALLOGD, CALLOGCTL), set by ctest."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+CALLOGD = os.environ.get("CALLOGD", "build/callogd")
+CALLOGCTL = os.environ.get("CALLOGCTL", "build/callogctl")
+SRC = os.environ.get("CALLOGD_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+ARTIFACTS = os.environ.get("CALLOGD_ARTIFACTS", os.path.join(tempfile.gettempdir(), "callogd-artifacts"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+DEFAULTS = {
+    "events.max_line": 65536,
+    "events.token": "",
+    "pops.trigger": "ringing",
+    "pops.history": 5,
+    "log.level": "info",
+}
+
+
+class Daemon:
+    """A callogd in its own temp directory. Keys like "events.token" override the config."""
+
+    def __init__(self, **overrides):
+        self.dir = tempfile.mkdtemp(prefix="callogd-test-")
+        self.events_port = free_port()
+        self.agents_port = free_port()
+        self.http_port = free_port()
+        self.settings = {
+            "database.path": "callog.db",
+            "events.unix": "events.sock",
+            "events.tcp": "127.0.0.1:%d" % self.events_port,
+            "agents.unix": "agents.sock",
+            "agents.tcp": "127.0.0.1:%d" % self.agents_port,
+            "http.listen": "127.0.0.1:%d" % self.http_port,
+        }
+        self.settings.update(DEFAULTS)
+        for k, v in overrides.items():
+            self.settings[k.replace("__", ".")] = v
+        self.conf = os.path.join(self.dir, "callogd.conf")
+        self.write_config()
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "callogd.log")
+        self.api_token = None
+
+    @property
+    def db(self):
+        return os.path.join(self.dir, self.settings["database.path"])
+
+    @property
+    def events_sock(self):
+        return os.path.join(self.dir, self.settings["events.unix"])
+
+    @property
+    def agents_sock(self):
+        return os.path.join(self.dir, self.settings["agents.unix"])
+
+    def write_config(self, extra_text=""):
+        groups = {}
+        for key, value in self.settings.items():
+            g, k = key.split(".", 1)
+            groups.setdefault(g, []).append((k, value))
+        lines = []
+        for g, kvs in groups.items():
+            body = " ".join("%s = %s;" % (k, json.dumps(v) if isinstance(v, str) else v) for k, v in kvs)
+            lines.append("%s = { %s };" % (g, body))
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n" + extra_text)
+
+    def start(self, wait=True, env=None):
+        self.log = open(self.log_path, "ab")
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        self.proc = subprocess.Popen([CALLOGD, "-c", self.conf], stdout=self.log, stderr=self.log, env=e)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("callogd exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
+            try:
+                socket.create_connection(("127.0.0.1", self.http_port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("callogd did not start:\n" + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- operator ----
+
+    def ctl(self, *args, input=None, check=True, timeout=60):
+        p = subprocess.run([CALLOGCTL, "-c", self.conf] + list(args), input=input, capture_output=True,
+                           timeout=timeout, text=True)
+        if check and p.returncode != 0:
+            raise RuntimeError("callogctl %s exited %d: %s %s" % (args, p.returncode, p.stdout, p.stderr))
+        return p
+
+    def add_agent(self, agent, name=None):
+        args = ["agent", "add", agent] + (["--name", name] if name else [])
+        return self.ctl(*args).stdout.strip().splitlines()[-1]
+
+    def token(self, name="test"):
+        if self.api_token is None:
+            self.api_token = self.ctl("token", "add", name).stdout.strip().splitlines()[-1]
+        return self.api_token
+
+    def import_customers(self, csv_text):
+        path = os.path.join(self.dir, "customers-%d.csv" % time.time_ns())
+        with open(path, "w") as f:
+            f.write(csv_text)
+        return self.ctl("import", path, check=False)
+
+    # ---- HTTP ----
+
+    def http(self, method, path, body=None, token=None, headers=None, auth=True):
+        h = {}
+        if auth:
+            h["Authorization"] = "Bearer " + (token or self.token())
+        if headers:
+            h.update(headers)
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        ctype = r.getheader("Content-Type", "")
+        if "json" in ctype and "ndjson" not in ctype:
+            try:
+                return r.status, json.loads(data), r
+            except ValueError:
+                pass
+        return r.status, data.decode("utf-8", "replace"), r
+
+    def get(self, path, **kw):
+        return self.http("GET", path, **kw)
+
+
+class LineClient:
+    """A newline-delimited JSON peer over TCP or a Unix socket."""
+
+    def __init__(self, addr, timeout=5.0):
+        if isinstance(addr, str):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(addr)
+        else:
+            self.sock = socket.create_connection(addr)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+
+    def send_raw(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def send(self, obj):
+        """A dict or list is sent as one JSON line, a str as the line itself."""
+        line = obj if isinstance(obj, str) else json.dumps(obj)
+        self.send_raw(line + "\n")
+
+    def readline(self, timeout=None):
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def read(self, timeout=None):
+        return json.loads(self.readline(timeout))
+
+    def try_read(self, timeout=0.3):
+        try:
+            return self.read(timeout)
+        except (socket.timeout, TimeoutError):
+            return None
+
+    def closed(self, timeout=2.0):
+        """True when the peer closed the connection (after any buffered lines)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (socket.timeout, TimeoutError):
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+class Producer(LineClient):
+    def __init__(self, d, unix=False, token=None):
+        super().__init__(d.events_sock if unix else ("127.0.0.1", d.events_port))
+        if token is not None:
+            self.send({"type": "hello", "token": token})
+            assert self.read() == {"ok": True}
+
+    def event(self, ev):
+        """Sends one event and returns its answer."""
+        self.send(ev)
+        return self.read()
+
+
+class Console(LineClient):
+    def __init__(self, d, agent, token, unix=False):
+        super().__init__(d.agents_sock if unix else ("127.0.0.1", d.agents_port))
+        self.send({"type": "hello", "agent": agent, "token": token})
+        self.welcome = self.read()
+
+    def next(self, timeout=2.0, skip_types=()):
+        while True:
+            m = self.read(timeout)
+            if m.get("type") not in skip_types:
+                return m
+
+
+# ---- a tiny test runner: ctest reads the closing "N passed, N failed" ----
+
+_tests = []
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def check(cond, msg=""):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def eq(a, b, msg=""):
+    if a != b:
+        raise AssertionError("%s: %r != %r" % (msg, a, b) if msg else "%r != %r" % (a, b))
+
+
+def run():
+    only = sys.argv[1:]
+    passed = failed = 0
+    for fn in _tests:
+        if only and fn.__name__ not in only:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("ok   %s (%.2fs)" % (fn.__name__, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.2fs)" % (fn.__name__, time.time() - t0), flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+class running:
+    """with running(**overrides) as d: ... — a started daemon, cleaned up after."""
+
+    def __init__(self, **overrides):
+        self.d = Daemon(**overrides)
+
+    def __enter__(self):
+        return self.d.start()
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            sys.stderr.write("---- callogd log ----\n" + self.d.read_log()[-4000:] + "\n")
+        self.d.cleanup()
+        return False
