@@ -1,7 +1,6 @@
 /* client.c : owns the producer side of the events socket: connecting per
  * config, the hello, and pipelined lines out with their answers in. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,16 +27,6 @@ struct cl_client {
 	size_t in_len, in_cap;
 	int64_t in_flight;
 };
-
-static int
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return 0;
-}
 
 /* Waits for a non-blocking connect() on fd to finish. */
 static int
@@ -161,7 +150,7 @@ connect_tcp(const char *hp, int timeout_ms, char *err)
 	freeaddrinfo(res);
 	if (fd >= 0) {
 		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort */
 	}
 	return fd;
 }
@@ -377,7 +366,7 @@ read_in(struct cl_client *c, cl_client_answer_fn cb, void *arg, char *err)
 			if (deliver(c, cb, arg, err) < 0)
 				return -1;
 			snprintf(err, CL_ERR_LEN, "daemon closed the connection with %lld answer%s due",
-				 (long long)c->in_flight, c->in_flight == 1 ? "" : "s");
+			         (long long)c->in_flight, c->in_flight == 1 ? "" : "s");
 			return -1;
 		}
 		c->in_len += (size_t)n;
@@ -429,7 +418,7 @@ cl_client_drain(struct cl_client *c, int timeout_ms, cl_client_answer_fn cb, voi
 		int64_t left_ms = timeout_ms - (cl_mono_us() - last) / 1000;
 		if (left_ms <= 0) {
 			snprintf(err, CL_ERR_LEN, "timed out with %lld answer%s due", (long long)c->in_flight,
-				 c->in_flight == 1 ? "" : "s");
+			         c->in_flight == 1 ? "" : "s");
 			return -1;
 		}
 		if (cl_client_pump(c, (int)left_ms, cb, arg, err) < 0)

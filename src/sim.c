@@ -20,13 +20,13 @@ static const char *const queue_name[NQUEUES] = {"support", "sales", "billing"};
 static const char *const queue_dnis[NQUEUES] = {"+18005550100", "+18005550101", "+18005550102"};
 static const double queue_share[NQUEUES] = {0.5, 0.3, 0.2};
 static const char *const queue_codes[NQUEUES][3] = {
-	{"resolved", "escalated", "callback"},
-	{"sale", "quote", "not_interested"},
-	{"payment", "refund", "billing_question"},
+    {"resolved", "escalated", "callback"},
+    {"sale", "quote", "not_interested"},
+    {"payment", "refund", "billing_question"},
 };
 static const char *const notes[] = {
-	"customer satisfied", "sent follow-up email", "asked for a supervisor",
-	"will call back tomorrow", "updated contact details",
+    "customer satisfied",      "sent follow-up email",    "asked for a supervisor",
+    "will call back tomorrow", "updated contact details",
 };
 
 enum call_state { C_FREE, C_QUEUED, C_RINGING, C_TALKING, C_OUTDIAL };
@@ -79,7 +79,7 @@ struct sim {
 	uint64_t rng;
 	char run[16];
 	int64_t start_us, start_wall_ms, now; /* now: the model's clock, us since start */
-	double handle_us; /* mean handle time */
+	double handle_us;                     /* mean handle time */
 
 	struct timer *heap;
 	size_t nheap, capheap;
@@ -193,9 +193,9 @@ emit(struct sim *s, const char *type, const char *call_id, const char *body, cha
 	int n;
 
 	cl_time_format(s->start_wall_ms + s->now / 1000, ts);
-	n = snprintf(s->line, sizeof(s->line), "{\"type\":\"%s\",\"id\":\"sim-%s-%lld\",\"ts\":\"%s\"%s%s%s%s}",
-		     type, s->run, (long long)++s->eid, ts, call_id ? ",\"call_id\":\"" : "",
-		     call_id ? call_id : "", call_id ? "\"" : "", body);
+	n = snprintf(s->line, sizeof(s->line), "{\"type\":\"%s\",\"id\":\"sim-%s-%lld\",\"ts\":\"%s\"%s%s%s%s}", type,
+	             s->run, (long long)++s->eid, ts, call_id ? ",\"call_id\":\"" : "", call_id ? call_id : "",
+	             call_id ? "\"" : "", body);
 	if (n < 0 || (size_t)n >= sizeof(s->line)) {
 		snprintf(err, CL_ERR_LEN, "event too long for the simulator");
 		return -1;
@@ -219,7 +219,7 @@ emit_agent_state(struct sim *s, int a, const char *state, const char *reason, ch
 	char body[160];
 
 	snprintf(body, sizeof(body), ",\"agent\":\"a%d\",\"state\":\"%s\"%s%s%s", a + 1, state,
-		 reason ? ",\"reason\":\"" : "", reason ? reason : "", reason ? "\"" : "");
+	         reason ? ",\"reason\":\"" : "", reason ? reason : "", reason ? "\"" : "");
 	return emit(s, "agent.state", NULL, body, err);
 }
 
@@ -235,15 +235,15 @@ idle_add(struct sim *s, int a)
 
 /* Takes a random idle agent other than not (-1 for any); -1 when none. */
 static int
-idle_take(struct sim *s, int not)
+idle_take(struct sim *s, int not )
 {
 	int k, a;
 
-	if (s->nidle == 0 || (s->nidle == 1 && s->idle[0] == not))
+	if (s->nidle == 0 || (s->nidle == 1 && s->idle[0] == not ))
 		return -1;
 	do
 		k = (int)(rnd(s) % (uint64_t)s->nidle);
-	while (s->idle[k] == not);
+	while (s->idle[k] == not );
 	a = s->idle[k];
 	s->idle[k] = s->idle[--s->nidle];
 	s->agents[a].gen++;
@@ -344,7 +344,7 @@ dispatch(struct sim *s, char *err)
 		snprintf(body, sizeof(body), ",\"agent\":\"a%d\"", a + 1);
 		if (emit_call(s, "call.ringing", c->no, body, err) < 0 ||
 		    timer_add(s, s->now + 300 + (int64_t)(s->handle_us * (0.04 + 0.08 * unif(s))), T_RING_END, ci,
-			      c->gen) < 0)
+		              c->gen) < 0)
 			return -1;
 	}
 	return 0;
@@ -389,8 +389,8 @@ arrive(struct sim *s, char *err)
 		c->state = C_OUTDIAL;
 		s->r->outbound++;
 		snprintf(body, sizeof(body),
-			 ",\"direction\":\"outbound\",\"from\":\"%s\",\"to\":\"%s\",\"queue\":\"%s\",\"agent\":\"a%d\"",
-			 queue_dnis[q], s->o->phones[rnd(s) % (uint64_t)s->o->nphones], queue_name[q], a + 1);
+		         ",\"direction\":\"outbound\",\"from\":\"%s\",\"to\":\"%s\",\"queue\":\"%s\",\"agent\":\"a%d\"",
+		         queue_dnis[q], s->o->phones[rnd(s) % (uint64_t)s->o->nphones], queue_name[q], a + 1);
 		if (emit_call(s, "call.offered", c->no, body, err) < 0 ||
 		    timer_add(s, s->now + (int64_t)(s->handle_us * 0.15), T_OUT_RESULT, ci, c->gen) < 0)
 			return -1;
@@ -399,13 +399,13 @@ arrive(struct sim *s, char *err)
 	const char *from = caller_number(s, num, sizeof(num));
 	if (chance(s, 0.3))
 		snprintf(body, sizeof(body),
-			 ",\"from\":\"%s\",\"to\":\"%s\",\"queue\":\"%s\",\"data\":{\"ivr\":{\"menu\":\"%d\","
-			 "\"language\":\"%s\",\"account_entered\":%s}}",
-			 from, queue_dnis[q], queue_name[q], q + 1, chance(s, 0.8) ? "en" : "es",
-			 chance(s, 0.5) ? "true" : "false");
+		         ",\"from\":\"%s\",\"to\":\"%s\",\"queue\":\"%s\",\"data\":{\"ivr\":{\"menu\":\"%d\","
+		         "\"language\":\"%s\",\"account_entered\":%s}}",
+		         from, queue_dnis[q], queue_name[q], q + 1, chance(s, 0.8) ? "en" : "es",
+		         chance(s, 0.5) ? "true" : "false");
 	else
 		snprintf(body, sizeof(body), ",\"from\":\"%s\",\"to\":\"%s\",\"queue\":\"%s\"", from, queue_dnis[q],
-			 queue_name[q]);
+		         queue_name[q]);
 	if (emit_call(s, "call.offered", c->no, body, err) < 0)
 		return -1;
 	snprintf(body, sizeof(body), ",\"queue\":\"%s\"", queue_name[q]);
@@ -538,7 +538,8 @@ fire(struct sim *s, const struct timer *t, char *err)
 			return 0;
 		s->r->transfers++;
 		snprintf(body, sizeof(body), ",\"agent\":\"a%d\",\"to_agent\":\"a%d\"", c->agent + 1, to + 1);
-		if (emit_call(s, "call.transferred", c->no, body, err) < 0 || wrap(s, c->agent, c->no, c->queue, "transferred") < 0)
+		if (emit_call(s, "call.transferred", c->no, body, err) < 0 ||
+		    wrap(s, c->agent, c->no, c->queue, "transferred") < 0)
 			goto oom_or_err;
 		/* The target takes it: a new talk segment, ending the call later. */
 		s->agents[to].state = A_TALKING;
@@ -578,7 +579,7 @@ fire(struct sim *s, const struct timer *t, char *err)
 			const char *code = ag->wrap_code ? ag->wrap_code : queue_codes[q][rnd(s) % 3];
 			if (chance(s, 0.4))
 				snprintf(body, sizeof(body), ",\"agent\":\"a%d\",\"code\":\"%s\",\"notes\":\"%s\"",
-					 t->idx + 1, code, notes[rnd(s) % (sizeof(notes) / sizeof(notes[0]))]);
+				         t->idx + 1, code, notes[rnd(s) % (sizeof(notes) / sizeof(notes[0]))]);
 			else
 				snprintf(body, sizeof(body), ",\"agent\":\"a%d\",\"code\":\"%s\"", t->idx + 1, code);
 			if (emit_call(s, "call.disposition", ag->wrap_call, body, err) < 0)
@@ -715,7 +716,8 @@ cl_sim_run(struct cl_client *cl, const struct cl_sim_opts *o, struct cl_sim_repo
 	s.last_answer_us = s.start_us;
 	for (int a = 0; a < o->agents; a++) {
 		s.agents[a].wrap_call = -1;
-		if (emit_agent_state(&s, a, "logged_in", NULL, err) < 0 || emit_agent_state(&s, a, "ready", NULL, err) < 0)
+		if (emit_agent_state(&s, a, "logged_in", NULL, err) < 0 ||
+		    emit_agent_state(&s, a, "ready", NULL, err) < 0)
 			goto out;
 		idle_add(&s, a);
 	}
@@ -733,7 +735,7 @@ cl_sim_run(struct cl_client *cl, const struct cl_sim_opts *o, struct cl_sim_repo
 		}
 		if (cl_client_in_flight(cl) > 0 && cl_mono_us() - s.last_answer_us > SIM_STALL_US) {
 			snprintf(err, CL_ERR_LEN, "no answer from the daemon for 30 s with %lld due",
-				 (long long)cl_client_in_flight(cl));
+			         (long long)cl_client_in_flight(cl));
 			goto out;
 		}
 		if (cl_client_in_flight(cl) == 0)
@@ -758,12 +760,11 @@ cl_sim_print_report(const struct cl_sim_report *r, FILE *out)
 {
 	double el = r->elapsed_s > 0 ? r->elapsed_s : 1e-9;
 
-	fprintf(out, "calls: %ld (answered %ld, abandoned %ld, unanswered %ld, outbound %ld)\n", r->calls,
-		r->answered, r->abandoned, r->unanswered, r->outbound);
-	fprintf(out, "flow: %ld re-rings after no answer, %ld holds, %ld transfers\n", r->rona, r->holds,
-		r->transfers);
+	fprintf(out, "calls: %ld (answered %ld, abandoned %ld, unanswered %ld, outbound %ld)\n", r->calls, r->answered,
+	        r->abandoned, r->unanswered, r->outbound);
+	fprintf(out, "flow: %ld re-rings after no answer, %ld holds, %ld transfers\n", r->rona, r->holds, r->transfers);
 	fprintf(out, "events: %lld sent, %lld acked (%lld duplicate), %lld errors\n", (long long)r->events,
-		(long long)r->acks, (long long)r->duplicates, (long long)r->errors);
+	        (long long)r->acks, (long long)r->duplicates, (long long)r->errors);
 	fprintf(out, "elapsed: %.3f s (%.0f events/s)\nseed: %llu\n", r->elapsed_s, (double)r->events / el,
-		(unsigned long long)r->seed);
+	        (unsigned long long)r->seed);
 }

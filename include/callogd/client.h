@@ -20,7 +20,7 @@ struct cl_client;
  * non-blocking. NULL with err (CL_ERR_LEN) filled on failure.
  */
 struct cl_client *cl_client_connect(const char *unix_path, const char *tcp, const char *token, int timeout_ms,
-				    char *err);
+                                    char *err);
 /* cl_client_open() : cl_client_connect() with the events.* settings of cfg. */
 struct cl_client *cl_client_open(const struct cl_config *cfg, char *err);
 /* cl_client_close() : closes and frees; accepts NULL. */

@@ -42,8 +42,7 @@ void cl_sim_defaults(struct cl_sim_opts *o);
  * abandon. 0 when every event was answered (r->errors counts rejections), -1
  * with err on a connection or memory failure (r filled as far as it got).
  */
-int cl_sim_run(struct cl_client *cl, const struct cl_sim_opts *o, struct cl_sim_report *r, FILE *errlog,
-	       char *err);
+int cl_sim_run(struct cl_client *cl, const struct cl_sim_opts *o, struct cl_sim_report *r, FILE *errlog, char *err);
 
 /* cl_sim_print_report() : the summary, a few lines of "key: value". */
 void cl_sim_print_report(const struct cl_sim_report *r, FILE *out);

@@ -23,36 +23,36 @@
 
 #define EXIT_USAGE 2
 
-#define SEND_MAX_IN_FLIGHT 1024       /* lines sent and not yet answered */
-#define SEND_MAX_OUT (1024 * 1024)    /* bytes queued for the socket */
-#define SEND_READ_CHUNK 65536         /* bytes read from the input at once */
-#define SEND_STALL_MS 30000           /* no answer for this long: give up */
-#define SIM_PHONES 1000               /* customer phones sampled for simulate */
-#define NAME_MAX_LEN 256              /* agent and token names */
-#define COL_MAX 32                    /* widest table column */
+#define SEND_MAX_IN_FLIGHT 1024    /* lines sent and not yet answered */
+#define SEND_MAX_OUT (1024 * 1024) /* bytes queued for the socket */
+#define SEND_READ_CHUNK 65536      /* bytes read from the input at once */
+#define SEND_STALL_MS 30000        /* no answer for this long: give up */
+#define SIM_PHONES 1000            /* customer phones sampled for simulate */
+#define NAME_MAX_LEN 256           /* agent and token names */
+#define COL_MAX 32                 /* widest table column */
 
 static const char usage_text[] =
-	"usage: callogctl [-c FILE] COMMAND [ARGS]\n"
-	"\n"
-	"  -c FILE   config file (default " CL_DEFAULT_CONFIG ")\n"
-	"  -h        this help\n"
-	"\n"
-	"commands:\n"
-	"  import FILE.csv                     upsert customers (header id,name,phones,email,account,tier,notes)\n"
-	"  customer NUMBER                     the customer lookup a screen-pop would make\n"
-	"  agent add ID [--name NAME]          create an agent; prints its token, once\n"
-	"  agent list [--json]                 agents: id, name, state, since\n"
-	"  agent remove ID                     delete an agent\n"
-	"  token add NAME                      create an API token; prints it, once\n"
-	"  calls [--since T] [--until T] [--agent A] [--queue Q] [--number N] [--limit N] [--json]\n"
-	"                                      the call log, newest first (limit 1..1000, default 50);\n"
-	"                                      T is RFC 3339 or YYYY-MM-DD (UTC; --until DATE includes that day)\n"
-	"  send [FILE]                         send NDJSON events (stdin by default); print the answers\n"
-	"  simulate [--calls N] [--rate R] [--agents K] [--seed S]\n"
-	"                                      drive contact-center traffic through the daemon\n"
-	"                                      (defaults: 100 calls, 5 calls/s, 10 agents)\n"
-	"  purge --before DATE                 delete calls (and their events) that ended before DATE\n"
-	"  help                                this help\n";
+    "usage: callogctl [-c FILE] COMMAND [ARGS]\n"
+    "\n"
+    "  -c FILE   config file (default " CL_DEFAULT_CONFIG ")\n"
+    "  -h        this help\n"
+    "\n"
+    "commands:\n"
+    "  import FILE.csv                     upsert customers (header id,name,phones,email,account,tier,notes)\n"
+    "  customer NUMBER                     the customer lookup a screen-pop would make\n"
+    "  agent add ID [--name NAME]          create an agent; prints its token, once\n"
+    "  agent list [--json]                 agents: id, name, state, since\n"
+    "  agent remove ID                     delete an agent\n"
+    "  token add NAME                      create an API token; prints it, once\n"
+    "  calls [--since T] [--until T] [--agent A] [--queue Q] [--number N] [--limit N] [--json]\n"
+    "                                      the call log, newest first (limit 1..1000, default 50);\n"
+    "                                      T is RFC 3339 or YYYY-MM-DD (UTC; --until DATE includes that day)\n"
+    "  send [FILE]                         send NDJSON events (stdin by default); print the answers\n"
+    "  simulate [--calls N] [--rate R] [--agents K] [--seed S]\n"
+    "                                      drive contact-center traffic through the daemon\n"
+    "                                      (defaults: 100 calls, 5 calls/s, 10 agents)\n"
+    "  purge --before DATE                 delete calls (and their events) that ended before DATE\n"
+    "  help                                this help\n";
 
 struct ctl {
 	const char *config_path;
@@ -96,7 +96,7 @@ ctl_config(struct ctl *ctl)
 	}
 	ctl->cfg_loaded = 1;
 	if (cl_numbers_init(&ctl->rules, ctl->cfg.country_code, ctl->cfg.national_prefix,
-			    ctl->cfg.international_prefix) < 0) {
+	                    ctl->cfg.international_prefix) < 0) {
 		fail("%s: bad numbers rules", ctl->config_path);
 		return -1;
 	}
@@ -318,8 +318,7 @@ print_table(const char *const *header, int ncols, json_t *rows)
 
 	for (int k = 0; k < ncols && k < 16; k++)
 		width[k] = (int)strlen(header[k]);
-	json_array_foreach(rows, r, row)
-	{
+	json_array_foreach (rows, r, row) {
 		for (int k = 0; k < ncols && k < 16; k++) {
 			int n = (int)strlen(json_string_value(json_array_get(row, (size_t)k)));
 			if (n > COL_MAX)
@@ -331,8 +330,7 @@ print_table(const char *const *header, int ncols, json_t *rows)
 	for (int k = 0; k < ncols; k++)
 		print_cell(header[k], width[k], k == ncols - 1);
 	putchar('\n');
-	json_array_foreach(rows, r, row)
-	{
+	json_array_foreach (rows, r, row) {
 		for (int k = 0; k < ncols; k++)
 			print_cell(json_string_value(json_array_get(row, (size_t)k)), width[k], k == ncols - 1);
 		putchar('\n');
@@ -376,9 +374,9 @@ agent_list(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rows = json_array()) == NULL)
 		goto oom;
-	json_array_foreach(json_object_get(res, "agents"), i, a)
-	{
-		json_t *row = json_pack("[s,s,s,s]", cell(a, "id"), cell(a, "name"), cell(a, "state"), cell(a, "since"));
+	json_array_foreach (json_object_get(res, "agents"), i, a) {
+		json_t *row =
+		    json_pack("[s,s,s,s]", cell(a, "id"), cell(a, "name"), cell(a, "state"), cell(a, "since"));
 		if (row == NULL || json_array_append_new(rows, row) < 0)
 			goto oom;
 	}
@@ -458,7 +456,7 @@ cmd_token(struct ctl *ctl, int argc, char **argv)
 
 /* --- calls, purge ------------------------------------------------------- */
 
-/* "1:05", "12:00:07": a duration in ms for a table cell. */
+/* "4.2s", "1:05", "12:00:07": a duration in ms for a table cell. */
 static void
 fmt_duration(json_t *v, char *buf, size_t len)
 {
@@ -466,8 +464,10 @@ fmt_duration(json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return;
 	}
-	long long s = (long long)(json_integer_value(v) / 1000);
-	if (s >= 3600)
+	long long ms = (long long)json_integer_value(v), s = ms / 1000;
+	if (s < 60)
+		snprintf(buf, len, "%lld.%llds", s, ms % 1000 / 100);
+	else if (s >= 3600)
 		snprintf(buf, len, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
 	else
 		snprintf(buf, len, "%lld:%02lld", s / 60, s % 60);
@@ -477,14 +477,13 @@ static int
 print_calls(json_t *res)
 {
 	static const char *const header[] = {"TIME",  "CALL_ID", "DIR",  "FROM", "QUEUE",
-					     "AGENT", "OUTCOME", "WAIT", "TALK", "DISPOSITION"};
+	                                     "AGENT", "OUTCOME", "WAIT", "TALK", "DISPOSITION"};
 	json_t *rows = json_array(), *c;
 	size_t i;
 
 	if (rows == NULL)
 		return -1;
-	json_array_foreach(json_object_get(res, "calls"), i, c)
-	{
+	json_array_foreach (json_object_get(res, "calls"), i, c) {
 		char when[CL_TIME_LEN], wait[32], talk[32];
 		const char *t = cell(c, "offered_at");
 		json_t *row;
@@ -496,10 +495,10 @@ print_calls(json_t *res)
 		fmt_duration(json_object_get(c, "wait_ms"), wait, sizeof(wait));
 		fmt_duration(json_object_get(c, "talk_ms"), talk, sizeof(talk));
 		row = json_pack("[s,s,s,s,s,s,s,s,s,s]", when, cell(c, "call_id"),
-				strcmp(cell(c, "direction"), "outbound") == 0 ? "out" : "in",
-				strcmp(cell(c, "direction"), "outbound") == 0 ? cell(c, "to") : cell(c, "from"),
-				cell(c, "queue"), cell(c, "agent"), cell(c, "outcome"), wait, talk,
-				cell(json_object_get(c, "disposition"), "code"));
+		                strcmp(cell(c, "direction"), "outbound") == 0 ? "out" : "in",
+		                strcmp(cell(c, "direction"), "outbound") == 0 ? cell(c, "to") : cell(c, "from"),
+		                cell(c, "queue"), cell(c, "agent"), cell(c, "outcome"), wait, talk,
+		                cell(json_object_get(c, "disposition"), "code"));
 		if (row == NULL || json_array_append_new(rows, row) < 0) {
 			json_decref(rows);
 			return -1;
@@ -745,10 +744,10 @@ cmd_send(struct ctl *ctl, int argc, char **argv)
 	last_progress = cl_mono_us();
 	while (!s.eof || cl_client_in_flight(s.cl) > 0 || cl_client_out_pending(s.cl) > 0) {
 		int want_input = !s.eof && cl_client_in_flight(s.cl) < SEND_MAX_IN_FLIGHT &&
-				 cl_client_out_pending(s.cl) < SEND_MAX_OUT;
+		                 cl_client_out_pending(s.cl) < SEND_MAX_OUT;
 		struct pollfd p[2] = {
-			{.fd = cl_client_fd(s.cl), .events = cl_client_poll_events(s.cl)},
-			{.fd = want_input ? s.in_fd : -1, .events = POLLIN},
+		    {.fd = cl_client_fd(s.cl), .events = cl_client_poll_events(s.cl)},
+		    {.fd = want_input ? s.in_fd : -1, .events = POLLIN},
 		};
 		int64_t answers = s.answers;
 		int n = poll(p, 2, want_input ? -1 : 1000);
@@ -763,8 +762,8 @@ cmd_send(struct ctl *ctl, int argc, char **argv)
 		if (s.answers != answers || want_input) {
 			last_progress = cl_mono_us();
 		} else if (cl_mono_us() - last_progress > (int64_t)SEND_STALL_MS * 1000) {
-			snprintf(err, sizeof(err), "no answer from the daemon for %d s with %lld due", SEND_STALL_MS / 1000,
-				 (long long)cl_client_in_flight(s.cl));
+			snprintf(err, sizeof(err), "no answer from the daemon for %d s with %lld due",
+			         SEND_STALL_MS / 1000, (long long)cl_client_in_flight(s.cl));
 			goto out;
 		}
 	}
@@ -779,7 +778,7 @@ out:
 		fail("send: %s", err);
 	else if (s.errors > 0)
 		fprintf(stderr, "callogctl: send: %lld of %lld events rejected\n", (long long)s.errors,
-			(long long)s.sent);
+		        (long long)s.sent);
 	cl_client_close(s.cl);
 	free(s.buf);
 	if (path != NULL && s.in_fd >= 0)
@@ -805,8 +804,8 @@ sample_phones(struct ctl *ctl, char ***out, int max)
 	if ((phones = calloc((size_t)max, sizeof(*phones))) == NULL)
 		goto out;
 	if (sqlite3_prepare_v2(cl_store_db(st),
-			       "SELECT number FROM customer_phones WHERE number LIKE '+%' ORDER BY random() LIMIT ?",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "SELECT number FROM customer_phones WHERE number LIKE '+%' ORDER BY random() LIMIT ?",
+	                       -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int(s, 1, max);
 	while (n < max && sqlite3_step(s) == SQLITE_ROW) {
@@ -901,8 +900,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"import", cmd_import}, {"customer", cmd_customer}, {"agent", cmd_agent},     {"token", cmd_token},
-	{"calls", cmd_calls},   {"send", cmd_send},         {"simulate", cmd_simulate}, {"purge", cmd_purge},
+    {"import", cmd_import}, {"customer", cmd_customer}, {"agent", cmd_agent},       {"token", cmd_token},
+    {"calls", cmd_calls},   {"send", cmd_send},         {"simulate", cmd_simulate}, {"purge", cmd_purge},
 };
 
 int
