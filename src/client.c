@@ -196,9 +196,15 @@ cl_client_connect(const char *unix_path, const char *tcp, const char *token, int
 		if ((hello = json_pack("{s:s, s:s}", "type", "hello", "token", token)) == NULL ||
 		    (line = json_dumps(hello, JSON_COMPACT)) == NULL)
 			goto oom;
-		if (cl_client_send_line(c, line, strlen(line), err) < 0 ||
-		    cl_client_drain(c, timeout_ms, hello_answer, NULL, err) < 0)
+		if (cl_client_send_line(c, line, strlen(line), err) < 0)
 			goto fail;
+		if (cl_client_drain(c, timeout_ms, hello_answer, NULL, err) < 0) {
+			if (strncmp(err, "daemon closed", 13) == 0)
+				snprintf(err, CL_ERR_LEN,
+				         "the daemon closed the connection after the hello "
+				         "(auth refused: check events.token)");
+			goto fail;
+		}
 	}
 	free(line);
 	json_decref(hello);
