@@ -332,8 +332,9 @@ dispatch(struct sim *s, char *err)
 			s->qlen--;
 			continue;
 		}
+		/* Another agent than the one who let it ring, unless only that one is free. */
 		int a = idle_take(s, c->last_rona);
-		if (a < 0)
+		if (a < 0 && (a = idle_take(s, -1)) < 0)
 			return 0;
 		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qlen--;
@@ -411,7 +412,7 @@ arrive(struct sim *s, char *err)
 	snprintf(body, sizeof(body), ",\"queue\":\"%s\"", queue_name[q]);
 	if (emit_call(s, "call.queued", c->no, body, err) < 0)
 		return -1;
-	if (queue_push(s, ci, 0) < 0 || timer_add(s, s->now + expo(s, s->handle_us * 0.8), T_PATIENCE, ci, c->gen) < 0)
+	if (queue_push(s, ci, 0) < 0 || timer_add(s, s->now + expo(s, s->handle_us * 3), T_PATIENCE, ci, c->gen) < 0)
 		goto oom;
 	return dispatch(s, err);
 oom:

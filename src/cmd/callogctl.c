@@ -810,7 +810,9 @@ sample_phones(struct ctl *ctl, char ***out, int max)
 	sqlite3_bind_int(s, 1, max);
 	while (n < max && sqlite3_step(s) == SQLITE_ROW) {
 		const char *num = (const char *)sqlite3_column_text(s, 0);
-		if (num == NULL || strlen(num) >= CL_NUMBER_LEN || (phones[n] = strdup(num)) == NULL)
+		/* Only E.164 goes into the generated JSON: it needs no escaping. */
+		if (num == NULL || strlen(num) >= CL_NUMBER_LEN || strspn(num + 1, "0123456789") != strlen(num + 1) ||
+		    (phones[n] = strdup(num)) == NULL)
 			continue;
 		n++;
 	}
