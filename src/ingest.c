@@ -251,7 +251,7 @@ ack_line(int kind, const struct cl_witem *it, const char *why)
 	int rc = -1;
 
 	if (it->result == CL_WRITE_FAILED) {
-		char msg[200];
+		char msg[CL_ERR_LEN + 64];
 		snprintf(msg, sizeof(msg), "not committed (%s): send again", why);
 		return error_line(kind, CL_EVERR_STORAGE, it->ev.id, msg);
 	}
