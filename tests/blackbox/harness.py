@@ -232,9 +232,10 @@ class LineClient:
 
     def closed(self, timeout=2.0):
         """True when the peer closed the connection (after any buffered lines)."""
-        self.sock.settimeout(timeout)
+        deadline = time.time() + timeout
         try:
-            while True:
+            while time.time() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.time()))
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     return True
@@ -243,6 +244,7 @@ class LineClient:
             return False
         except ConnectionResetError:
             return True
+        return False
 
     def close(self):
         self.sock.close()
