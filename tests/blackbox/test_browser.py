@@ -30,14 +30,12 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ARTIFACTS, Daemon, Producer, check, eq, run, test  # noqa: E402
-import provision  # noqa: E402
 
-CUSTOMERS = [
-    {"id": "C-7", "name": "Ada Lovelace", "phones": ["+15551234567"], "email": "ada@example.com",
-     "account": "ACC-1", "tier": "gold", "notes": "Prefers email. <img src=x id=injected> & <b>not bold</b>"},
-    {"id": "C-8", "name": "Bob Shared", "phones": ["+15550001111"], "account": "ACC-8", "tier": "silver"},
-    {"id": "C-9", "name": "Carol Shared", "phones": ["+15550001111"], "account": "ACC-9", "tier": "platinum"},
-]
+ADA_NOTES = "Prefers email. <img src=x id=injected> & <b>not bold</b>"
+CUSTOMERS = ("id,name,phones,email,account,tier,notes\n"
+             "C-7,Ada Lovelace,+1 555 123 4567,ada@example.com,ACC-1,gold,\"%s\"\n"
+             "C-8,Bob Shared,555-000-1111,,ACC-8,silver,\n"
+             "C-9,Carol Shared,(555) 000-1111,,ACC-9,platinum,\n" % ADA_NOTES)
 
 # One daemon and one browser for the whole file: the tests below run in order.
 W = {}
@@ -65,10 +63,11 @@ def start():
     d = Daemon()
     d.start()
     W["d"] = d
-    W["agent_token"] = provision.add_agent(d, "a1", "Alice Agent")
-    provision.add_agent(d, "a2")
-    W["api"] = provision.api_token(d)
-    provision.import_customers(d, CUSTOMERS)
+    W["agent_token"] = d.add_agent("a1", "Alice Agent")
+    d.add_agent("a2")
+    W["api"] = d.token()
+    p = d.import_customers(CUSTOMERS)
+    eq(p.returncode, 0, "callogctl import: %s %s" % (p.stdout, p.stderr))
     W["p"] = Producer(d)
     # A past call for Ada, wrapped up by a2: the history row the pop must show.
     for ev in ({"type": "call.offered", "call_id": "old-1", "from": "555-123-4567", "to": "8005550100"},
@@ -175,7 +174,7 @@ def known_caller_pop_with_history_and_data():
     eq(text("#call-queue"), "support")
     check(not visible("#unknown-caller"), "not unknown")
     # Markup in data stays text.
-    eq(text("#customer-notes"), CUSTOMERS[0]["notes"])
+    eq(text("#customer-notes"), ADA_NOTES)
     eq(W["b"].find_elements(By.CSS_SELECTOR, "#injected, #customer-notes b, #call-data b"), [], "nothing injected")
     rows = W["b"].find_elements(By.CSS_SELECTOR, "#history [data-testid=history-row]")
     eq(len(rows), 1, "one past call")

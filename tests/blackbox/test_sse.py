@@ -10,15 +10,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SSE, Producer, check, eq, login_cookie, run, running, test  # noqa: E402
-import provision  # noqa: E402
 
-ADA = {"id": "C-7", "name": "Ada Lovelace", "phones": ["+15551234567"], "email": "ada@example.com",
-       "account": "ACC-1", "tier": "gold", "notes": "prefers email"}
+CUSTOMERS = ("id,name,phones,email,account,tier,notes\n"
+             "C-7,Ada Lovelace,+15551234567,ada@example.com,ACC-1,gold,prefers email\n")
 
 
 def setup(d):
-    tokens = {a: provision.add_agent(d, a) for a in ("a1", "a2")}
-    provision.import_customers(d, [ADA])
+    """Agents a1 and a2 (callogctl agent add) and one customer (callogctl import); the agents' tokens."""
+    tokens = {a: d.add_agent(a) for a in ("a1", "a2")}
+    p = d.import_customers(CUSTOMERS)
+    eq(p.returncode, 0, "callogctl import: %s %s" % (p.stdout, p.stderr))
     return tokens
 
 
@@ -35,7 +36,7 @@ def ring(p, call_id, *agents, frm="+1 (555) 123-4567", data=None):
 def who_may_open_a_stream():
     with running() as d:
         t = setup(d)
-        api = provision.api_token(d)
+        api = d.token()
         s = SSE(d, "a1", token=t["a1"])
         eq(s.status, 200, "own agent token")
         check(s.headers.get("content-type", "").startswith("text/event-stream"), "content type %r" % s.headers)
@@ -235,7 +236,7 @@ def a_stream_that_never_reads_is_dropped_without_slowing_others():
             pass
         check(ended, "the never-reading stream was closed (read %d bytes, no end)" % total)
         check(total < n_calls * 4000, "it did not get everything (%d bytes)" % total)
-        _, agents, _ = d.get("/api/agents", token=provision.api_token(d))
+        _, agents, _ = d.get("/api/agents", token=d.token())
         consoles = {a["id"]: a["consoles"] for a in agents["agents"]}
         eq(consoles.get("a1"), 0, "a1's stream is gone")
         eq(consoles.get("a2"), 1, "a2's stream is still there")
