@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <sys/queue.h>
 
@@ -639,12 +640,25 @@ get_agents(struct cl_http *h, struct evhttp_request *req)
 	reply_json(req, 200, out);
 }
 
+/* The start of today in the daemon's time zone (TZ): a supervisor's "today". */
+static int64_t
+local_midnight_ms(int64_t now)
+{
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
 static void
 get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 {
 	const char *queue = evhttp_find_header(q, "queue");
 	sqlite3 *db = cl_store_db(h->srv->reader);
-	int64_t now = cl_now_ms(), day = now - now % 86400000LL;
+	int64_t now = cl_now_ms(), day = local_midnight_ms(now);
 	int64_t sla = (int64_t)h->srv->cfg.sla_seconds * 1000;
 	char date[CL_TIME_LEN];
 	sqlite3_stmt *s = NULL;
@@ -686,8 +700,12 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 	if (rc != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(s);
-	cl_time_format(day, date);
-	date[10] = '\0';
+	{
+		time_t t = (time_t)(now / 1000);
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	}
 	reply_json(req, 200,
 		   json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
 	return;
