@@ -130,7 +130,7 @@ console_hello(struct cl_console *c, json_t *j)
 	free(s);
 	console_write_line(c, line);
 	log_info("msg=\"console connected\" agent=\"%s\"", agent);
-	cl_pops_subscribe(c->srv->pops, &c->sub);
+	cl_pops_subscribe(c->srv->pops, &c->sub, -1);
 	return 0;
 }
 

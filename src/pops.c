@@ -50,6 +50,7 @@ struct agent_ent {
 	int nsubs;
 	struct replay_msg *ring; /* capacity cfg.pops_replay_max */
 	size_t cap, start, n, bytes;
+	int64_t lost; /* the highest seq this agent may have been sent that the ring no longer holds */
 };
 
 struct cl_pops {
@@ -93,6 +94,8 @@ ring_pop_front(struct agent_ent *a)
 {
 	struct replay_msg *m = &a->ring[a->start];
 
+	if (m->seq > a->lost)
+		a->lost = m->seq;
 	a->bytes -= m->len;
 	free(m->json);
 	a->start = (a->start + 1) % a->cap;
@@ -154,6 +157,7 @@ agent_get(struct cl_pops *p, const char *id, int create)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	snprintf(a->id, sizeof(a->id), "%s", id);
+	a->lost = p->seq; /* what came before this entry is not kept */
 	if (cl_hmap_put(p->agents, id, a) < 0) {
 		free(a);
 		return NULL;
@@ -507,8 +511,33 @@ cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
 	}
 }
 
+/*
+ * replay() : sends s what its agent was sent after after_seq. Returns 1 when
+ * that is everything (the ring still holds it all), 0 when something is lost
+ * (nothing is sent then), -1 when s was dropped.
+ */
+static int
+replay(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t after_seq)
+{
+	int64_t oldest = cl_now_ms() - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
+
+	if (after_seq < a->lost)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
+		if (m->seq > after_seq && m->at_ms < oldest)
+			return 0; /* outside the window: as good as lost */
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
+		if (m->seq > after_seq && s->send(s, m->seq, m->type, m->json, m->len) < 0)
+			return -1;
+	}
+	return 1;
+}
+
 void
-cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s)
+cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq)
 {
 	struct agent_ent *a = agent_get(p, s->agent, 1);
 	struct cl_hmap_entry *e;
@@ -521,7 +550,14 @@ cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s)
 		a->subs->prev = s;
 	a->subs = s;
 	a->nsubs++;
-	/* The calls ringing or connected to this agent now. */
+	if (last_seq >= 0) {
+		int rc = replay(p, a, s, last_seq);
+		if (rc == 1)
+			return;
+		if (rc < 0)
+			goto drop;
+	}
+	/* A fresh start (or a gap too old to replay): the calls ringing or connected to this agent now. */
 	for (e = cl_hmap_next(p->calls, NULL); e; e = cl_hmap_next(p->calls, e)) {
 		struct live_call *lc = e->val;
 		struct live_agent *la = live_agent(lc, s->agent, 0);
@@ -535,32 +571,13 @@ cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s)
 			continue;
 		int rc = s->send(s, p->seq, "pop", text, (size_t)len);
 		free(text);
-		if (rc < 0) {
-			unlink_sub(a, s);
-			s->drop(s);
-			return;
-		}
+		if (rc < 0)
+			goto drop;
 	}
-}
-
-void
-cl_pops_replay(struct cl_pops *p, struct cl_sub *s, int64_t after_seq)
-{
-	struct agent_ent *a = agent_get(p, s->agent, 0);
-	int64_t oldest = cl_now_ms() - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
-
-	if (a == NULL)
-		return;
-	for (size_t i = 0; i < a->n; i++) {
-		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
-		if (m->seq <= after_seq || m->at_ms < oldest)
-			continue;
-		if (s->send(s, m->seq, m->type, m->json, m->len) < 0) {
-			unlink_sub(a, s);
-			s->drop(s);
-			return;
-		}
-	}
+	return;
+drop:
+	unlink_sub(a, s);
+	s->drop(s);
 }
 
 void
