@@ -60,6 +60,7 @@ class Daemon:
         self.conf = os.path.join(self.dir, "callogd.conf")
         self.write_config()
         self.proc = None
+        self.log_mark = 0  # where the current run's output starts in the log
         self.log_path = os.path.join(self.dir, "callogd.log")
         self.api_token = None
 
@@ -136,9 +137,12 @@ class Daemon:
 
     def check_sanitizers(self):
         """Raises if this run's log holds an ASan/LSan/UBSan report (sanitize builds; LSan runs at exit)."""
-        with open(self.log_path, "rb") as f:
-            f.seek(self.log_mark)
-            text = f.read().decode("utf-8", "replace")
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_mark)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return
         for mark in self.SANITIZER_MARKS:
             i = text.find(mark)
             if i >= 0:
