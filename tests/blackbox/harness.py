@@ -133,7 +133,7 @@ class Daemon:
         self.check_sanitizers()
         return rc
 
-    SANITIZER_MARKS = ("ERROR: LeakSanitizer", "ERROR: AddressSanitizer", "runtime error:")
+    SANITIZER_MARKS = ("LeakSanitizer", "ERROR: AddressSanitizer", "runtime error:")
 
     def check_sanitizers(self):
         """Raises if this run's log holds an ASan/LSan/UBSan report (sanitize builds; LSan runs at exit)."""
