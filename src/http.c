@@ -752,10 +752,12 @@ get_health(struct cl_http *h, struct evhttp_request *req)
 		 sqlite3_step(s) == SQLITE_ROW;
 
 	sqlite3_finalize(s);
-	if (ok)
-		reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	if (!ok)
+		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", "database unreadable"));
+	else if (h->srv->storage_failing)
+		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", h->srv->storage_error));
 	else
-		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", "database unusable"));
+		reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static void

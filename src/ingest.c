@@ -289,6 +289,10 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 	struct cl_server *srv = arg;
 
 	if (b->first) {
+		/* /healthz reports the last transaction's fate. */
+		srv->storage_failing = b->n > 0 && b->items[0].result == CL_WRITE_FAILED;
+		if (srv->storage_failing)
+			snprintf(srv->storage_error, sizeof(srv->storage_error), "%s", b->err);
 		srv->m.commits++;
 		cl_hist_observe(&srv->m.commit_time, (double)b->commit_us / 1e6);
 	}
@@ -360,6 +364,8 @@ econn_check_throttle(struct econn *c)
 {
 	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
 
+	if (c->srv->stopping)
+		return; /* draining: write the answers, read nothing more */
 	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2) {
 		c->throttled = 0;
 		bufferevent_enable(c->bev, EV_READ);
@@ -541,6 +547,21 @@ cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+cl_ingest_quiesce(struct cl_server *srv)
+{
+	struct econn *c, *next;
+
+	for (c = srv->econns; c; c = next) {
+		next = c->next;
+		bufferevent_disable(c->bev, EV_READ);
+		/* Lines already read from the socket are still answered. */
+		if (!c->closing && !c->throttled)
+			econn_read(c->bev, c);
+		c->throttled = 1; /* never re-enabled: the drain only writes */
+	}
 }
 
 void

@@ -224,6 +224,7 @@ begin_shutdown(struct cl_server *srv, const char *why)
 		evconnlistener_disable(srv->agents_unix);
 	if (srv->agents_tcp)
 		evconnlistener_disable(srv->agents_tcp);
+	cl_ingest_quiesce(srv);
 	cl_ingest_flush(srv);
 	srv->drain = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
 	if (srv->drain == NULL || event_add(srv->drain, &tick) < 0)

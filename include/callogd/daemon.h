@@ -71,6 +71,8 @@ struct cl_server {
 	struct cl_sd_fds sd; /* sockets systemd passed, until the listeners take them */
 	int events_unix_passed, agents_unix_passed;
 	int stopping;
+	int storage_failing;       /* the last commit failed */
+	char storage_error[CL_ERR_LEN];
 	int64_t stopping_since, started_ms, last_purge_ms;
 };
 
@@ -109,6 +111,11 @@ void cl_ingest_flush(struct cl_server *srv);
 /* The writer's completion callback. */
 void cl_ingest_done(struct cl_batch *b, void *srv);
 
+/*
+ * cl_ingest_quiesce() : the start of a shutdown: answers the lines already
+ * read into buffers, then reads no more (the sockets stay open for the acks).
+ */
+void cl_ingest_quiesce(struct cl_server *srv);
 /*
  * cl_ingest_stop_reading() : reads no more lines from producers; each connection
  * closes once its answers are written (the last loop pass of a shutdown).

@@ -134,8 +134,10 @@ def disk_full_answers_storage_and_recovers():
             check(isinstance(a.get("message"), str), "storage error has a message")
         check(d.proc.poll() is None, "the daemon survives a full disk")
         status, body, _ = d.get("/healthz", auth=False)
-        # SPEC §6 says 503 "when the database is unusable"; report what a full disk gives.
-        print("  /healthz while every commit fails: %s %r" % (status, body), flush=True)
+        # SPEC §6: 503 "when the database is unusable", as it is while every commit fails.
+        eq(status, 503, "/healthz while every commit fails: %r" % (body,))
+        eq(body["status"], "error")
+        check("full" in body["message"], body)
         eq(logged_ids(d.db).keys() >= acked.keys(), True, "acked events survive the fault")
         m = d.get("/metrics", auth=False)[1]
         check('callogd_errors_total{code="storage"} 0' not in m, "storage errors counted in /metrics")
@@ -158,6 +160,7 @@ def disk_full_answers_storage_and_recovers():
         eq(pending, [], "events refused for storage are accepted once space is back")
         for i in range(20):
             check("ack" in send(big_event(i, "after")), "after the fault")
+        eq(d.get("/healthz", auth=False)[:2], (200, {"status": "ok"}), "healthy again once commits succeed")
         ids = logged_ids(d.db)
         lost = sorted(set(acked) - set(ids))
         eq(lost, [], "acknowledged events lost")
