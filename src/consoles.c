@@ -251,40 +251,27 @@ void
 cl_consoles_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	struct cl_server *srv = arg;
-	struct cl_console *c;
+	struct cl_console *c = calloc(1, sizeof(*c));
 	struct timeval tv = {HELLO_TIMEOUT_S, 0};
 
 	(void)l;
 	(void)sa;
 	(void)socklen;
-	if (srv->stopping || srv->m.connections[CL_CONN_CONSOLE] >= (uint64_t)srv->cfg.agents_max_clients) {
-		srv->m.refused[CL_CONN_CONSOLE]++;
-		evutil_closesocket(fd);
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		evutil_closesocket(fd);
+	if (c == NULL || cl_producer_accept(srv, fd, CL_CONN_CONSOLE, srv->cfg.agents_max_clients, CL_PRODUCER_CONSOLE,
+					    &console_ops, c, &c->bev, &c->p) < 0) {
+		if (c == NULL)
+			evutil_closesocket(fd);
+		free(c);
 		return;
 	}
 	c->srv = srv;
 	c->sub.send = console_send;
 	c->sub.drop = console_drop;
 	c->sub.kind = CL_CONN_CONSOLE;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || (c->p = cl_producer_new(srv, CL_PRODUCER_CONSOLE, &console_ops, c)) == NULL) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		free(c);
-		return;
-	}
 	c->next = srv->consoles;
 	if (c->next)
 		c->next->prev = c;
 	srv->consoles = c;
-	srv->m.connections[CL_CONN_CONSOLE]++;
-	srv->m.accepted[CL_CONN_CONSOLE]++;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONSOLE_MAX_LINE + 1);
 	bufferevent_setcb(c->bev, console_read, console_write, console_event, c);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);

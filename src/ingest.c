@@ -322,6 +322,29 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 	cl_batch_free(b);
 }
 
+int
+cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
+		   const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p)
+{
+	if (srv->stopping || srv->m.connections[conn_kind] >= (uint64_t)limit) {
+		srv->m.refused[conn_kind]++;
+		evutil_closesocket(fd);
+		return -1;
+	}
+	if ((*bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	if ((*p = cl_producer_new(srv, producer_kind, ops, owner)) == NULL) {
+		bufferevent_free(*bev); /* closes fd */
+		*bev = NULL;
+		return -1;
+	}
+	srv->m.connections[conn_kind]++;
+	srv->m.accepted[conn_kind]++;
+	return 0;
+}
+
 /* ---- events.unix / events.tcp connections ---- */
 
 struct econn {
@@ -505,33 +528,20 @@ void
 cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	struct cl_server *srv = arg;
-	struct econn *c;
+	struct econn *c = calloc(1, sizeof(*c));
 
 	(void)l;
 	(void)sa;
 	(void)socklen;
-	if (srv->stopping || srv->m.connections[CL_CONN_EVENTS] >= (uint64_t)srv->cfg.events_max_clients) {
-		srv->m.refused[CL_CONN_EVENTS]++;
-		evutil_closesocket(fd);
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		evutil_closesocket(fd);
-		return;
-	}
-	c->srv = srv;
-	c->authed = srv->cfg.events_token[0] == '\0';
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || (c->p = cl_producer_new(srv, CL_PRODUCER_EVENTS, &econn_ops, c)) == NULL) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		else
+	if (c == NULL || cl_producer_accept(srv, fd, CL_CONN_EVENTS, srv->cfg.events_max_clients, CL_PRODUCER_EVENTS,
+					    &econn_ops, c, &c->bev, &c->p) < 0) {
+		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);
 		return;
 	}
-	srv->m.connections[CL_CONN_EVENTS]++;
-	srv->m.accepted[CL_CONN_EVENTS]++;
+	c->srv = srv;
+	c->authed = srv->cfg.events_token[0] == '\0';
 	c->next = srv->econns;
 	if (c->next)
 		c->next->prev = c;

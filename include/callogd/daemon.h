@@ -94,6 +94,13 @@ struct cl_producer_ops {
 	void (*flushed)(void *owner); /* after answers were appended to out(); may be NULL */
 };
 
+/*
+ * cl_producer_accept() : admits a new connection of conn_kind (refused and
+ * counted at limit, or while stopping) and makes its bufferevent and producer
+ * for owner. 0, or -1 with fd closed.
+ */
+int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
+		       const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p);
 struct cl_producer *cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner);
 /* cl_producer_release() : the owner is gone; answers still in flight are dropped. */
 void cl_producer_release(struct cl_producer *p);
