@@ -168,7 +168,7 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 		switch (r->kind) {
 		case K_LEVEL:
 			if ((*int_field(c, r) = cl_log_level_parse(v)) < 0) {
-				snprintf(msg, mlen, "log.level must be error, warn, info or debug, not \"%s\"", v);
+				snprintf(msg, mlen, "log.level must be error, warn, info or debug, not \"%.64s\"", v);
 				return -1;
 			}
 			return 0;
@@ -178,20 +178,20 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 			else if (strcmp(v, "answered") == 0)
 				*int_field(c, r) = CL_TRIGGER_ANSWERED;
 			else {
-				snprintf(msg, mlen, "pops.trigger must be ringing or answered, not \"%s\"", v);
+				snprintf(msg, mlen, "pops.trigger must be ringing or answered, not \"%.64s\"", v);
 				return -1;
 			}
 			return 0;
 		case K_LISTEN:
 			if (v[0] != '\0' && !listen_valid(v)) {
-				snprintf(msg, mlen, "%s.%s must be HOST:PORT (port 1-65535) or \"\", not \"%s\"",
+				snprintf(msg, mlen, "%s.%s must be HOST:PORT (port 1-65535) or \"\", not \"%.64s\"",
 					 r->group, r->key, v);
 				return -1;
 			}
 			break;
 		case K_DIGITS:
 			if (strlen(v) > 4 || strspn(v, "0123456789") != strlen(v)) {
-				snprintf(msg, mlen, "%s.%s must be at most 4 digits, not \"%s\"", r->group, r->key, v);
+				snprintf(msg, mlen, "%s.%s must be at most 4 digits, not \"%.64s\"", r->group, r->key, v);
 				return -1;
 			}
 			break;

@@ -34,6 +34,9 @@ struct cl_producer {
 	struct cl_slot *head, *tail;
 	size_t pending; /* slots without an answer yet */
 	size_t slots;   /* slots not yet written */
+	int busy;       /* inside producer_flush(): the owner may release it meanwhile */
+	int listed;     /* in cl_ingest_done()'s list of producers to flush */
+	struct cl_producer *next_listed;
 };
 
 struct cl_producer *
@@ -53,7 +56,7 @@ cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *o
 static void
 producer_maybe_free(struct cl_producer *p)
 {
-	if (p->owner == NULL && p->slots == 0)
+	if (p->owner == NULL && p->slots == 0 && !p->busy && !p->listed)
 		free(p);
 }
 
@@ -122,8 +125,10 @@ producer_flush(struct cl_producer *p)
 	}
 	if (p->head == NULL)
 		p->tail = NULL;
+	p->busy = 1;
 	if (wrote && p->ops->flushed)
 		p->ops->flushed(p->owner);
+	p->busy = 0;
 	producer_maybe_free(p);
 }
 
@@ -251,7 +256,7 @@ ack_line(int kind, const struct cl_witem *it, const char *why)
 	int rc = -1;
 
 	if (it->result == CL_WRITE_FAILED) {
-		char msg[200];
+		char msg[CL_ERR_LEN + 64];
 		snprintf(msg, sizeof(msg), "not committed (%s): send again", why);
 		return error_line(kind, CL_EVERR_STORAGE, it->ev.id, msg);
 	}
@@ -276,6 +281,8 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		srv->m.commits++;
 		cl_hist_observe(&srv->m.commit_time, (double)b->commit_us / 1e6);
 	}
+	/* Answer every slot, then flush each producer once: flushing frees slots. */
+	struct cl_producer *list = NULL, *p;
 	for (size_t i = 0; i < b->n; i++) {
 		struct cl_witem *it = &b->items[i];
 		struct cl_slot *s = it->slot;
@@ -286,15 +293,16 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		else
 			srv->m.committed_events++;
 		slot_answer(s, ack_line(s->p->kind, it, b->err));
-	}
-	/* Flush each producer once: slots of one producer are often adjacent. */
-	struct cl_producer *last = NULL;
-	for (size_t i = 0; i < b->n; i++) {
-		struct cl_producer *p = b->items[i].slot->p;
-		if (p != last) {
-			last = p;
-			producer_flush(p);
+		if (!s->p->listed) {
+			s->p->listed = 1;
+			s->p->next_listed = list;
+			list = s->p;
 		}
+	}
+	while ((p = list) != NULL) {
+		list = p->next_listed;
+		p->listed = 0;
+		producer_flush(p);
 	}
 	cl_batch_free(b);
 }

@@ -66,6 +66,7 @@ listen_unix(struct cl_server *srv, const char *name, const char *path, evconnlis
 			srv->events_unix_passed = 1;
 		else
 			srv->agents_unix_passed = 1;
+		evutil_make_socket_nonblocking(fd); /* systemd passes blocking sockets */
 		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -111,8 +112,10 @@ listen_tcp(struct cl_server *srv, const char *name, const char *addr, evconnlist
 
 	if (cl_sd_fds_take(&srv->sd, name, addr, &fd, err) < 0)
 		return NULL;
-	if (fd >= 0)
+	if (fd >= 0) {
+		evutil_make_socket_nonblocking(fd); /* systemd passes blocking sockets */
 		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	}
 	if (parse_listen(name, addr, &ss, &sslen, err) < 0)
 		return NULL;
 	l = evconnlistener_new_bind(srv->base, cb, srv,
@@ -130,8 +133,12 @@ cl_server_http_fd(struct cl_server *srv, char *err)
 	struct sockaddr_storage ss;
 	int sslen, one = 1, fd;
 
-	if (cl_sd_fds_take(&srv->sd, CL_SD_NAME_HTTP, srv->cfg.http_listen, &fd, err) < 0 || fd >= 0)
+	if (cl_sd_fds_take(&srv->sd, CL_SD_NAME_HTTP, srv->cfg.http_listen, &fd, err) < 0)
+		return -1;
+	if (fd >= 0) {
+		evutil_make_socket_nonblocking(fd);
 		return fd;
+	}
 	if (parse_listen("http", srv->cfg.http_listen, &ss, &sslen, err) < 0)
 		return -1;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -368,6 +375,10 @@ stop(struct cl_server *srv)
 	if (srv->agents_tcp)
 		evconnlistener_free(srv->agents_tcp);
 	srv->events_unix = srv->events_tcp = srv->agents_unix = srv->agents_tcp = NULL;
+	if (srv->drain) {
+		event_free(srv->drain);
+		srv->drain = NULL;
+	}
 	if (srv->writer) {
 		cl_ingest_flush(srv);
 		cl_writer_stop(srv->writer); /* commits the rest and delivers the last acks */

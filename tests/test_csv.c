@@ -24,9 +24,8 @@ render(const char *text, size_t len, int use_file, int max_fields, size_t max_re
 
 	out[0] = '\0';
 	if (use_file) {
-		f = fmemopen((void *)text, len, "r");
-		if (len == 0)
-			f = fopen("/dev/null", "r");
+		/* fmemopen() may refuse a zero size. */
+		f = len > 0 ? fmemopen((void *)text, len, "r") : fopen("/dev/null", "r");
 		r = cl_csv_new_file(f, max_fields, max_record);
 	} else {
 		r = cl_csv_new_buffer(text, len, max_fields, max_record);

@@ -70,7 +70,7 @@ int cl_customers_match(struct cl_customers *cs, const char *number, char *id, in
  * A new reference, or NULL with err filled.
  */
 json_t *cl_customers_lookup(struct cl_customers *cs, const char *number, int history, const char *exclude_call_id,
-			    char *err);
+                            char *err);
 
 /*
  * cl_customers_lookup_raw() : normalises raw with rules first, then as
@@ -80,8 +80,8 @@ json_t *cl_customers_lookup(struct cl_customers *cs, const char *number, int his
  * For "none" and "invalid" no lookup is made: customer null, matches 0,
  * history [] (SPEC §4: "no lookup is made, and the pop says so").
  */
-json_t *cl_customers_lookup_raw(struct cl_customers *cs, const struct cl_numbers *rules, const char *raw,
-				int history, const char *exclude_call_id, char *err);
+json_t *cl_customers_lookup_raw(struct cl_customers *cs, const struct cl_numbers *rules, const char *raw, int history,
+                                const char *exclude_call_id, char *err);
 
 /*
  * cl_customers_find() : {"customers":[object, ...]} for a normalised number in
@@ -119,7 +119,7 @@ struct cl_import_summary {
  * or bad header, read error, database error): then nothing was imported.
  */
 int cl_customers_import(struct cl_customers *cs, const struct cl_numbers *rules, FILE *in, const char *name,
-			FILE *report, struct cl_import_summary *sum, char *err);
+                        FILE *report, struct cl_import_summary *sum, char *err);
 
 /*
  * For callogctl. Each returns the exit status: 0 on success, 1 on failure with
@@ -132,14 +132,14 @@ int cl_customers_import(struct cl_customers *cs, const struct cl_numbers *rules,
  * was left out.
  */
 int cl_customers_import_file(struct cl_customers *cs, const struct cl_numbers *rules, const char *path, FILE *out,
-			     FILE *errout);
+                             FILE *errout);
 
 /*
  * cl_customers_print_lookup() : `callogctl customer NUMBER`: the lookup a pop
  * would make (cl_customers_lookup_raw), as indented JSON on out. A number that
  * is none or invalid is printed as such and still exits 0.
  */
-int cl_customers_print_lookup(struct cl_customers *cs, const struct cl_numbers *rules, const char *number,
-			      int history, FILE *out, FILE *errout);
+int cl_customers_print_lookup(struct cl_customers *cs, const struct cl_numbers *rules, const char *number, int history,
+                              FILE *out, FILE *errout);
 
 #endif

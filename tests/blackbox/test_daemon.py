@@ -1,0 +1,238 @@
+"""test_daemon.py : the daemon's life: flags, config check, start-up failures,
+SIGHUP reload, SIGTERM drain, systemd notify and socket activation."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import CALLOGD, Daemon, LineClient, Producer, check, eq, free_port, run, running, test  # noqa: E402
+
+
+def callogd(*args):
+    return subprocess.run([CALLOGD] + list(args), capture_output=True, text=True, timeout=20)
+
+
+@test
+def flags():
+    p = callogd("-V")
+    eq(p.returncode, 0)
+    check(re.match(r"callogd \d+\.\d+\.\d+", p.stdout), p.stdout)
+    p = callogd("-h")
+    eq(p.returncode, 0)
+    check("usage" in p.stdout)
+    for bad in (["-x"], ["-c"], ["extra"]):
+        p = callogd(*bad)
+        eq(p.returncode, 2, bad)
+        check("usage" in p.stderr, p.stderr)
+
+
+@test
+def config_check():
+    d = Daemon()
+    try:
+        p = callogd("-t", "-c", d.conf)
+        eq(p.returncode, 0, p.stderr)
+        with open(d.conf, "a") as f:
+            f.write("\nevents = { colour = 1; };\n")
+        p = callogd("-t", "-c", d.conf)
+        eq(p.returncode, 1)
+        lines = p.stderr.strip().splitlines()
+        eq(len(lines), 1, p.stderr)
+        check(re.match(re.escape(d.conf) + r":\d+: ", lines[0]), lines[0])
+        p = callogd("-t", "-c", os.path.join(d.dir, "missing.conf"))
+        eq(p.returncode, 1)
+        check("missing.conf" in p.stderr)
+        repo_conf = os.path.join(os.environ.get("CALLOGD_SRC", "."), "conf", "callogd.conf")
+        eq(callogd("-t", "-c", repo_conf).returncode, 0)
+    finally:
+        d.cleanup()
+
+
+def start_fails(d, want):
+    p = subprocess.run([CALLOGD, "-c", d.conf], capture_output=True, text=True, timeout=20)
+    eq(p.returncode, 1, p.stderr)
+    lines = [l for l in p.stderr.splitlines() if not l.startswith("<")]
+    eq(len(lines), 1, p.stderr)
+    check(want in lines[0], lines[0])
+
+
+@test
+def startup_failures():
+    d = Daemon()
+    try:
+        # A port already taken.
+        s = socket.socket()
+        s.bind(("127.0.0.1", d.events_port))
+        s.listen(1)
+        start_fails(d, "127.0.0.1:%d" % d.events_port)
+        s.close()
+        # A database that cannot be written: its directory is a file.
+        open(os.path.join(d.dir, "notadir"), "w").close()
+        d.settings["database.path"] = "notadir/callog.db"
+        d.write_config()
+        start_fails(d, "notadir/callog.db")
+        # A database file that is not a database.
+        with open(os.path.join(d.dir, "junk.db"), "w") as f:
+            f.write("this is not sqlite" * 100)
+        d.settings["database.path"] = "junk.db"
+        d.write_config()
+        start_fails(d, "junk.db")
+    finally:
+        d.cleanup()
+
+
+@test
+def unix_socket_modes():
+    with running() as d:
+        for path in (d.events_sock, d.agents_sock):
+            eq(stat.S_IMODE(os.stat(path).st_mode), 0o660, path)
+        p = Producer(d, unix=True)
+        a = p.event({"type": "call.offered", "call_id": "u1", "from": "5551234567", "to": "100"})
+        eq(a["seq"], 1)
+
+
+@test
+def sigterm_drains_everything_received():
+    d = Daemon()
+    try:
+        d.start()
+        p = Producer(d)
+        n = 3000
+        lines = "".join(json.dumps({"type": "call.offered", "id": "t%d" % i, "call_id": "c%d" % i,
+                                    "from": "5551230000", "to": "100"}) + "\n" for i in range(n))
+        p.send_raw(lines)
+        time.sleep(0.05)
+        t0 = time.time()
+        d.proc.send_signal(signal.SIGTERM)
+        acks = []
+        try:
+            while True:
+                acks.append(p.read(timeout=6))
+        except (EOFError, OSError):
+            pass
+        rc = d.proc.wait(10)
+        elapsed = time.time() - t0
+        eq(rc, 0, d.read_log())
+        check(elapsed < 5, "exit took %.1fs" % elapsed)
+        # Whatever was acknowledged is in the log, and every line read was answered.
+        db = sqlite3.connect(d.db)
+        stored = {r[0] for r in db.execute("SELECT eid FROM events")}
+        acked = {a["ack"] for a in acks if "ack" in a}
+        check(acked <= stored, "acked but not stored: %d" % len(acked - stored))
+        eq(len(acks), len(stored), "answers vs stored")
+        check(len(acks) > 0)
+        d.proc = None
+        d.log.close()
+    finally:
+        d.cleanup()
+
+
+@test
+def sighup_reload():
+    with running() as d:
+        d.settings["log.level"] = "debug"
+        d.settings["pops.history"] = 2
+        d.write_config()
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 5
+        while "reloaded" not in d.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        log = d.read_log()
+        check("log.level=info->debug" in log, log)
+        check("pops.history=5->2" in log, log)
+        # A broken config is refused, the old one kept, and the daemon serves on.
+        with open(d.conf, "a") as f:
+            f.write("\nbroken = ;\n")
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 5
+        while "reload refused" not in d.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        check("reload refused" in d.read_log(), d.read_log())
+        p = Producer(d)
+        a = p.event({"type": "call.offered", "call_id": "r1", "from": "5551234567", "to": "100"})
+        check("seq" in a, a)
+        eq(d.proc.poll(), None)
+
+
+class NotifySocket:
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(5)
+
+    def wait_for(self, msg, timeout=5):
+        deadline = time.time() + timeout
+        seen = []
+        while time.time() < deadline:
+            try:
+                data = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            seen.append(data)
+            if msg in data.split("\n"):
+                return seen
+        raise AssertionError("no %s in %r" % (msg, seen))
+
+
+@test
+def systemd_notify():
+    d = Daemon()
+    try:
+        ns = NotifySocket(os.path.join(d.dir, "notify.sock"))
+        d.start(wait=False, env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "200000"})
+        ns.wait_for("READY=1")
+        # Listening by the time READY=1 is sent.
+        socket.create_connection(("127.0.0.1", d.events_port), timeout=1).close()
+        ns.wait_for("WATCHDOG=1")
+        d.proc.send_signal(signal.SIGHUP)
+        ns.wait_for("RELOADING=1")
+        ns.wait_for("READY=1")
+        d.proc.send_signal(signal.SIGTERM)
+        ns.wait_for("STOPPING=1")
+        eq(d.proc.wait(5), 0)
+        d.proc = None
+        d.log.close()
+    finally:
+        d.cleanup()
+
+
+@test
+def socket_activation():
+    sa = shutil.which("systemd-socket-activate")
+    check(sa is not None, "systemd-socket-activate is missing (scripts/deps.sh --test installs systemd)")
+    d = Daemon()
+    try:
+        # The config names other ports: the passed sockets win.
+        port = free_port()
+        d.log = open(d.log_path, "ab")
+        d.proc = subprocess.Popen([sa, "-l", "127.0.0.1:%d" % port, "--fdname=events-tcp", CALLOGD, "-c", d.conf],
+                                  stdout=d.log, stderr=d.log)
+        # systemd-socket-activate starts the daemon on the first connection.
+        deadline = time.time() + 5
+        while True:
+            try:
+                c = LineClient(("127.0.0.1", port))
+                break
+            except ConnectionRefusedError:
+                check(time.time() < deadline, "systemd-socket-activate never listened")
+                time.sleep(0.05)
+        d.wait_ready()
+        c.send({"type": "call.offered", "id": "sa1", "call_id": "sa", "from": "5551234567", "to": "100"})
+        a = c.read()
+        eq(a["ack"], "sa1", a)
+        eq(d.stop(), 0)
+    finally:
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    run()
