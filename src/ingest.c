@@ -443,7 +443,7 @@ econn_read(struct bufferevent *bev, void *arg)
 				continue;
 			}
 			c->srv->m.errors[CL_EVERR_AUTH]++;
-			cl_bev_write_now(bev, "{\"error\":\"auth\"}\n", 16);
+			cl_bev_write_now(bev, "{\"error\":\"auth\"}\n", 17);
 			c->closing = 1;
 			bufferevent_disable(bev, EV_READ);
 			break;
