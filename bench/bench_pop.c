@@ -55,13 +55,14 @@ static struct {
 	int64_t *t0;     /* per call: ns before the ringing write, 0 = not sent */
 	double *lat;     /* per call: latency in us, <0 = no pop yet */
 	pid_t relay;
+	int verbose;
 } g;
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_pop -m daemon|relay|mem -a HOST:PORT [-e HOST:PORT] -k TOKENS -n CONSOLES\n"
-			"                 [-r CALLS_PER_S] [-d SECONDS] [-W WARMUP] [-C CUSTOMERS] [-s POP_BYTES] [-p PID]\n");
+			"                 [-r CALLS_PER_S] [-d SECONDS] [-W WARMUP] [-C CUSTOMERS] [-s POP_BYTES] [-p PID] [-v]\n");
 	exit(2);
 }
 
@@ -550,6 +551,24 @@ run_calls(void)
 		else
 			v[n++] = g.lat[i];
 	}
+	if (g.verbose) {
+		/* The slowest calls and when they rang: a stall shows as neighbours with similar latencies. */
+		for (int top = 0; top < 10; top++) {
+			long worst = -1;
+
+			for (long i = first; i < last; i++)
+				if (g.lat[i] >= 0 && (worst < 0 || g.lat[i] > g.lat[worst]))
+					worst = i;
+			if (worst < 0)
+				break;
+			fprintf(stderr, "bench_pop: slow call %ld at t=%.3fs agent a%ld: %.0f us\n", worst,
+				(double)(g.t0[worst] - g.t0[0]) / 1e9, worst % g.nconsoles + 1, g.lat[worst]);
+			g.lat[worst] = -2 - g.lat[worst];
+		}
+		for (long i = first; i < last; i++)
+			if (g.lat[i] <= -2)
+				g.lat[i] = -2 - g.lat[i];
+	}
 	bn_sort(v, (size_t)n);
 	printf("mode=%s consoles=%d rate=%d customers=%d calls=%ld samples=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	       "max_us=%.1f missing=%ld answers=%ld errors=%ld pop_bytes_avg=%ld\n",
@@ -573,7 +592,7 @@ main(int argc, char **argv)
 	g.warmup = 1;
 	g.popsize = 400;
 	snprintf(g.tag, sizeof(g.tag), "p%ld", (long)getpid());
-	while ((opt = getopt(argc, argv, "m:a:e:k:n:r:d:W:C:s:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:a:e:k:n:r:d:W:C:s:p:v")) != -1) {
 		switch (opt) {
 		case 'm':
 			g.mode = optarg;
@@ -609,6 +628,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			pid = atol(optarg);
+			break;
+		case 'v':
+			g.verbose = 1;
 			break;
 		default:
 			usage();

@@ -139,7 +139,7 @@ fi
 
 # pop_runs LABEL CONSOLES CUSTOMERS: RUNS daemon runs then RUNS relay runs; prints medians and ratio
 pop_runs() {
-	local label=$1 n=$2 cust=$3 d=$WORK/pop.$1 rl=$WORK/relay.$1 size p50 p99 p999 r99
+	local label=$1 n=$2 cust=$3 d=$WORK/pop.$2-$3 rl=$WORK/relay.$2-$3 size p50 p99 p999 r99
 	: >"$d"; : >"$rl"
 	for r in $(seq 1 "$RUNS"); do
 		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n "$n" -r 500 \
