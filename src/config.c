@@ -53,7 +53,6 @@ static const struct row rows[] = {
 	I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1),
 	I("agents", "idle_timeout", agents_idle_timeout, 0, 0, 86400 * 7, 1),
 	S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0),
-	I("http", "max_clients", http_max_clients, 1024, 1, 100000, 1),
 	I("http", "timeout", http_timeout, 60, 1, 86400, 0),
 	I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0),
 	S("numbers", "country_code", K_DIGITS, country_code, "1", 1),

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "callogd/daemon.h"
 #include "callogd/log.h"
@@ -52,10 +53,14 @@ console_drop(struct cl_sub *s)
 {
 	struct cl_console *c = (struct cl_console *)((char *)s - offsetof(struct cl_console, sub));
 
+	struct linger lg = {1, 0};
+
 	if (c->dead)
 		return;
 	c->dead = 1;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	/* Reset rather than close: what the kernel still holds for it is dropped too. */
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (event_base_once(c->srv->base, -1, EV_TIMEOUT, console_free_later, c, NULL) < 0)
 		log_warnx("msg=\"cannot schedule console close\"");
 }
@@ -125,7 +130,7 @@ console_hello(struct cl_console *c, json_t *j)
 	free(s);
 	console_write_line(c, line);
 	log_info("msg=\"console connected\" agent=\"%s\"", agent);
-	cl_pops_subscribe(c->srv->pops, &c->sub);
+	cl_pops_subscribe(c->srv->pops, &c->sub, -1);
 	return 0;
 }
 

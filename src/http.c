@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <sys/queue.h>
 
@@ -32,17 +33,13 @@ struct sse {
 	int dropped; /* pops unlinked it; the socket is being shut */
 };
 
-struct session {
-	char agent[CL_ID_MAX + 1];
-	int64_t expires_ms;
-};
-
 struct cl_http {
 	struct cl_server *srv;
 	struct evhttp *http;
 	struct event *heartbeat;
 	struct sse *streams;
-	struct cl_hmap *sessions; /* hash of the cookie value -> struct session */
+	unsigned char session_key[32]; /* signs session cookies (kept in the database) */
+	struct cl_hmap *revoked;       /* MACs of logged-out sessions -> int64_t expiry */
 };
 
 /* A request waiting for its events' commits (POST /api/events and the console's wrap-up). */
@@ -103,7 +100,7 @@ api_authorized(struct cl_http *h, struct evhttp_request *req)
 	return t != NULL && cl_store_token_check(h->srv->reader, t) == 1;
 }
 
-/* The session cookie's value, copied into out (at most 128 bytes), or -1. */
+/* The session cookie's value, copied into out, or -1. */
 static int
 cookie_value(struct evhttp_request *req, char *out, size_t outlen)
 {
@@ -125,19 +122,64 @@ cookie_value(struct evhttp_request *req, char *out, size_t outlen)
 	return -1;
 }
 
-static struct session *
-session_of(struct cl_http *h, struct evhttp_request *req)
+static void
+hex_encode(const unsigned char *in, size_t n, char *out)
 {
-	char v[129], key[CL_SHA256_HEX];
-	struct session *s;
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", in[i]);
+	out[2 * n] = '\0';
+}
 
-	if (cookie_value(req, v, sizeof(v)) < 0)
-		return NULL;
-	cl_sha256_hex(v, strlen(v), key);
-	s = cl_hmap_get(h->sessions, key);
-	if (s && s->expires_ms < cl_now_ms())
-		return NULL;
-	return s;
+/* The MAC of a session for agent until expires_ms, as hex (CL_SHA256_HEX bytes). */
+static void
+session_mac(struct cl_http *h, const char *agent, long long expires_ms, char *out)
+{
+	unsigned char mac[CL_SHA256_LEN];
+	char msg[CL_ID_MAX + 64];
+	int n = snprintf(msg, sizeof(msg), "callogd-session|%s|%lld", agent, expires_ms);
+
+	cl_hmac_sha256(h->session_key, sizeof(h->session_key), msg, (size_t)n, mac);
+	hex_encode(mac, sizeof(mac), out);
+}
+
+/*
+ * A session is a signed cookie: hex(agent) "." expiry "." HMAC, under a key
+ * kept in the database, so sessions survive restarts and nothing secret is
+ * stored per session. Logging out revokes the cookie until it expires.
+ */
+#define SESSION_COOKIE_MAX (2 * CL_ID_MAX + 24 + CL_SHA256_HEX + 2)
+
+static int
+session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac_out)
+{
+	char v[SESSION_COOKIE_MAX + 1], mac[CL_SHA256_HEX], *dot1, *dot2, *end;
+	size_t alen;
+	long long expires;
+
+	if (cookie_value(req, v, sizeof(v)) < 0 || (dot1 = strchr(v, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL)
+		return -1;
+	alen = (size_t)(dot1 - v);
+	if (alen == 0 || alen % 2 || alen / 2 > CL_ID_MAX || strlen(dot2 + 1) != CL_SHA256_HEX - 1)
+		return -1;
+	for (size_t i = 0; i < alen / 2; i++) {
+		unsigned int byte;
+		if (sscanf(v + 2 * i, "%2x", &byte) != 1 || byte == 0)
+			return -1;
+		agent[i] = (char)byte;
+	}
+	agent[alen / 2] = '\0';
+	*dot2 = '\0';
+	expires = strtoll(dot1 + 1, &end, 10);
+	if (*end != '\0' || expires < cl_now_ms())
+		return -1;
+	session_mac(h, agent, expires, mac);
+	if (!cl_ct_equal(mac, dot2 + 1, CL_SHA256_HEX - 1) || cl_hmap_get(h->revoked, mac) != NULL)
+		return -1;
+	if (mac_out)
+		memcpy(mac_out, mac, CL_SHA256_HEX);
+	/* A removed agent's sessions end with it. */
+	return cl_store_agent_active(h->srv->reader, agent) ? 0 : -1;
 }
 
 /* May req act for agent? Its agent token, its session, or an API token. */
@@ -145,12 +187,11 @@ static int
 agent_authorized(struct cl_http *h, struct evhttp_request *req, const char *agent)
 {
 	const char *t = bearer(req);
-	struct session *s;
+	char who[CL_ID_MAX + 1];
 
 	if (t != NULL)
 		return cl_store_agent_check(h->srv->reader, agent, t) == 1 || cl_store_token_check(h->srv->reader, t) == 1;
-	s = session_of(h, req);
-	return s != NULL && strcmp(s->agent, agent) == 0;
+	return session_of(h, req, who, NULL) == 0 && strcmp(who, agent) == 0;
 }
 
 static json_t *
@@ -223,11 +264,15 @@ sse_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 static void
-stream(struct cl_http *h, struct evhttp_request *req, const char *agent)
+stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct evkeyvalq *q)
 {
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
 	struct sse *e;
+
+	/* EventSource cannot set the header on a new connection: accept it in the query too. */
+	if (last == NULL)
+		last = evhttp_find_header(q, "last_event_id");
 
 	if (!agent_authorized(h, req, agent)) {
 		reply_error(req, 401, "unauthorized", "an agent token, session or API token is required");
@@ -271,16 +316,14 @@ stream(struct cl_http *h, struct evhttp_request *req, const char *agent)
 			evbuffer_free(b);
 		}
 	}
+	long long after = -1;
 	if (last != NULL) {
 		char *end;
-		long long after = strtoll(last, &end, 10);
-		if (*last != '\0' && *end == '\0') {
-			cl_pops_subscribe(h->srv->pops, &e->sub);
-			cl_pops_replay(h->srv->pops, &e->sub, after);
-			return;
-		}
+		after = strtoll(last, &end, 10);
+		if (*last == '\0' || *end != '\0' || after < 0)
+			after = -1;
 	}
-	cl_pops_subscribe(h->srv->pops, &e->sub);
+	cl_pops_subscribe(h->srv->pops, &e->sub, after);
 }
 
 static void
@@ -300,12 +343,12 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 		evhttp_send_reply_chunk(e->req, b);
 		evbuffer_free(b);
 	}
-	for (it = cl_hmap_next(h->sessions, NULL); it; it = next) {
-		struct session *s = it->val;
-		next = cl_hmap_next(h->sessions, it);
-		if (s->expires_ms < now) {
-			cl_hmap_del(h->sessions, it->key);
-			free(s);
+	for (it = cl_hmap_next(h->revoked, NULL); it; it = next) {
+		int64_t *until = it->val;
+		next = cl_hmap_next(h->revoked, it);
+		if (*until < now) {
+			cl_hmap_del(h->revoked, it->key);
+			free(until);
 		}
 	}
 }
@@ -338,9 +381,10 @@ hreq_maybe_finish(struct hreq *r)
 		return;
 	hdr = evhttp_request_get_output_headers(r->req);
 	if (r->single) {
-		const char *s = (const char *)evbuffer_pullup(r->out, -1);
+		/* The buffer is not NUL-terminated: search it, never strstr it. */
+		static const char ok[] = "\"type\":\"ok\"";
 		evhttp_add_header(hdr, "Content-Type", "application/json");
-		if (s && strstr(s, "\"type\":\"ok\"") == NULL)
+		if (evbuffer_search(r->out, ok, sizeof(ok) - 1, NULL).pos < 0)
 			code = 400;
 	} else {
 		evhttp_add_header(hdr, "Content-Type", "application/x-ndjson");
@@ -470,11 +514,10 @@ login(struct cl_http *h, struct evhttp_request *req)
 	json_t *in = body_json(req);
 	const char *agent = in ? json_string_value(json_object_get(in, "agent")) : NULL;
 	const char *token = in ? json_string_value(json_object_get(in, "token")) : NULL;
-	unsigned char raw[32];
-	char value[65], key[CL_SHA256_HEX], cookie[160];
-	struct session *s;
+	char hexagent[2 * CL_ID_MAX + 1], mac[CL_SHA256_HEX], cookie[SESSION_COOKIE_MAX + 128];
+	long long expires = cl_now_ms() + SESSION_TTL_MS;
 
-	if (agent == NULL || token == NULL || strlen(agent) > CL_ID_MAX) {
+	if (agent == NULL || token == NULL || strlen(agent) == 0 || strlen(agent) > CL_ID_MAX) {
 		json_decref(in);
 		reply_error(req, 400, "bad_request", "the body must be {\"agent\":..,\"token\":..}");
 		return;
@@ -484,26 +527,10 @@ login(struct cl_http *h, struct evhttp_request *req)
 		reply_error(req, 401, "unauthorized", "unknown agent or wrong token");
 		return;
 	}
-	if (cl_hmap_count(h->sessions) >= SESSIONS_MAX || cl_random_bytes(raw, sizeof(raw)) < 0 ||
-	    (s = calloc(1, sizeof(*s))) == NULL) {
-		json_decref(in);
-		reply_error(req, 503, "busy", "cannot open a session now");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(value + 2 * i, 3, "%02x", raw[i]);
-	/* Only the hash of the cookie is kept, like every other secret. */
-	cl_sha256_hex(value, strlen(value), key);
-	snprintf(s->agent, sizeof(s->agent), "%s", agent);
-	s->expires_ms = cl_now_ms() + SESSION_TTL_MS;
-	if (cl_hmap_put(h->sessions, key, s) < 0) {
-		free(s);
-		json_decref(in);
-		reply_error(req, 503, "busy", "cannot open a session now");
-		return;
-	}
-	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld", value,
-		 SESSION_TTL_MS / 1000);
+	hex_encode((const unsigned char *)agent, strlen(agent), hexagent);
+	session_mac(h, agent, expires, mac);
+	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
+		 hexagent, expires, mac, SESSION_TTL_MS / 1000);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
 	reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", agent));
 	json_decref(in);
@@ -512,11 +539,14 @@ login(struct cl_http *h, struct evhttp_request *req)
 static void
 logout(struct cl_http *h, struct evhttp_request *req)
 {
-	char v[129], key[CL_SHA256_HEX];
+	char agent[CL_ID_MAX + 1], mac[CL_SHA256_HEX];
+	int64_t *until;
 
-	if (cookie_value(req, v, sizeof(v)) == 0) {
-		cl_sha256_hex(v, strlen(v), key);
-		free(cl_hmap_del(h->sessions, key));
+	if (session_of(h, req, agent, mac) == 0 && cl_hmap_count(h->revoked) < SESSIONS_MAX &&
+	    (until = malloc(sizeof(*until))) != NULL) {
+		*until = cl_now_ms() + SESSION_TTL_MS;
+		if (cl_hmap_put(h->revoked, mac, until) < 0)
+			free(until);
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 			  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -638,12 +668,25 @@ get_agents(struct cl_http *h, struct evhttp_request *req)
 	reply_json(req, 200, out);
 }
 
+/* The start of today in the daemon's time zone (TZ): a supervisor's "today". */
+static int64_t
+local_midnight_ms(int64_t now)
+{
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
 static void
 get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 {
 	const char *queue = evhttp_find_header(q, "queue");
 	sqlite3 *db = cl_store_db(h->srv->reader);
-	int64_t now = cl_now_ms(), day = now - now % 86400000LL;
+	int64_t now = cl_now_ms(), day = local_midnight_ms(now);
 	int64_t sla = (int64_t)h->srv->cfg.sla_seconds * 1000;
 	char date[CL_TIME_LEN];
 	sqlite3_stmt *s = NULL;
@@ -685,8 +728,12 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 	if (rc != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(s);
-	cl_time_format(day, date);
-	date[10] = '\0';
+	{
+		time_t t = (time_t)(now / 1000);
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	}
 	reply_json(req, 200,
 		   json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
 	return;
@@ -815,7 +862,7 @@ route(struct evhttp_request *req, void *arg)
 		logout(h, req);
 	} else if (path_segment(path, "/api/agents/", id, sizeof(id), &rest) == 0 && rest[0] != '\0') {
 		if (cmd == EVHTTP_REQ_GET && strcmp(rest, "/stream") == 0)
-			stream(h, req, id);
+			stream(h, req, id, &q);
 		else if (cmd == EVHTTP_REQ_POST && (strcmp(rest, "/disposition") == 0 || strcmp(rest, "/state") == 0))
 			post_agent_message(h, req, id, rest + 1);
 		else
@@ -848,11 +895,13 @@ cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
 	struct cl_http *h = calloc(1, sizeof(*h));
 	struct timeval hb = {HEARTBEAT_S, 0};
 
-	if (h == NULL || (h->sessions = cl_hmap_new()) == NULL || (h->http = evhttp_new(srv->base)) == NULL) {
+	if (h == NULL || (h->revoked = cl_hmap_new()) == NULL || (h->http = evhttp_new(srv->base)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;
 	}
 	h->srv = srv;
+	if (cl_store_secret(srv->reader, "session_key", h->session_key, sizeof(h->session_key), err) < 0)
+		goto fail;
 	evhttp_set_max_headers_size(h->http, 16384);
 	evhttp_set_max_body_size(h->http, (ev_ssize_t)srv->cfg.http_max_body);
 	evhttp_set_timeout(h->http, srv->cfg.http_timeout);
@@ -884,10 +933,10 @@ cl_http_free(struct cl_http *h)
 		event_free(h->heartbeat);
 	if (h->http)
 		evhttp_free(h->http); /* closes the streams: sse_closed frees each */
-	if (h->sessions) {
-		for (it = cl_hmap_next(h->sessions, NULL); it; it = cl_hmap_next(h->sessions, it))
+	if (h->revoked) {
+		for (it = cl_hmap_next(h->revoked, NULL); it; it = cl_hmap_next(h->revoked, it))
 			free(it->val);
-		cl_hmap_free(h->sessions);
+		cl_hmap_free(h->revoked);
 	}
 	free(h);
 }

@@ -31,6 +31,7 @@ struct live_call {
 	char queue[CL_ID_MAX + 1];
 	json_t *data;   /* attached data, or NULL */
 	json_t *lookup; /* {"customer","matches","candidates"?,"history"}, or NULL until offered */
+	char *pop_head, *pop_tail; /* the pop's text before and after "agent", cached */
 	struct live_agent agents[LIVE_MAX_AGENTS];
 	int nagents;
 	int64_t updated_ms;
@@ -49,6 +50,7 @@ struct agent_ent {
 	int nsubs;
 	struct replay_msg *ring; /* capacity cfg.pops_replay_max */
 	size_t cap, start, n, bytes;
+	int64_t lost; /* the highest seq this agent may have been sent that the ring no longer holds */
 };
 
 struct cl_pops {
@@ -80,6 +82,8 @@ cl_pops_new(struct cl_server *srv)
 static void
 live_free(struct live_call *lc)
 {
+	free(lc->pop_head);
+	free(lc->pop_tail);
 	json_decref(lc->data);
 	json_decref(lc->lookup);
 	free(lc);
@@ -90,6 +94,8 @@ ring_pop_front(struct agent_ent *a)
 {
 	struct replay_msg *m = &a->ring[a->start];
 
+	if (m->seq > a->lost)
+		a->lost = m->seq;
 	a->bytes -= m->len;
 	free(m->json);
 	a->start = (a->start + 1) % a->cap;
@@ -151,6 +157,7 @@ agent_get(struct cl_pops *p, const char *id, int create)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	snprintf(a->id, sizeof(a->id), "%s", id);
+	a->lost = p->seq; /* what came before this entry is not kept */
 	if (cl_hmap_put(p->agents, id, a) < 0) {
 		free(a);
 		return NULL;
@@ -204,32 +211,26 @@ send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t se
 }
 
 /*
- * deliver() : stamps msg with a new seq and sends it to every subscriber of
- * agent; kept for replay when record is set. Takes the reference to msg.
+ * deliver() : sends {"type":TYPE,"seq":N,BODY} with a new seq to every
+ * subscriber of agent; kept for replay when record is set. body is the
+ * object's members without braces (type is "pop" or "call": static strings,
+ * the replay ring keeps the pointer).
  */
 static void
-deliver(struct cl_pops *p, const char *agent, json_t *msg, int record)
+deliver(struct cl_pops *p, const char *agent, const char *type, const char *body, int record)
 {
-	const char *type = json_string_value(json_object_get(msg, "type"));
 	struct agent_ent *a = agent_get(p, agent, record);
 	int64_t seq = ++p->seq;
 	char *text;
+	int len;
 
-	/* Static names: the replay ring keeps the pointer. */
-	type = type && strcmp(type, "pop") == 0 ? "pop" : "call";
-	json_object_set_new(msg, "seq", json_integer(seq));
-	text = json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (text == NULL || a == NULL) {
-		free(text);
+	if (a == NULL || (len = asprintf(&text, "{\"type\":\"%s\",\"seq\":%lld,%s}", type, (long long)seq, body)) < 0)
 		return;
-	}
-	size_t len = strlen(text);
 	if (record)
-		ring_push(p, a, seq, type, text, len);
+		ring_push(p, a, seq, type, text, (size_t)len);
 	for (struct cl_sub *s = a->subs, *next; s; s = next) {
 		next = s->next;
-		send_to_sub(p, a, s, seq, type, text, len);
+		send_to_sub(p, a, s, seq, type, text, (size_t)len);
 	}
 	free(text);
 }
@@ -240,33 +241,91 @@ str_or_null(const char *s)
 	return s && s[0] ? json_string(s) : json_null();
 }
 
-/* The pop message for agent (SPEC §5), without its seq. */
-static json_t *
-pop_message(const struct live_call *lc, const char *agent)
+/* An object's members as text, without the braces; malloc'd. Takes the reference. */
+static char *
+members(json_t *obj)
 {
-	json_t *m = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s}", "type", "pop", "seq", (json_int_t)0,
-			      "call_id", lc->call_id, "direction",
-			      lc->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from", str_or_null(lc->from),
-			      "to", str_or_null(lc->to), "queue", str_or_null(lc->queue), "agent", agent);
+	char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t n;
 
-	if (m == NULL)
+	json_decref(obj);
+	if (text == NULL)
 		return NULL;
-	json_object_set(m, "data", lc->data ? lc->data : json_null());
-	if (lc->lookup) {
-		json_object_update(m, lc->lookup);
-	} else {
-		json_object_set_new(m, "customer", json_null());
-		json_object_set_new(m, "matches", json_integer(0));
-		json_object_set_new(m, "history", json_array());
-	}
-	return m;
+	n = strlen(text);
+	if (n < 2)
+		return text;
+	memmove(text, text + 1, n - 2);
+	text[n - 2] = '\0';
+	return text;
 }
 
-static json_t *
-call_message(const struct live_call *lc, const char *state, const char *agent)
+/* Drops the cached pop text: the call's context changed. */
+static void
+pop_invalidate(struct live_call *lc)
 {
-	return json_pack("{s:s, s:I, s:s, s:s, s:o}", "type", "call", "seq", (json_int_t)0, "call_id", lc->call_id,
-			 "state", state, "agent", str_or_null(agent));
+	free(lc->pop_head);
+	free(lc->pop_tail);
+	lc->pop_head = lc->pop_tail = NULL;
+}
+
+/*
+ * pop_body() : the pop for agent (SPEC §5) as members text; malloc'd. Built
+ * from text cached per call, so the pop on call.ringing costs one copy: the
+ * lookup and its serialisation were done when the call was offered.
+ */
+static char *
+pop_body(struct live_call *lc, const char *agent)
+{
+	char *body = NULL, *aj;
+
+	if (lc->pop_head == NULL) {
+		json_t *tail = json_pack("{s:O}", "data", lc->data ? lc->data : json_null());
+		if (tail && lc->lookup)
+			json_object_update(tail, lc->lookup);
+		else if (tail)
+			json_object_update_new(tail, json_pack("{s:n, s:i, s:[]}", "customer", "matches", 0, "history"));
+		lc->pop_head = members(json_pack("{s:s, s:s, s:o, s:o, s:o}", "call_id", lc->call_id, "direction",
+						 lc->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from",
+						 str_or_null(lc->from), "to", str_or_null(lc->to), "queue",
+						 str_or_null(lc->queue)));
+		lc->pop_tail = members(tail);
+		if (lc->pop_head == NULL || lc->pop_tail == NULL) {
+			pop_invalidate(lc);
+			return NULL;
+		}
+	}
+	aj = members(json_pack("{s:s}", "agent", agent));
+	if (aj == NULL || asprintf(&body, "%s,%s,%s", lc->pop_head, aj, lc->pop_tail) < 0)
+		body = NULL;
+	free(aj);
+	return body;
+}
+
+/* A call state message's members (SPEC §5); malloc'd. extra may add members. */
+static char *
+call_body(const struct live_call *lc, const char *state, const char *agent, json_t *extra)
+{
+	json_t *m = json_pack("{s:s, s:s, s:o}", "call_id", lc->call_id, "state", state, "agent", str_or_null(agent));
+
+	if (m && extra)
+		json_object_update(m, extra);
+	return members(m);
+}
+
+static void
+send_call(struct cl_pops *p, struct live_call *lc, const char *to, const char *state, const char *agent,
+	  json_t *extra)
+{
+	char *body = call_body(lc, state, agent, extra);
+
+	if (body == NULL)
+		return;
+	deliver(p, to, "call", body, 1);
+	free(body);
+	if (strcmp(state, "retracted") == 0)
+		p->srv->m.retracts++;
+	else
+		p->srv->m.call_msgs++;
 }
 
 static struct live_call *
@@ -347,12 +406,13 @@ lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
 static void
 send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t t0)
 {
-	json_t *m = pop_message(lc, la->id);
+	char *body = pop_body(lc, la->id);
 
 	la->popped = 1;
-	if (m == NULL)
+	if (body == NULL)
 		return;
-	deliver(p, la->id, m, 1);
+	deliver(p, la->id, "pop", body, 1);
+	free(body);
 	p->srv->m.pops++;
 	cl_hist_observe(&p->srv->m.pop_latency, (double)(cl_mono_us() - t0) / 1e6);
 }
@@ -361,15 +421,9 @@ send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t
 static void
 notify_popped(struct cl_pops *p, struct live_call *lc, const char *state, const char *agent, json_t *extra)
 {
-	for (int i = 0; i < lc->nagents; i++) {
-		json_t *m;
-		if (!lc->agents[i].popped || (m = call_message(lc, state, agent)) == NULL)
-			continue;
-		if (extra)
-			json_object_update(m, extra);
-		deliver(p, lc->agents[i].id, m, 1);
-		p->srv->m.call_msgs++;
-	}
+	for (int i = 0; i < lc->nagents; i++)
+		if (lc->agents[i].popped)
+			send_call(p, lc, lc->agents[i].id, state, agent, extra);
 }
 
 void
@@ -398,9 +452,11 @@ cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
 			lc->data = json_loads(ev->data, 0, NULL);
 		}
 		lookup(p, lc, ev);
+		pop_invalidate(lc);
 		break;
 	case CL_EV_QUEUED:
 		snprintf(lc->queue, sizeof(lc->queue), "%s", ev->queue);
+		pop_invalidate(lc);
 		break;
 	case CL_EV_RINGING:
 		if ((la = live_agent(lc, ev->agent, 1)) != NULL && trigger == CL_TRIGGER_RINGING && !la->popped)
@@ -412,25 +468,15 @@ cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
 		la->state = LA_CONNECTED;
 		if (!la->popped && trigger == CL_TRIGGER_ANSWERED)
 			send_pop(p, lc, la, t0);
-		else if (la->popped) {
-			json_t *m = call_message(lc, "answered", ev->agent);
-			if (m) {
-				deliver(p, la->id, m, 1);
-				p->srv->m.call_msgs++;
-			}
-		}
+		else if (la->popped)
+			send_call(p, lc, la->id, "answered", ev->agent, NULL);
 		/* The call is taken: the other agents it rang lose it. */
 		for (int i = lc->nagents - 1; i >= 0; i--) {
 			struct live_agent *o = &lc->agents[i];
 			if (o->state != LA_RINGING)
 				continue;
-			if (o->popped) {
-				json_t *m = call_message(lc, "retracted", ev->agent);
-				if (m) {
-					deliver(p, o->id, m, 1);
-					p->srv->m.retracts++;
-				}
-			}
+			if (o->popped)
+				send_call(p, lc, o->id, "retracted", ev->agent, NULL);
 			live_agent_remove(lc, o);
 		}
 		break;
@@ -465,8 +511,33 @@ cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
 	}
 }
 
+/*
+ * replay() : sends s what its agent was sent after after_seq. Returns 1 when
+ * that is everything (the ring still holds it all), 0 when something is lost
+ * (nothing is sent then), -1 when s was dropped.
+ */
+static int
+replay(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t after_seq)
+{
+	int64_t oldest = cl_now_ms() - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
+
+	if (after_seq < a->lost)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
+		if (m->seq > after_seq && m->at_ms < oldest)
+			return 0; /* outside the window: as good as lost */
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
+		if (m->seq > after_seq && s->send(s, m->seq, m->type, m->json, m->len) < 0)
+			return -1;
+	}
+	return 1;
+}
+
 void
-cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s)
+cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq)
 {
 	struct agent_ent *a = agent_get(p, s->agent, 1);
 	struct cl_hmap_entry *e;
@@ -479,47 +550,34 @@ cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s)
 		a->subs->prev = s;
 	a->subs = s;
 	a->nsubs++;
-	/* The calls ringing or connected to this agent now. */
+	if (last_seq >= 0) {
+		int rc = replay(p, a, s, last_seq);
+		if (rc == 1)
+			return;
+		if (rc < 0)
+			goto drop;
+	}
+	/* A fresh start (or a gap too old to replay): the calls ringing or connected to this agent now. */
 	for (e = cl_hmap_next(p->calls, NULL); e; e = cl_hmap_next(p->calls, e)) {
 		struct live_call *lc = e->val;
 		struct live_agent *la = live_agent(lc, s->agent, 0);
-		json_t *m;
-		char *text;
-		if (la == NULL || !la->popped || (m = pop_message(lc, la->id)) == NULL)
+		char *body, *text;
+		int len;
+		if (la == NULL || !la->popped || (body = pop_body(lc, la->id)) == NULL)
 			continue;
-		json_object_set_new(m, "seq", json_integer(++p->seq));
-		if ((text = json_dumps(m, JSON_COMPACT)) != NULL) {
-			if (s->send(s, p->seq, "pop", text, strlen(text)) < 0) {
-				free(text);
-				json_decref(m);
-				unlink_sub(a, s);
-				s->drop(s);
-				return;
-			}
-			free(text);
-		}
-		json_decref(m);
-	}
-}
-
-void
-cl_pops_replay(struct cl_pops *p, struct cl_sub *s, int64_t after_seq)
-{
-	struct agent_ent *a = agent_get(p, s->agent, 0);
-	int64_t oldest = cl_now_ms() - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
-
-	if (a == NULL)
-		return;
-	for (size_t i = 0; i < a->n; i++) {
-		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
-		if (m->seq <= after_seq || m->at_ms < oldest)
+		len = asprintf(&text, "{\"type\":\"pop\",\"seq\":%lld,%s}", (long long)++p->seq, body);
+		free(body);
+		if (len < 0)
 			continue;
-		if (s->send(s, m->seq, m->type, m->json, m->len) < 0) {
-			unlink_sub(a, s);
-			s->drop(s);
-			return;
-		}
+		int rc = s->send(s, p->seq, "pop", text, (size_t)len);
+		free(text);
+		if (rc < 0)
+			goto drop;
 	}
+	return;
+drop:
+	unlink_sub(a, s);
+	s->drop(s);
 }
 
 void

@@ -360,6 +360,7 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "cannot start the housekeeping timer");
 		return -1;
 	}
+	on_housekeeping(-1, 0, srv); /* the first retention purge runs at start-up, then daily */
 	return 0;
 }
 

@@ -140,3 +140,25 @@ cl_sha256_hex(const void *data, size_t len, char *out)
 	}
 	out[2 * CL_SHA256_LEN] = '\0';
 }
+
+int
+cl_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen, unsigned char out[CL_SHA256_LEN])
+{
+	unsigned char k[64] = {0}, buf[64 + CL_HMAC_MSG_MAX], inner[CL_SHA256_LEN];
+
+	if (mlen > CL_HMAC_MSG_MAX)
+		return -1;
+	if (klen > sizeof(k))
+		cl_sha256(key, klen, k); /* a long key is hashed first */
+	else
+		memcpy(k, key, klen);
+	for (size_t i = 0; i < 64; i++)
+		buf[i] = k[i] ^ 0x36;
+	memcpy(buf + 64, msg, mlen);
+	cl_sha256(buf, 64 + mlen, inner);
+	for (size_t i = 0; i < 64; i++)
+		buf[i] = k[i] ^ 0x5c;
+	memcpy(buf + 64, inner, sizeof(inner));
+	cl_sha256(buf, 64 + sizeof(inner), out);
+	return 0;
+}

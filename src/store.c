@@ -75,6 +75,10 @@ static const char *const migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  token_hash TEXT NOT NULL UNIQUE,"
 	"  created_at INTEGER NOT NULL);",
+	/* 1 -> 2: daemon secrets (the session cookie signing key) */
+	"CREATE TABLE meta("
+	"  key TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -90,6 +94,8 @@ struct cl_store {
 	sqlite3_stmt *ins_event, *find_eid, *get_call, *put_call, *agent_state, *token_check, *agent_token;
 	sqlite3_stmt *begin, *commit, *rollback;
 };
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v);
 
 static int
 prep(struct cl_store *st, sqlite3_stmt **stmt, const char *sql, char *err)
@@ -130,6 +136,69 @@ user_version(struct cl_store *st, int *v, char *err)
 	return 0;
 }
 
+/* Creates the named 32-byte random secret unless it exists (inside migrate's transaction). */
+static int
+ensure_secret(struct cl_store *st, const char *name, char *err)
+{
+	unsigned char key[32];
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (cl_random_bytes(key, sizeof(key)) < 0) {
+		snprintf(err, CL_ERR_LEN, "no randomness available");
+		return -1;
+	}
+	if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO meta(key, value) VALUES(?, ?)", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, key, sizeof(key), SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && (size_t)sqlite3_column_bytes(s, 0) == len) {
+		memcpy(out, sqlite3_column_blob(s, 0), len);
+		rc = 0;
+	} else {
+		snprintf(err, CL_ERR_LEN, "secret \"%s\" is missing", name);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+cl_store_agent_active(struct cl_store *st, const char *id)
+{
+	sqlite3_stmt *s = st->agent_token;
+	int rc, ok;
+
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	ok = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ok;
+}
+
 static int
 migrate(struct cl_store *st, char *err)
 {
@@ -150,6 +219,8 @@ migrate(struct cl_store *st, char *err)
 		if (exec(st, sql, err) < 0)
 			goto fail;
 	}
+	if (ensure_secret(st, "session_key", err) < 0)
+		goto fail;
 	return exec(st, "COMMIT", err);
 fail:
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

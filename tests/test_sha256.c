@@ -1,5 +1,6 @@
 /* test_sha256.c : SHA-256 against the FIPS 180-4 examples and padding-boundary lengths. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "callogd/sha256.h"
@@ -93,9 +94,35 @@ test_binary_matches_hex(void)
 	CHECK_STR(in, "abc");
 }
 
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than the block). */
+static void
+test_hmac(void)
+{
+	unsigned char key[131], mac[CL_SHA256_LEN], big[CL_HMAC_MSG_MAX + 1] = {0};
+	char hex[CL_SHA256_HEX];
+
+	memset(key, 0x0b, 20);
+	CHECK_INT(cl_hmac_sha256(key, 20, "Hi There", 8, mac), 0);
+	for (int i = 0; i < CL_SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	CHECK_STR(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	CHECK_INT(cl_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac), 0);
+	for (int i = 0; i < CL_SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, sizeof(key));
+	const char *m = "Test Using Larger Than Block-Size Key - Hash Key First";
+	CHECK_INT(cl_hmac_sha256(key, sizeof(key), m, strlen(m), mac), 0);
+	for (int i = 0; i < CL_SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	CHECK_INT(cl_hmac_sha256(key, 20, big, sizeof(big), mac), -1);
+}
+
 int
 main(void)
 {
+	test_hmac();
 	test_fips_examples();
 	test_million_a();
 	test_boundaries();

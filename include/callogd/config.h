@@ -28,7 +28,6 @@ struct cl_config {
 	int agents_idle_timeout;
 
 	char *http_listen;
-	int http_max_clients;
 	int http_timeout;
 	int http_max_body;
 

@@ -133,10 +133,13 @@ struct cl_pops *cl_pops_new(struct cl_server *srv);
 void cl_pops_free(struct cl_pops *p);
 /* cl_pops_on_event() : the pop side of a validated event, before it is queued. */
 void cl_pops_on_event(struct cl_pops *p, struct cl_event *ev);
-/* cl_pops_subscribe() : adds s for its agent and sends the pops of the agent's live calls. */
-void cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s);
-/* cl_pops_replay() : sends s what its agent was sent after seq, within the window. */
-void cl_pops_replay(struct cl_pops *p, struct cl_sub *s, int64_t after_seq);
+/*
+ * cl_pops_subscribe() : adds s for its agent. With last_seq >= 0 (an SSE
+ * Last-Event-ID) it replays what the agent was sent since, when the replay
+ * buffer still holds all of it; otherwise it sends the pops of the agent's
+ * live calls. s may be dropped (its drop() called) if it cannot take them.
+ */
+void cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq);
 void cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s);
 /* Consoles connected for agent (socket and SSE). */
 int cl_pops_consoles(struct cl_pops *p, const char *agent);

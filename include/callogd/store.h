@@ -11,7 +11,7 @@
 #include "callogd/calls.h"
 #include "callogd/event.h"
 
-#define CL_SCHEMA_VERSION 1
+#define CL_SCHEMA_VERSION 2
 
 struct cl_store;
 
@@ -77,6 +77,10 @@ int cl_store_agent_add(struct cl_store *st, const char *id, const char *name, ch
 int cl_store_agent_remove(struct cl_store *st, const char *id, char *err);
 /* 1 when token is agent id's token (compared in constant time), 0 when not, -1 on error. */
 int cl_store_agent_check(struct cl_store *st, const char *id, const char *token);
+/* 1 when agent id exists and has a token (may log in), else 0. */
+int cl_store_agent_active(struct cl_store *st, const char *id);
+/* cl_store_secret() : the daemon secret name (len bytes), made at schema set-up. */
+int cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err);
 /* {"agents":[{"id","name","state","reason","since"}]} */
 json_t *cl_store_agents(struct cl_store *st, char *err);
 

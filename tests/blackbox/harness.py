@@ -232,9 +232,10 @@ class LineClient:
 
     def closed(self, timeout=2.0):
         """True when the peer closed the connection (after any buffered lines)."""
-        self.sock.settimeout(timeout)
+        deadline = time.time() + timeout
         try:
-            while True:
+            while time.time() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.time()))
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     return True
@@ -243,6 +244,7 @@ class LineClient:
             return False
         except ConnectionResetError:
             return True
+        return False
 
     def close(self):
         self.sock.close()
@@ -272,6 +274,145 @@ class Console(LineClient):
             m = self.read(timeout)
             if m.get("type") not in skip_types:
                 return m
+
+
+class SSE:
+    """A Server-Sent Events stream over a raw socket (HTTP/1.1, chunked or not).
+
+    SSE(d, "a1", token=T) or cookie=C (the callogd_session value), last_event_id=N.
+    After the constructor, .status and .headers hold the answer; on 200,
+    next() returns {"id", "event", "data" (parsed JSON), "raw"} and skips comments."""
+
+    def __init__(self, d, agent, token=None, cookie=None, last_event_id=None, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", d.http_port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        h = ["GET /api/agents/%s/stream HTTP/1.1" % agent, "Host: 127.0.0.1", "Accept: text/event-stream"]
+        if token is not None:
+            h.append("Authorization: Bearer " + token)
+        if cookie is not None:
+            h.append("Cookie: callogd_session=" + cookie)
+        if last_event_id is not None:
+            h.append("Last-Event-ID: %s" % last_event_id)
+        self.sock.sendall(("\r\n".join(h) + "\r\n\r\n").encode())
+        self.raw = b""
+        self.text = b""  # de-chunked body not yet parsed
+        while b"\r\n\r\n" not in self.raw:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("closed before the headers")
+            self.raw += chunk
+        head, self.raw = self.raw.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        self.eof = False
+        if self.status == 200:
+            self._dechunk()
+
+    def body(self, timeout=2.0):
+        """The whole body of a non-stream answer (an error), parsed if JSON."""
+        n = int(self.headers.get("content-length", "-1"))
+        self.sock.settimeout(timeout)
+        while (n < 0 or len(self.raw) < n) and not self.chunked:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.raw += chunk
+        try:
+            return json.loads(self.raw.decode())
+        except ValueError:
+            return self.raw.decode("utf-8", "replace")
+
+    def _dechunk(self):
+        if not self.chunked:
+            self.text += self.raw
+            self.raw = b""
+            return
+        while b"\r\n" in self.raw:
+            size_line, rest = self.raw.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                self.eof = True
+                self.raw = b""
+                return
+            if len(rest) < size + 2:
+                return
+            self.text += rest[:size]
+            self.raw = rest[size + 2:]
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            self.eof = True
+            raise EOFError("stream closed")
+        self.raw += chunk
+        self._dechunk()
+
+    def next(self, timeout=2.0):
+        """The next message (not a comment); socket.timeout if none in time, EOFError at the end."""
+        deadline = time.time() + timeout
+        while True:
+            while b"\n\n" in self.text:
+                block, self.text = self.text.split(b"\n\n", 1)
+                msg = {"id": None, "event": "message", "data": None, "raw": block.decode()}
+                data = []
+                for line in block.decode().split("\n"):
+                    if line.startswith(":") or not line:
+                        continue
+                    k, _, v = line.partition(":")
+                    v = v[1:] if v.startswith(" ") else v
+                    if k == "data":
+                        data.append(v)
+                    elif k in ("id", "event"):
+                        msg[k] = v
+                if not data:
+                    continue
+                msg["data"] = json.loads("\n".join(data))
+                return msg
+            if self.eof:
+                raise EOFError("stream closed")
+            left = deadline - time.time()
+            if left <= 0:
+                raise socket.timeout("no message")
+            self.sock.settimeout(left)
+            self._fill()
+
+    def try_next(self, timeout=0.3):
+        try:
+            return self.next(timeout)
+        except (socket.timeout, TimeoutError):
+            return None
+
+    def closed(self, timeout=2.0):
+        """True when the server ended the stream within timeout (reading what is left)."""
+        deadline = time.time() + timeout
+        try:
+            while time.time() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.time()))
+                self._fill()
+                if self.eof:
+                    return True
+        except (socket.timeout, TimeoutError):
+            return False
+        except (EOFError, ConnectionResetError):
+            return True
+        return self.eof
+
+    def close(self):
+        self.sock.close()
+
+
+def login_cookie(d, agent, token):
+    """POST /api/login; returns (status, the callogd_session cookie value or None)."""
+    status, _, r = d.http("POST", "/api/login", body={"agent": agent, "token": token}, auth=False)
+    for k, v in r.getheaders():
+        if k.lower() == "set-cookie" and v.startswith("callogd_session="):
+            return status, v.split(";", 1)[0].split("=", 1)[1]
+    return status, None
 
 
 # ---- a tiny test runner: ctest reads the closing "N passed, N failed" ----

@@ -234,5 +234,20 @@ def socket_activation():
         d.cleanup()
 
 
+@test
+def idle_timeouts_and_hello_deadline():
+    with running(events__idle_timeout=1, agents__idle_timeout=1) as d:
+        p = Producer(d)
+        p.event({"type": "call.offered", "call_id": "i1", "from": "1", "to": "2"})
+        t0 = time.time()
+        check(p.closed(4), "idle producer not closed")
+        check(0.8 < time.time() - t0 < 3.5, time.time() - t0)
+        busy = Producer(d)
+        for _ in range(6):  # activity keeps a connection open
+            busy.event({"type": "call.held", "call_id": "i1"})
+            time.sleep(0.3)
+        eq(busy.event({"type": "call.resumed", "call_id": "i1"})["ack"], None)
+
+
 if __name__ == "__main__":
     run()
