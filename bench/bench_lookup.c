@@ -11,7 +11,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_lookup -f DBFILE -C CUSTOMERS [-n LOOKUPS] [-H HISTORY]\n");
+	fprintf(stderr, "usage: bench_lookup -f DBFILE -C CUSTOMERS [-n LOOKUPS] [-H HISTORY] [-P \"PRAGMA ...\"]\n");
 	exit(2);
 }
 
@@ -20,6 +20,7 @@ main(int argc, char **argv)
 {
 	const char *path = NULL;
 	long ncust = 1000, n = 20000;
+	const char *pragma = NULL; /* an experiment on the reader connection, e.g. "PRAGMA mmap_size=1073741824" */
 	int hist = 5, opt;
 	char err[CL_ERR_LEN], raw[32];
 	struct cl_store *st;
@@ -28,7 +29,7 @@ main(int argc, char **argv)
 	double *v, sum = 0;
 	long hits = 0;
 
-	while ((opt = getopt(argc, argv, "f:C:n:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:C:n:H:P:")) != -1) {
 		switch (opt) {
 		case 'f':
 			path = optarg;
@@ -42,6 +43,9 @@ main(int argc, char **argv)
 		case 'H':
 			hist = atoi(optarg);
 			break;
+		case 'P':
+			pragma = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -53,6 +57,10 @@ main(int argc, char **argv)
 	if ((st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL ||
 	    (cs = cl_customers_new(cl_store_db(st), err)) == NULL) {
 		fprintf(stderr, "bench_lookup: %s\n", err);
+		return 1;
+	}
+	if (pragma && sqlite3_exec(cl_store_db(st), pragma, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_lookup: %s: %s\n", pragma, sqlite3_errmsg(cl_store_db(st)));
 		return 1;
 	}
 	v = malloc((size_t)n * sizeof(*v));
