@@ -56,6 +56,7 @@ static struct {
 	double *lat;     /* per call: latency in us, <0 = no pop yet */
 	pid_t relay;
 	int verbose;
+	unsigned long numbase; /* first unknown caller number of this run */
 } g;
 
 static void
@@ -395,8 +396,9 @@ send_call(long i)
 {
 	char buf[1024];
 	int len, k = (int)(i % g.nconsoles) + 1;
+	/* Known callers spread over the customers; else a fresh unknown number per call and run (no history). */
 	long cust = g.customers > 0 ? (long)(((unsigned long)i * 2654435761UL) % (unsigned long)g.customers) + 1
-				    : 9000000 + i % 999999;
+				    : (long)((g.numbase + (unsigned long)i) % 9999999UL);
 
 	len = snprintf(buf, sizeof(buf),
 		       "{\"type\":\"call.offered\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-o\",\"from\":\"+1555%07ld\","
@@ -592,6 +594,7 @@ main(int argc, char **argv)
 	g.warmup = 1;
 	g.popsize = 400;
 	snprintf(g.tag, sizeof(g.tag), "p%ld", (long)getpid());
+	g.numbase = ((unsigned long)bn_now_ns() / 1000 ^ (unsigned long)getpid() * 40503UL) % 9999999UL;
 	while ((opt = getopt(argc, argv, "m:a:e:k:n:r:d:W:C:s:p:v")) != -1) {
 		switch (opt) {
 		case 'm':
