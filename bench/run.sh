@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# bench/run.sh : builds callogd in Release, runs every benchmark against a live daemon on free loopback ports, prints the figures.
+#
+#   bench/run.sh                 # everything, about 6-8 minutes on 2 cores
+#   RUNS=5 bench/run.sh          # more runs per figure (medians over RUNS)
+#   ONLY="ingest pop" bench/run.sh   # a subset of: ingest pop mem growth
+#
+# Environment: BUILD (build directory, default build-bench), WORK (scratch
+# directory on the disk under test, default a new /var/tmp/callogd-bench.*),
+# RUNS (default 3), SECS (measured seconds per run, default 5), KEEP=1 keeps WORK.
+set -euo pipefail
+# 10,000 consoles need 10,000+ descriptors in the daemon and in bench_pop; where the hard
+# limit is lower than 65536 (containers), take the hard limit.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench}
+RUNS=${RUNS:-3}
+SECS=${SECS:-5}
+ONLY=${ONLY:-"ingest pop mem growth"}
+WORK=${WORK:-$(mktemp -d /var/tmp/callogd-bench.XXXXXX)}
+B=$BUILD/bench
+DPID=""
+
+log() { printf '%s\n' "$*" >&2; }
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+
+cleanup() {
+	stop_daemon
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+# field KEY of "k=v k=v" lines on stdin
+field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+metric() { curl -fsS "http://127.0.0.1:$HPORT/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+
+# start_daemon DBFILE [EXTRA_CONFIG]: a callogd on free ports; sets DPID EPORT APORT HPORT
+start_daemon() {
+	local db=$1 extra=${2:-} conf
+	EPORT=$(free_port); APORT=$(free_port); HPORT=$(free_port)
+	conf=$WORK/callogd.conf
+	cat >"$conf" <<CONF
+database = { path = "$db"; };
+events = { unix = ""; tcp = "127.0.0.1:$EPORT"; max_clients = 1024; };
+agents = { unix = ""; tcp = "127.0.0.1:$APORT"; max_clients = 20000; };
+http = { listen = "127.0.0.1:$HPORT"; };
+log = { level = "warn"; };
+$extra
+CONF
+	"$BUILD/callogd" -c "$conf" >>"$WORK/callogd.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 1 100); do
+		curl -fsS "http://127.0.0.1:$HPORT/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	log "callogd did not start; log:"; tail -20 "$WORK/callogd.log" >&2
+	exit 1
+}
+
+stop_daemon() {
+	if [ -n "$DPID" ]; then
+		kill -TERM "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || log "callogd exited with status $? (see $WORK/callogd.log)"
+		DPID=""
+	fi
+}
+
+# ---- build ----
+log "== build (Release) in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" >/dev/null
+
+echo "callogd benchmarks  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+echo "disk: $(df -h "$WORK" | awk 'NR==2 {print $1, $2}') for $WORK; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "runs per figure: $RUNS x ${SECS}s (medians)"
+
+# ---- agents: 10,000 agents with tokens, through callogctl, once ----
+TEMPLATE=$WORK/agents.db
+TOKENS=$WORK/tokens
+NAGENTS=10000
+if want pop || want mem || want growth; then
+	log "== creating $NAGENTS agents with callogctl (about 40 s)"
+	printf 'database = { path = "%s"; };\n' "$TEMPLATE" >"$WORK/ctl.conf"
+	seq 1 "$NAGENTS" | xargs -P 4 -I{} sh -c \
+		"'$BUILD/callogctl' -c '$WORK/ctl.conf' agent add a{} 2>/dev/null | sed 's/^/a{} /'" >"$TOKENS"
+	[ "$(wc -l <"$TOKENS")" -eq "$NAGENTS" ] || { log "agent creation failed"; exit 1; }
+fi
+fresh_db() { # fresh_db NAME: a copy of the agents database
+	rm -f "$WORK/$1"*
+	if [ -f "$TEMPLATE" ]; then cp "$TEMPLATE" "$WORK/$1"; fi
+	echo "$WORK/$1"
+}
+
+# ---- 1. ingest ----
+if want ingest; then
+	log "== 1. ingest"
+	start_daemon "$(fresh_db ingest.db)"
+	echo
+	echo "1. ingest: acknowledged events/s, window 1000 per connection, mix offered/queued/ringing/answered/held/resumed/ended/disposition"
+	declare -A ING GROUP
+	for conns in 1 8 64; do
+		out=$WORK/ingest.$conns
+		: >"$out"
+		cb=$(metric callogd_commits_total); eb=$(metric callogd_committed_events_total)
+		for r in $(seq 1 "$RUNS"); do
+			"$B/bench_ingest" -e "127.0.0.1:$EPORT" -c "$conns" -w 1000 -d "$SECS" -W 1 -t "i$conns-$r" | tee -a "$out" >&2
+		done
+		ca=$(metric callogd_commits_total); ea=$(metric callogd_committed_events_total)
+		ING[$conns]=$(field acks_per_s <"$out" | median)
+		GROUP[$conns]=$(awk -v e=$((ea - eb)) -v c=$((ca - cb)) 'BEGIN { b = c ? int(e / c + 0.5) : 1000; print (b < 1 ? 1 : b) }')
+		printf '   %2d connections: median %8.0f acks/s  (runs: %s)  average group commit %s events\n' "$conns" \
+			"${ING[$conns]}" "$(field acks_per_s <"$out" | tr '\n' ' ')" "${GROUP[$conns]}"
+	done
+	stop_daemon
+	echo "   raw SQLite on the same disk: WAL, synchronous=FULL, the events table and its two indexes (unique id),"
+	echo "   the same event lines, transactions of the daemon's average group size for that load:"
+	for conns in 1 8 64; do
+		out=$WORK/raw.$conns
+		: >"$out"
+		for r in $(seq 1 "$RUNS"); do
+			rm -f "$WORK"/raw.db*
+			"$B/bench_rawsql" -f "$WORK/raw.db" -b "${GROUP[$conns]}" -d "$SECS" -W 1 | tee -a "$out" >&2
+		done
+		raw=$(field rows_per_s <"$out" | median)
+		x=$(ratio "${ING[$conns]}" "$raw")
+		printf '   %2d connections: raw %5s rows/txn median %8.0f rows/s; ingest/raw = %sx (target >= 0.5: %s)\n' "$conns" \
+			"${GROUP[$conns]}" "$raw" "$x" "$(awk -v x="$x" 'BEGIN { print (x >= 0.5 ? "met" : "NOT met") }')"
+	done
+	rm -f "$WORK"/raw.db* "$WORK"/ingest.db*
+fi
+
+# pop_runs LABEL CONSOLES CUSTOMERS: RUNS daemon runs then RUNS relay runs; prints medians and ratio
+pop_runs() {
+	local label=$1 n=$2 cust=$3 d=$WORK/pop.$2-$3 rl=$WORK/relay.$2-$3 size p50 p99 p999 r99
+	: >"$d"; : >"$rl"
+	for r in $(seq 1 "$RUNS"); do
+		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n "$n" -r 500 \
+			-d "$SECS" -W 1 -C "$cust" | tee -a "$d" >&2
+	done
+	size=$(field pop_bytes_avg <"$d" | median)
+	for r in $(seq 1 "$RUNS"); do
+		"$B/bench_pop" -m relay -n "$n" -r 500 -d "$SECS" -W 1 -s "${size%.*}" | tee -a "$rl" >&2
+	done
+	p50=$(field p50_us <"$d" | median); p99=$(field p99_us <"$d" | median); p999=$(field p999_us <"$d" | median)
+	r99=$(field p99_us <"$rl" | median)
+	printf '   %-22s pop p50 %7.0f us  p99 %7.0f us  p999 %7.0f us  missing %s | relay p50 %5.0f us  p99 %5.0f us  p999 %6.0f us | pop p99 / relay p99 = %sx\n' \
+		"$label" "$p50" "$p99" "$p999" "$(field missing <"$d" | awk '{ s += $1 } END { print s + 0 }')" \
+		"$(field p50_us <"$rl" | median)" "$r99" "$(field p999_us <"$rl" | median)" "$(ratio "$p99" "$r99")"
+	POP99=$p99; POP50=$p50; RELAY99=$r99
+}
+
+# ---- 2. screen-pop latency ----
+if want pop; then
+	log "== 2. pop latency"
+	start_daemon "$(fresh_db pop.db)"
+	echo
+	echo "2. screen-pop latency at 500 calls/s (offered, then timed ringing -> pop read on the agent's console), ${SECS}s x $RUNS runs;"
+	echo "   relay = the same programme against a tiny loopback relay (ack every line, pop-sized line to the console)"
+	for n in 200 2000; do
+		pop_runs "$n consoles" "$n" 0
+		printf '   target pop p99 <= 2x relay p99 (%s consoles): %s\n' "$n" \
+			"$(awk -v a="$POP99" -v b="$RELAY99" 'BEGIN { print (a <= 2 * b ? "met" : "NOT met") }')"
+	done
+	stop_daemon
+	rm -f "$WORK"/pop.db*
+fi
+
+# ---- 3. memory ----
+if want mem; then
+	log "== 3. memory"
+	start_daemon "$(fresh_db mem.db)"
+	sleep 1
+	echo
+	echo "3. memory: daemon VmRSS idle and with 10,000 idle consoles (welcomed)"
+	"$B/bench_pop" -m mem -a "127.0.0.1:$APORT" -k "$TOKENS" -n 10000 -p "$DPID" | tee "$WORK/mem" >&2
+	per=$(field per_console_kib <"$WORK/mem")
+	printf '   idle %s KiB, with 10,000 consoles %s KiB: %s KiB per console (target <= 20: %s)\n' \
+		"$(field rss_idle_kib <"$WORK/mem")" "$(field rss_consoles_kib <"$WORK/mem")" "$per" \
+		"$(awk -v x="$per" 'BEGIN { print (x <= 20 ? "met" : "NOT met") }')"
+	stop_daemon
+	rm -f "$WORK"/mem.db*
+fi
+
+# ---- 4. growth ----
+if want growth; then
+	log "== 4. growth"
+	echo
+	echo "4. growth: 1,000 customers + 1,000 calls vs 1,000,000 customers + 1,000,000 calls (2 events each)"
+	declare -A LK99 LK50 GP99 GP50
+	for size in 1000 1000000; do
+		db=$(fresh_db "growth$size.db")
+		"$B/bench_gen" -f "$db" -c "$size" -n "$size" | tee "$WORK/gen.$size" >&2
+		: >"$WORK/lookup.$size"
+		for r in $(seq 1 "$RUNS"); do
+			"$B/bench_lookup" -f "$db" -C "$size" -n 20000 | tee -a "$WORK/lookup.$size" >&2
+		done
+		LK50[$size]=$(field p50_us <"$WORK/lookup.$size" | median)
+		LK99[$size]=$(field p99_us <"$WORK/lookup.$size" | median)
+		printf '   %7s customers: generated in %ss (%s MB); in-process lookup (cl_customers_lookup_raw, 5 history) p50 %s us  p99 %s us  mean %s us\n' \
+			"$size" "$(field seconds <"$WORK/gen.$size")" "$(($(stat -c %s "$db") / 1048576))" "${LK50[$size]}" \
+			"${LK99[$size]}" "$(field mean_us <"$WORK/lookup.$size" | median)"
+		start_daemon "$db"
+		pop_runs "$size customers" 200 "$size"
+		GP50[$size]=$POP50; GP99[$size]=$POP99
+		stop_daemon
+	done
+	for what in "lookup p50:LK50" "lookup p99:LK99" "pop p50:GP50" "pop p99:GP99"; do
+		name=${what%%:*}; arr=${what#*:}
+		eval "a=\${$arr[1000000]}; b=\${$arr[1000]}"
+		x=$(ratio "$a" "$b")
+		printf '   %-11s 1M / 1k = %sx (target <= 1.5: %s)\n' "$name" "$x" \
+			"$(awk -v x="$x" 'BEGIN { print (x <= 1.5 ? "met" : "NOT met") }')"
+	done
+	rm -f "$WORK"/growth*.db*
+fi
+
+if grep -qiE 'error|crit|assert' "$WORK/callogd.log" 2>/dev/null; then
+	echo
+	echo "daemon log lines with errors:"
+	grep -iE 'error|crit|assert' "$WORK/callogd.log" | head -20
+fi
