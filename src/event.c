@@ -429,7 +429,8 @@ cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_num
 		goto fail;
 	}
 
-	if (slot_add(&sl, &ev->body, arena_dump(&a, root)) < 0)
+	/* The log keeps the event verbatim: it is valid JSON, and re-printing it costs. */
+	if (slot_add(&sl, &ev->body, arena_put(&a, line, len)) < 0)
 		goto oom;
 
 	ev->buf = a.buf;

@@ -219,7 +219,7 @@ send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t se
 static void
 deliver(struct cl_pops *p, const char *agent, const char *type, const char *body, int record)
 {
-	struct agent_ent *a = agent_get(p, agent, record);
+	struct agent_ent *a = agent_get(p, agent, 0);
 	int64_t seq = ++p->seq;
 	char *text;
 	int len;
@@ -316,9 +316,9 @@ static void
 send_call(struct cl_pops *p, struct live_call *lc, const char *to, const char *state, const char *agent,
 	  json_t *extra)
 {
-	char *body = call_body(lc, state, agent, extra);
+	char *body;
 
-	if (body == NULL)
+	if (agent_get(p, to, 0) == NULL || (body = call_body(lc, state, agent, extra)) == NULL)
 		return;
 	deliver(p, to, "call", body, 1);
 	free(body);
@@ -406,10 +406,14 @@ lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
 static void
 send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t t0)
 {
-	char *body = pop_body(lc, la->id);
+	char *body;
 
 	la->popped = 1;
-	if (body == NULL)
+	/*
+	 * An agent that never had a console has nothing to replay and nobody to
+	 * tell: it gets its pops when one connects (cl_pops_subscribe).
+	 */
+	if (agent_get(p, la->id, 0) == NULL || (body = pop_body(lc, la->id)) == NULL)
 		return;
 	deliver(p, la->id, "pop", body, 1);
 	free(body);
