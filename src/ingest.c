@@ -22,9 +22,18 @@
 struct cl_slot {
 	struct cl_slot *next;
 	struct cl_producer *p;
-	char *line; /* the answer with its newline, once known */
+	char *line; /* the answer with its newline, once known: short or malloc'd */
 	size_t len;
+	char short_line[64]; /* most acks fit: no allocation for them */
 };
+
+static void
+slot_free(struct cl_slot *s)
+{
+	if (s->line != s->short_line)
+		free(s->line);
+	free(s);
+}
 
 struct cl_producer {
 	struct cl_server *srv;
@@ -72,8 +81,7 @@ cl_producer_release(struct cl_producer *p)
 	while ((s = p->head) != NULL && s->line != NULL) {
 		next = s->next;
 		p->head = next;
-		free(s->line);
-		free(s);
+		slot_free(s);
 		p->slots--;
 	}
 	if (p->head == NULL)
@@ -119,8 +127,7 @@ producer_flush(struct cl_producer *p)
 			evbuffer_add(out, s->line, s->len);
 			wrote = 1;
 		}
-		free(s->line);
-		free(s);
+		slot_free(s);
 		p->slots--;
 	}
 	if (p->head == NULL)
@@ -145,19 +152,18 @@ slot_answer(struct cl_slot *s, char *line)
 	s->p->pending--;
 }
 
-/* The JSON text of an id for an answer: "\"e-1\"" or "null"; malloc'd. */
-static char *
-id_json(const char *id)
+/* slot_answer_text() : the answer is text (len bytes), copied. */
+static void
+slot_answer_text(struct cl_slot *s, const char *text, size_t len)
 {
-	json_t *j;
-	char *s;
-
-	if (id == NULL)
-		return strdup("null");
-	j = json_string(id);
-	s = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	json_decref(j);
-	return s;
+	if (len < sizeof(s->short_line)) {
+		memcpy(s->short_line, text, len + 1);
+		s->line = s->short_line;
+		s->len = len;
+		s->p->pending--;
+		return;
+	}
+	slot_answer(s, cl_strndup(text, len));
 }
 
 static char *
@@ -260,27 +266,30 @@ cl_ingest_flush(struct cl_server *srv)
 	cl_writer_submit(srv->writer, b);
 }
 
-static char *
-ack_line(int kind, const struct cl_witem *it, const char *why)
+/* Answers a committed (or failed) event in its slot. */
+static void
+answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
 {
-	char *idj, *line = NULL;
-	int rc = -1;
+	char idj[CL_ID_MAX * 6 + 3], line[sizeof(idj) + 64];
+	int n;
 
 	if (it->result == CL_WRITE_FAILED) {
 		char msg[CL_ERR_LEN + 64];
 		snprintf(msg, sizeof(msg), "not committed (%s): send again", why);
-		return error_line(kind, CL_EVERR_STORAGE, it->ev.id, msg);
+		slot_answer(s, error_line(s->p->kind, CL_EVERR_STORAGE, it->ev.id, msg));
+		return;
 	}
-	if (kind == CL_PRODUCER_CONSOLE)
-		return strdup("{\"type\":\"ok\"}\n");
-	if ((idj = id_json(it->ev.id)) == NULL)
-		return NULL;
-	if (it->result == CL_WRITE_DUPLICATE)
-		rc = asprintf(&line, "{\"ack\":%s,\"seq\":%lld,\"duplicate\":true}\n", idj, (long long)it->seq);
-	else
-		rc = asprintf(&line, "{\"ack\":%s,\"seq\":%lld}\n", idj, (long long)it->seq);
-	free(idj);
-	return rc < 0 ? NULL : line;
+	if (s->p->kind == CL_PRODUCER_CONSOLE) {
+		slot_answer_text(s, "{\"type\":\"ok\"}\n", 14);
+		return;
+	}
+	if (it->ev.id == NULL)
+		strcpy(idj, "null");
+	else if (cl_json_quote(it->ev.id, idj, sizeof(idj)) < 0)
+		strcpy(idj, "null"); /* cannot happen: ids are at most CL_ID_MAX bytes */
+	n = snprintf(line, sizeof(line), "{\"ack\":%s,\"seq\":%lld%s}\n", idj, (long long)it->seq,
+		     it->result == CL_WRITE_DUPLICATE ? ",\"duplicate\":true" : "");
+	slot_answer_text(s, line, (size_t)n);
 }
 
 void
@@ -307,7 +316,7 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 			srv->m.errors[CL_EVERR_STORAGE]++;
 		else
 			srv->m.committed_events++;
-		slot_answer(s, ack_line(s->p->kind, it, b->err));
+		answer_item(s, it, b->err);
 		if (!s->p->listed) {
 			s->p->listed = 1;
 			s->p->next_listed = list;
@@ -477,7 +486,7 @@ econn_read(struct bufferevent *bev, void *arg)
 				}
 				struct cl_slot *s = slot_new(c->p);
 				if (s) {
-					slot_answer(s, strdup("{\"ok\":true}\n"));
+					slot_answer_text(s, "{\"ok\":true}\n", 12);
 					producer_flush(c->p);
 				}
 				continue;

@@ -119,6 +119,9 @@ cl_log_init(int level)
 		event_set_log_callback(log_from_libevent);
 		/* Must precede sqlite3_initialize(); harmless if it is too late. */
 		sqlite3_config(SQLITE_CONFIG_LOG, log_from_sqlite, NULL);
+		/* Memory statistics take a global mutex on every allocation, which the
+		 * writer thread and the loop's reader would then contend for. */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	}
 }
 

@@ -248,8 +248,11 @@ cl_store_open(const char *path, int flags, char *err)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
+	/* A larger page cache and memory-mapped reads keep index seeks (duplicate ids,
+	 * caller lookups) off pread() as the database grows. */
 	if (exec(st, "PRAGMA journal_mode=WAL", err) < 0 || exec(st, "PRAGMA synchronous=FULL", err) < 0 ||
-	    exec(st, "PRAGMA foreign_keys=OFF", err) < 0) {
+	    exec(st, "PRAGMA foreign_keys=OFF", err) < 0 || exec(st, "PRAGMA cache_size=-65536", err) < 0 ||
+	    exec(st, "PRAGMA mmap_size=1073741824", err) < 0) {
 		char tmp[CL_ERR_LEN];
 		snprintf(tmp, sizeof(tmp), "database %s: %s", path, err);
 		memcpy(err, tmp, CL_ERR_LEN);

@@ -206,3 +206,37 @@ cl_strndup(const char *s, size_t n)
 	p[n] = '\0';
 	return p;
 }
+
+int
+cl_json_quote(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+#define PUT(c)                      \
+	do {                        \
+		if (n + 1 >= outlen) \
+			return -1;  \
+		out[n++] = (c);     \
+	} while (0)
+	PUT('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			PUT('\\');
+			PUT((char)*p);
+		} else if (*p < 0x20) {
+			PUT('\\');
+			PUT('u');
+			PUT('0');
+			PUT('0');
+			PUT(hex[*p >> 4]);
+			PUT(hex[*p & 15]);
+		} else {
+			PUT((char)*p);
+		}
+	}
+	PUT('"');
+#undef PUT
+	out[n] = '\0';
+	return (int)n;
+}

@@ -27,6 +27,13 @@ int cl_ct_equal(const void *a, const void *b, size_t n);
 /* True when s (len bytes) is valid UTF-8 without NUL bytes. */
 int cl_utf8_valid(const char *s, size_t len);
 
+/*
+ * cl_json_quote() : writes s as a JSON string literal (quotes included) into
+ * out; returns its length, or -1 if it does not fit in outlen bytes with NUL.
+ * s must be valid UTF-8.
+ */
+int cl_json_quote(const char *s, char *out, size_t outlen);
+
 /* strdup that aborts on out-of-memory is NOT used: returns NULL like strdup. */
 char *cl_strndup(const char *s, size_t n);
 

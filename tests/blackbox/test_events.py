@@ -14,7 +14,7 @@ T0 = "2026-11-22T10:00:00.000Z"
 
 def ts(seconds):
     """T0 + seconds as RFC 3339 with ms."""
-    base = 1795428000  # 2026-11-22T10:00:00Z
+    base = 1795341600  # 2026-11-22T10:00:00Z
     t = base + seconds
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(t))) + ".%03dZ" % round((t - int(t)) * 1000)
 
