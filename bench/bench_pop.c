@@ -392,10 +392,10 @@ producer_line(void *arg, const char *line, size_t n)
 }
 
 static void
-send_call(long i)
+send_offer(long i)
 {
 	char buf[1024];
-	int len, k = (int)(i % g.nconsoles) + 1;
+	int len;
 	/* Known callers spread over the customers; else a fresh unknown number per call and run (no history). */
 	long cust = g.customers > 0 ? (long)(((unsigned long)i * 2654435761UL) % (unsigned long)g.customers) + 1
 				    : (long)((g.numbase + (unsigned long)i) % 9999999UL);
@@ -405,6 +405,23 @@ send_call(long i)
 		       "\"to\":\"+18005550100\",\"queue\":\"support\",\"data\":{\"ivr\":\"2\",\"lang\":\"en\"}}\n",
 		       g.tag, i, g.tag, i, cust);
 	send_out(&g.producer, buf, (size_t)len);
+}
+
+/*
+ * A call is offered one tick (1/rate s) before it rings, as a real call is
+ * offered (IVR, queue) before it rings an agent: the timed ringing then
+ * measures the pop, not the offer's caller lookup queued in front of it.
+ */
+static void
+send_call(long i)
+{
+	char buf[1024];
+	int len, k = (int)(i % g.nconsoles) + 1;
+
+	if (i == 0)
+		send_offer(0);
+	if (i + 1 < g.ncalls)
+		send_offer(i + 1);
 	len = snprintf(buf, sizeof(buf),
 		       "{\"type\":\"call.ringing\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-r\",\"agent\":\"a%d\"}\n", g.tag,
 		       i, g.tag, i, k);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -301,6 +303,8 @@ stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct 
 	h->streams = e;
 	h->srv->m.connections[CL_CONN_SSE]++;
 	h->srv->m.accepted[CL_CONN_SSE]++;
+	(void)setsockopt(bufferevent_getfd(evhttp_connection_get_bufferevent(e->evcon)), IPPROTO_TCP, TCP_NODELAY,
+			 &(int){1}, sizeof(int));
 	/* A stream is long-lived: only the heartbeat and the output bound end it. */
 	evhttp_connection_set_timeout(e->evcon, 365 * 86400);
 	evhttp_connection_set_closecb(e->evcon, sse_closed, e);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -340,6 +342,8 @@ cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int
 		evutil_closesocket(fd);
 		return -1;
 	}
+	/* Acks and pops are small writes that must leave at once (no Nagle); fails harmlessly on Unix sockets. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	if ((*bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		evutil_closesocket(fd);
 		return -1;
