@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 sh scripts/deps.sh --test
 jobs=$(nproc)
 status=0
+failed=0
+total=0
 for variant in plain sanitize; do
 	dir=build-test-$variant
 	opts="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
@@ -16,7 +18,15 @@ for variant in plain sanitize; do
 	cmake --build "$dir" -j"$jobs" >/dev/null
 	echo "==== $variant tests ===="
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --test-dir "$dir" --output-on-failure -j"$jobs" || status=1
+		ctest --test-dir "$dir" --output-on-failure -j"$jobs" | tee "$dir/ctest.log" || status=1
+	# tee hides ctest's status: read its verdict line instead.
+	grep -q "^100% tests passed" "$dir/ctest.log" || status=1
+	n=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\)$/\1 \2/p' "$dir/ctest.log")
+	if [ -n "$n" ]; then
+		failed=$((failed + ${n% *})); total=$((total + ${n#* }))
+	else
+		status=1
+	fi
 done
 echo "==== fuzz (clang libFuzzer, ${FUZZ_SECONDS:-60}s) ===="
 dir=build-test-fuzz
@@ -31,4 +41,5 @@ rm -rf "$dir/fuzz-corpus" && cp -r tests/fuzz/corpus "$dir/fuzz-corpus" && mkdir
 	status=1
 }
 grep -E "^(Done|stat::number_of_executed_units)" "$dir/fuzz.log" || true
+echo "all builds: $((total - failed)) passed, $failed failed"
 exit $status
