@@ -86,8 +86,7 @@ bn_connect_nb(const char *host, int port)
 
 	if (fd < 0)
 		return -1;
-	if (bn_set_nonblock(fd) < 0 ||
-	    (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+	if (bn_set_nonblock(fd) < 0 || (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
 		close(fd);
 		return -1;
 	}
@@ -206,7 +205,7 @@ size_t
 bn_event_line(char *out, const char *tag, long call, int step, int nagents, const char **type_out)
 {
 	static const char *const types[BN_STEPS] = {"call.offered", "call.queued",  "call.ringing", "call.answered",
-						     "call.held",    "call.resumed", "call.ended",   "call.disposition"};
+	                                            "call.held",    "call.resumed", "call.ended",   "call.disposition"};
 	static const char *const queues[] = {"support", "billing", "sales", "retention"};
 	static const char *const codes[] = {"resolved", "billing", "callback", "escalated"};
 	const char *queue = queues[call % 4];
@@ -215,14 +214,14 @@ bn_event_line(char *out, const char *tag, long call, int step, int nagents, cons
 
 	if (type_out)
 		*type_out = types[step];
-	n = snprintf(out, 1024, "{\"type\":\"%s\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-%d\"", types[step], tag,
-		     call, tag, call, step);
+	n = snprintf(out, 1024, "{\"type\":\"%s\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-%d\"", types[step], tag, call,
+	             tag, call, step);
 	switch (step) {
 	case 0:
 		n += snprintf(out + n, 1024 - (size_t)n,
-			      ",\"from\":\"(555) %03ld-%04ld\",\"to\":\"1-800-555-0100\",\"queue\":\"%s\","
-			      "\"data\":{\"ivr\":\"%ld\",\"account\":\"ACC-%07ld\",\"lang\":\"en\"}",
-			      (call / 10000) % 1000, call % 10000, queue, call % 9 + 1, call % 9999991);
+		              ",\"from\":\"(555) %03ld-%04ld\",\"to\":\"1-800-555-0100\",\"queue\":\"%s\","
+		              "\"data\":{\"ivr\":\"%ld\",\"account\":\"ACC-%07ld\",\"lang\":\"en\"}",
+		              (call / 10000) % 1000, call % 10000, queue, call % 9 + 1, call % 9999991);
 		break;
 	case 1:
 		n += snprintf(out + n, 1024 - (size_t)n, ",\"queue\":\"%s\"", queue);
@@ -238,8 +237,8 @@ bn_event_line(char *out, const char *tag, long call, int step, int nagents, cons
 		break;
 	default:
 		n += snprintf(out + n, 1024 - (size_t)n,
-			      ",\"agent\":\"a%ld\",\"code\":\"%s\",\"notes\":\"customer asked about invoice %ld\"",
-			      agent, codes[call % 4], call);
+		              ",\"agent\":\"a%ld\",\"code\":\"%s\",\"notes\":\"customer asked about invoice %ld\"",
+		              agent, codes[call % 4], call);
 		break;
 	}
 	n += snprintf(out + n, 1024 - (size_t)n, "}\n");

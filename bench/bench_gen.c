@@ -92,12 +92,13 @@ main(int argc, char **argv)
 	seq = (long)sqlite3_column_int64(maxseq, 0);
 	sqlite3_finalize(maxseq);
 	cust = prep(db, "INSERT OR REPLACE INTO customers(id, name, phones, email, account, tier, notes, updated_at) "
-			"VALUES(?,?,?,?,?,?,?,?)");
+	                "VALUES(?,?,?,?,?,?,?,?)");
 	ph = prep(db, "INSERT OR REPLACE INTO customer_phones(number, customer_id) VALUES(?,?)");
-	call = prep(db, "INSERT OR REPLACE INTO calls(call_id, direction, from_num, to_num, number, queue, agent, agents,"
-			" customer_id, has_offer, offered_at, answered_at, ended_at, hold_ms, end_reason, end_by,"
-			" disp_code, disp_agent, disp_at, disp_notes, last_seq)"
-			" VALUES(?,0,?,'+18005550100',?,'support',?,?,?,1,?,?,?,0,'completed','caller','billing',?,?,?,?)");
+	call = prep(db,
+	            "INSERT OR REPLACE INTO calls(call_id, direction, from_num, to_num, number, queue, agent, agents,"
+	            " customer_id, has_offer, offered_at, answered_at, ended_at, hold_ms, end_reason, end_by,"
+	            " disp_code, disp_agent, disp_at, disp_notes, last_seq)"
+	            " VALUES(?,0,?,'+18005550100',?,'support',?,?,?,1,?,?,?,0,'completed','caller','billing',?,?,?,?)");
 	ev = prep(db, "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) VALUES(?,?,?,?,?,?,?)");
 	for (long k = 1; k <= ncust; k++) {
 		snprintf(id, sizeof(id), "C-%07ld", k);
@@ -143,14 +144,17 @@ main(int argc, char **argv)
 		sqlite3_bind_int64(call, 13, seq + 2);
 		step(db, call, "call");
 		for (int e = 0; e < 2; e++) {
-			int n = e == 0 ? snprintf(body, sizeof(body),
-						  "{\"type\":\"call.offered\",\"call_id\":\"%s\",\"id\":\"%s-o\",\"from\":\"%s\","
-						  "\"to\":\"+18005550100\",\"queue\":\"support\"}",
-						  cid, cid, phone)
-				       : snprintf(body, sizeof(body),
-						  "{\"type\":\"call.ended\",\"call_id\":\"%s\",\"id\":\"%s-e\",\"reason\":"
-						  "\"completed\",\"by\":\"caller\"}",
-						  cid, cid);
+			int n =
+			    e == 0
+			        ? snprintf(
+			              body, sizeof(body),
+			              "{\"type\":\"call.offered\",\"call_id\":\"%s\",\"id\":\"%s-o\",\"from\":\"%s\","
+			              "\"to\":\"+18005550100\",\"queue\":\"support\"}",
+			              cid, cid, phone)
+			        : snprintf(body, sizeof(body),
+			                   "{\"type\":\"call.ended\",\"call_id\":\"%s\",\"id\":\"%s-e\",\"reason\":"
+			                   "\"completed\",\"by\":\"caller\"}",
+			                   cid, cid);
 			snprintf(eid, sizeof(eid), "%s-%c", cid, e == 0 ? 'o' : 'e');
 			sqlite3_bind_int64(ev, 1, ++seq);
 			sqlite3_bind_text(ev, 2, eid, -1, SQLITE_STATIC);

@@ -63,8 +63,8 @@ refill(struct conn *c, int sending)
 	while (sending && c->inflight < g.window && OUT_CAP - c->outlen >= 1024) {
 		long ev = c->next++;
 
-		c->outlen += bn_event_line(c->out + c->outlen, g.tag, ev / BN_STEPS, (int)(ev % BN_STEPS), g.nagents,
-					   NULL);
+		c->outlen +=
+		    bn_event_line(c->out + c->outlen, g.tag, ev / BN_STEPS, (int)(ev % BN_STEPS), g.nagents, NULL);
 		c->inflight++;
 	}
 }
@@ -192,8 +192,9 @@ main(int argc, char **argv)
 				while ((r = bn_lines_read(&c->in, c->fd, on_line, c)) > 0)
 					;
 				if (r == 0 || r == -1) {
-					fprintf(stderr, "bench_ingest: connection closed by the daemon (%ld in flight)\n",
-						c->inflight);
+					fprintf(stderr,
+					        "bench_ingest: connection closed by the daemon (%ld in flight)\n",
+					        c->inflight);
 					return 1;
 				}
 			}

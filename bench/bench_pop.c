@@ -52,8 +52,8 @@ static struct {
 	struct conn *consoles, producer, timer;
 	int welcomed, refused;
 	long ncalls, sent, popped, answers, errors, pop_bytes, pops_seen;
-	int64_t *t0;     /* per call: ns before the ringing write, 0 = not sent */
-	double *lat;     /* per call: latency in us, <0 = no pop yet */
+	int64_t *t0; /* per call: ns before the ringing write, 0 = not sent */
+	double *lat; /* per call: latency in us, <0 = no pop yet */
 	pid_t relay;
 	int verbose;
 	unsigned long numbase; /* first unknown caller number of this run */
@@ -62,8 +62,10 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_pop -m daemon|relay|mem -a HOST:PORT [-e HOST:PORT] -k TOKENS -n CONSOLES\n"
-			"                 [-r CALLS_PER_S] [-d SECONDS] [-W WARMUP] [-C CUSTOMERS] [-s POP_BYTES] [-p PID] [-v]\n");
+	fprintf(
+	    stderr,
+	    "usage: bench_pop -m daemon|relay|mem -a HOST:PORT [-e HOST:PORT] -k TOKENS -n CONSOLES\n"
+	    "                 [-r CALLS_PER_S] [-d SECONDS] [-W WARMUP] [-C CUSTOMERS] [-s POP_BYTES] [-p PID] [-v]\n");
 	exit(2);
 }
 
@@ -237,8 +239,9 @@ relay_line(void *arg, const char *line, size_t n)
 	    (k = atoi(agent + 1)) > 0 && k < relay_nagents && relay_agents[k]) {
 		int size = g.popsize < 128 ? 128 : g.popsize > 60000 ? 60000 : g.popsize;
 
-		len = snprintf(buf, sizeof(buf), "{\"type\":\"pop\",\"seq\":%ld,\"call_id\":\"%s\",\"agent\":\"%s\",\"pad\":\"",
-			       relay_seq, call, agent);
+		len = snprintf(buf, sizeof(buf),
+		               "{\"type\":\"pop\",\"seq\":%ld,\"call_id\":\"%s\",\"agent\":\"%s\",\"pad\":\"",
+		               relay_seq, call, agent);
 		memset(buf + len, 'x', (size_t)(size - len - 3));
 		memcpy(buf + size - 3, "\"}\n", 3);
 		send_out(relay_agents[k], buf, (size_t)size);
@@ -374,9 +377,10 @@ console_line(void *arg, const char *line, size_t n)
 	g.pop_bytes += (long)n + 1;
 	/* The agent's call is over: end it so live calls stay bounded. */
 	char buf[256];
-	int len = snprintf(buf, sizeof(buf),
-			   "{\"type\":\"call.ended\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-e\",\"reason\":\"completed\"}\n",
-			   g.tag, i, g.tag, i);
+	int len =
+	    snprintf(buf, sizeof(buf),
+	             "{\"type\":\"call.ended\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-e\",\"reason\":\"completed\"}\n",
+	             g.tag, i, g.tag, i);
 	send_out(&g.producer, buf, (size_t)len);
 }
 
@@ -398,12 +402,12 @@ send_offer(long i)
 	int len;
 	/* Known callers spread over the customers; else a fresh unknown number per call and run (no history). */
 	long cust = g.customers > 0 ? (long)(((unsigned long)i * 2654435761UL) % (unsigned long)g.customers) + 1
-				    : (long)((g.numbase + (unsigned long)i) % 9999999UL);
+	                            : (long)((g.numbase + (unsigned long)i) % 9999999UL);
 
 	len = snprintf(buf, sizeof(buf),
-		       "{\"type\":\"call.offered\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-o\",\"from\":\"+1555%07ld\","
-		       "\"to\":\"+18005550100\",\"queue\":\"support\",\"data\":{\"ivr\":\"2\",\"lang\":\"en\"}}\n",
-		       g.tag, i, g.tag, i, cust);
+	               "{\"type\":\"call.offered\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-o\",\"from\":\"+1555%07ld\","
+	               "\"to\":\"+18005550100\",\"queue\":\"support\",\"data\":{\"ivr\":\"2\",\"lang\":\"en\"}}\n",
+	               g.tag, i, g.tag, i, cust);
 	send_out(&g.producer, buf, (size_t)len);
 }
 
@@ -423,8 +427,8 @@ send_call(long i)
 	if (i + 1 < g.ncalls)
 		send_offer(i + 1);
 	len = snprintf(buf, sizeof(buf),
-		       "{\"type\":\"call.ringing\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-r\",\"agent\":\"a%d\"}\n", g.tag,
-		       i, g.tag, i, k);
+	               "{\"type\":\"call.ringing\",\"call_id\":\"%s-%ld\",\"id\":\"%s-%ld-r\",\"agent\":\"a%d\"}\n",
+	               g.tag, i, g.tag, i, k);
 	g.t0[i] = bn_now_ns();
 	send_out(&g.producer, buf, (size_t)len);
 	g.sent++;
@@ -454,7 +458,7 @@ on_event(struct conn *c, uint32_t events)
 				die("bench_pop: console connect");
 			}
 			n = snprintf(hello, sizeof(hello), "{\"type\":\"hello\",\"agent\":\"a%d\",\"token\":\"%s\"}\n",
-				     c->agent, g.tokens[c->agent]);
+			             c->agent, g.tokens[c->agent]);
 			c->state = 1;
 			send_out(c, hello, (size_t)n);
 		} else {
@@ -468,7 +472,7 @@ on_event(struct conn *c, uint32_t events)
 			;
 		if (r == 0 || r == -1) {
 			fprintf(stderr, "bench_pop: %s a%d closed by the server\n",
-				c->kind == K_CONSOLE ? "console" : "producer", c->agent);
+			        c->kind == K_CONSOLE ? "console" : "producer", c->agent);
 			if (c->kind == K_PRODUCER)
 				die("bench_pop: producer");
 			epoll_ctl(g.epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -516,7 +520,8 @@ connect_consoles(void)
 		}
 		loop_once(100);
 		if (bn_now_ns() > deadline) {
-			fprintf(stderr, "bench_pop: only %d of %d consoles welcomed in 120 s\n", g.welcomed, g.nconsoles);
+			fprintf(stderr, "bench_pop: only %d of %d consoles welcomed in 120 s\n", g.welcomed,
+			        g.nconsoles);
 			exit(1);
 		}
 	}
@@ -581,7 +586,7 @@ run_calls(void)
 			if (worst < 0)
 				break;
 			fprintf(stderr, "bench_pop: slow call %ld at t=%.3fs agent a%ld: %.0f us\n", worst,
-				(double)(g.t0[worst] - g.t0[0]) / 1e9, worst % g.nconsoles + 1, g.lat[worst]);
+			        (double)(g.t0[worst] - g.t0[0]) / 1e9, worst % g.nconsoles + 1, g.lat[worst]);
 			g.lat[worst] = -2 - g.lat[worst];
 		}
 		for (long i = first; i < last; i++)

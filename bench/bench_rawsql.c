@@ -13,12 +13,13 @@
  * index on the producer's id, an index on (call_id, seq), the JSON body. Rows
  * are the lines bench_ingest sends, so sizes match.
  */
-static const char schema[] = "PRAGMA journal_mode=WAL;"
-			     "PRAGMA synchronous=FULL;"
-			     "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, eid TEXT, call_id TEXT,"
-			     " type TEXT NOT NULL, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);"
-			     "CREATE UNIQUE INDEX IF NOT EXISTS events_eid ON events(eid) WHERE eid IS NOT NULL;"
-			     "CREATE INDEX IF NOT EXISTS events_call ON events(call_id, seq);";
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, eid TEXT, call_id TEXT,"
+    " type TEXT NOT NULL, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_eid ON events(eid) WHERE eid IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS events_call ON events(call_id, seq);";
 
 static void
 usage(void)
@@ -75,10 +76,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_rawsql: schema: %s\n", msg);
 		return 1;
 	}
-	check(db, sqlite3_prepare_v2(db,
-				     "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) "
-				     "VALUES((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?)",
-				     -1, &ins, NULL),
+	check(db,
+	      sqlite3_prepare_v2(db,
+	                         "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) "
+	                         "VALUES((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?)",
+	                         -1, &ins, NULL),
 	      "prepare");
 	t0 = bn_now_ns();
 	end = t0 + (int64_t)((warmup + seconds) * 1e9);

@@ -36,35 +36,41 @@ struct row {
 	int reloadable; /* SIGHUP may change it */
 };
 
-#define S(g, k, kind, f, d, r) {g, k, kind, offsetof(struct cl_config, f), d, 0, 0, 0, r}
-#define I(g, k, f, d, lo, hi, r) {g, k, K_INT, offsetof(struct cl_config, f), NULL, d, lo, hi, r}
+#define S(g, k, kind, f, d, r)                                                                                         \
+	{                                                                                                              \
+		g, k, kind, offsetof(struct cl_config, f), d, 0, 0, 0, r                                               \
+	}
+#define I(g, k, f, d, lo, hi, r)                                                                                       \
+	{                                                                                                              \
+		g, k, K_INT, offsetof(struct cl_config, f), NULL, d, lo, hi, r                                         \
+	}
 
 static const struct row rows[] = {
-	S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0),
-	S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0),
-	S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0),
-	I("events", "max_line", events_max_line, 65536, 256, 16 * 1024 * 1024, 0),
-	S("events", "token", K_STR, events_token, "", 1),
-	I("events", "max_clients", events_max_clients, 1024, 1, 100000, 1),
-	I("events", "idle_timeout", events_idle_timeout, 0, 0, 86400 * 7, 1),
-	S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0),
-	S("agents", "tcp", K_LISTEN, agents_tcp, "127.0.0.1:7071", 0),
-	I("agents", "max_clients", agents_max_clients, 20000, 1, 1000000, 1),
-	I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1),
-	I("agents", "idle_timeout", agents_idle_timeout, 0, 0, 86400 * 7, 1),
-	S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0),
-	I("http", "timeout", http_timeout, 60, 1, 86400, 0),
-	I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0),
-	S("numbers", "country_code", K_DIGITS, country_code, "1", 1),
-	S("numbers", "national_prefix", K_DIGITS, national_prefix, "1", 1),
-	S("numbers", "international_prefix", K_DIGITS, international_prefix, "011", 1),
-	{"pops", "trigger", K_TRIGGER, offsetof(struct cl_config, pop_trigger), NULL, CL_TRIGGER_RINGING, 0, 0, 1},
-	I("pops", "history", pops_history, 5, 0, 100, 1),
-	I("pops", "replay_seconds", pops_replay_seconds, 300, 0, 86400, 1),
-	I("pops", "replay_max", pops_replay_max, 256, 0, 100000, 1),
-	I("retention", "days", retention_days, 0, 0, 36500, 1),
-	I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1),
-	{"log", "level", K_LEVEL, offsetof(struct cl_config, log_level), NULL, CL_LOG_INFO, 0, 0, 1},
+    S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0),
+    S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0),
+    S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0),
+    I("events", "max_line", events_max_line, 65536, 256, 16 * 1024 * 1024, 0),
+    S("events", "token", K_STR, events_token, "", 1),
+    I("events", "max_clients", events_max_clients, 1024, 1, 100000, 1),
+    I("events", "idle_timeout", events_idle_timeout, 0, 0, 86400 * 7, 1),
+    S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0),
+    S("agents", "tcp", K_LISTEN, agents_tcp, "127.0.0.1:7071", 0),
+    I("agents", "max_clients", agents_max_clients, 20000, 1, 1000000, 1),
+    I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1),
+    I("agents", "idle_timeout", agents_idle_timeout, 0, 0, 86400 * 7, 1),
+    S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0),
+    I("http", "timeout", http_timeout, 60, 1, 86400, 0),
+    I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0),
+    S("numbers", "country_code", K_DIGITS, country_code, "1", 1),
+    S("numbers", "national_prefix", K_DIGITS, national_prefix, "1", 1),
+    S("numbers", "international_prefix", K_DIGITS, international_prefix, "011", 1),
+    {"pops", "trigger", K_TRIGGER, offsetof(struct cl_config, pop_trigger), NULL, CL_TRIGGER_RINGING, 0, 0, 1},
+    I("pops", "history", pops_history, 5, 0, 100, 1),
+    I("pops", "replay_seconds", pops_replay_seconds, 300, 0, 86400, 1),
+    I("pops", "replay_max", pops_replay_max, 256, 0, 100000, 1),
+    I("retention", "days", retention_days, 0, 0, 36500, 1),
+    I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1),
+    {"log", "level", K_LEVEL, offsetof(struct cl_config, log_level), NULL, CL_LOG_INFO, 0, 0, 1},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -184,13 +190,14 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 		case K_LISTEN:
 			if (v[0] != '\0' && !listen_valid(v)) {
 				snprintf(msg, mlen, "%s.%s must be HOST:PORT (port 1-65535) or \"\", not \"%.64s\"",
-					 r->group, r->key, v);
+				         r->group, r->key, v);
 				return -1;
 			}
 			break;
 		case K_DIGITS:
 			if (strlen(v) > 4 || strspn(v, "0123456789") != strlen(v)) {
-				snprintf(msg, mlen, "%s.%s must be at most 4 digits, not \"%.64s\"", r->group, r->key, v);
+				snprintf(msg, mlen, "%s.%s must be at most 4 digits, not \"%.64s\"", r->group, r->key,
+				         v);
 				return -1;
 			}
 			break;
@@ -203,8 +210,8 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 			return -1;
 		}
 		if (r->kind == K_SOCK && strlen(nv) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			snprintf(msg, mlen, "%s.%s: socket path \"%s\" is longer than %zu bytes", r->group, r->key,
-				 nv, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			snprintf(msg, mlen, "%s.%s: socket path \"%s\" is longer than %zu bytes", r->group, r->key, nv,
+			         sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 			free(nv);
 			return -1;
 		}
@@ -224,7 +231,7 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 	}
 	if (iv < r->min || iv > r->max) {
 		snprintf(msg, mlen, "%s.%s must be between %ld and %ld, not %lld", r->group, r->key, r->min, r->max,
-			 iv);
+		         iv);
 		return -1;
 	}
 	*int_field(c, r) = (int)iv;
@@ -296,8 +303,7 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 			const struct row *r = find_row(gname, config_setting_name(s));
 			line = (int)config_setting_source_line(s);
 			if (r == NULL) {
-				snprintf(msg, sizeof(msg), "unknown setting \"%s.%s\"", gname,
-					 config_setting_name(s));
+				snprintf(msg, sizeof(msg), "unknown setting \"%s.%s\"", gname, config_setting_name(s));
 				goto bad;
 			}
 			if (set_value(c, r, s, absdir, msg, sizeof(msg)) < 0)
@@ -326,7 +332,8 @@ value_text(const struct cl_config *c, const struct row *r, char *buf, size_t len
 	struct cl_config *m = (struct cl_config *)c;
 
 	if (is_string_kind(r->kind))
-		snprintf(buf, len, "\"%s\"", r->kind == K_STR && strcmp(r->key, "token") == 0 ? "***" : *str_field(m, r));
+		snprintf(buf, len, "\"%s\"",
+		         r->kind == K_STR && strcmp(r->key, "token") == 0 ? "***" : *str_field(m, r));
 	else if (r->kind == K_LEVEL)
 		snprintf(buf, len, "%s", cl_log_level_name(*int_field(m, r)));
 	else if (r->kind == K_TRIGGER)
@@ -361,7 +368,7 @@ cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *out, 
 		value_text(b, &rows[i], vb, sizeof(vb));
 		if (used < outlen) {
 			int w = snprintf(out + used, outlen - used, "%s%s.%s=%s->%s", n ? " " : "", rows[i].group,
-					 rows[i].key, va, vb);
+			                 rows[i].key, va, vb);
 			if (w > 0)
 				used += (size_t)w;
 		}
@@ -376,7 +383,7 @@ cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b
 	for (size_t i = 0; i < NROWS; i++) {
 		if (!rows[i].reloadable && row_differs(a, b, &rows[i])) {
 			snprintf(err, CL_ERR_LEN, "%s.%s cannot change on reload (restart instead)", rows[i].group,
-				 rows[i].key);
+			         rows[i].key);
 			return -1;
 		}
 	}

@@ -152,12 +152,13 @@ console_message(struct cl_console *c, json_t *j)
 	}
 	if (strcmp(type, "disposition") == 0) {
 		ev = json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "call.disposition", "call_id",
-			       json_object_get(j, "call_id") ? json_object_get(j, "call_id") : json_null(), "agent",
-			       c->sub.agent, "code", json_object_get(j, "code") ? json_object_get(j, "code") : json_null(),
-			       "notes", json_object_get(j, "notes") ? json_object_get(j, "notes") : json_string(""));
+		               json_object_get(j, "call_id") ? json_object_get(j, "call_id") : json_null(), "agent",
+		               c->sub.agent, "code",
+		               json_object_get(j, "code") ? json_object_get(j, "code") : json_null(), "notes",
+		               json_object_get(j, "notes") ? json_object_get(j, "notes") : json_string(""));
 	} else if (strcmp(type, "state") == 0) {
 		ev = json_pack("{s:s, s:s, s:O}", "type", "agent.state", "agent", c->sub.agent, "state",
-			       json_object_get(j, "state") ? json_object_get(j, "state") : json_null());
+		               json_object_get(j, "state") ? json_object_get(j, "state") : json_null());
 		if (ev && json_object_get(j, "reason"))
 			json_object_set(ev, "reason", json_object_get(j, "reason"));
 	} else {
@@ -258,7 +259,7 @@ cl_consoles_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr
 	(void)sa;
 	(void)socklen;
 	if (c == NULL || cl_producer_accept(srv, fd, CL_CONN_CONSOLE, srv->cfg.agents_max_clients, CL_PRODUCER_CONSOLE,
-					    &console_ops, c, &c->bev, &c->p) < 0) {
+	                                    &console_ops, c, &c->bev, &c->p) < 0) {
 		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);

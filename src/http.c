@@ -192,7 +192,8 @@ agent_authorized(struct cl_http *h, struct evhttp_request *req, const char *agen
 	char who[CL_ID_MAX + 1];
 
 	if (t != NULL)
-		return cl_store_agent_check(h->srv->reader, agent, t) == 1 || cl_store_token_check(h->srv->reader, t) == 1;
+		return cl_store_agent_check(h->srv->reader, agent, t) == 1 ||
+		       cl_store_token_check(h->srv->reader, t) == 1;
 	return session_of(h, req, who, NULL) == 0 && strcmp(who, agent) == 0;
 }
 
@@ -304,7 +305,7 @@ stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct 
 	h->srv->m.connections[CL_CONN_SSE]++;
 	h->srv->m.accepted[CL_CONN_SSE]++;
 	(void)setsockopt(bufferevent_getfd(evhttp_connection_get_bufferevent(e->evcon)), IPPROTO_TCP, TCP_NODELAY,
-			 &(int){1}, sizeof(int));
+	                 &(int){1}, sizeof(int));
 	/* A stream is long-lived: only the heartbeat and the output bound end it. */
 	evhttp_connection_set_timeout(e->evcon, 365 * 86400);
 	evhttp_connection_set_closecb(e->evcon, sse_closed, e);
@@ -534,7 +535,7 @@ login(struct cl_http *h, struct evhttp_request *req)
 	hex_encode((const unsigned char *)agent, strlen(agent), hexagent);
 	session_mac(h, agent, expires, mac);
 	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
-		 hexagent, expires, mac, SESSION_TTL_MS / 1000);
+	         hexagent, expires, mac, SESSION_TTL_MS / 1000);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
 	reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", agent));
 	json_decref(in);
@@ -553,7 +554,7 @@ logout(struct cl_http *h, struct evhttp_request *req)
 			free(until);
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
-			  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	                  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 	reply_json(req, 200, json_pack("{s:b}", "ok", 1));
 }
 
@@ -664,8 +665,7 @@ get_agents(struct cl_http *h, struct evhttp_request *req)
 		reply_error(req, 500, "storage", err);
 		return;
 	}
-	json_array_foreach(json_object_get(out, "agents"), i, a)
-	{
+	json_array_foreach (json_object_get(out, "agents"), i, a) {
 		const char *id = json_string_value(json_object_get(a, "id"));
 		json_object_set_new(a, "consoles", json_integer(id ? cl_pops_consoles(h->srv->pops, id) : 0));
 	}
@@ -697,17 +697,18 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 	json_t *queues = json_array();
 	int rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT queue, count(*),"
-			       " sum(ended_at = 0 AND answered_at = 0),"
-			       " max(CASE WHEN ended_at = 0 AND answered_at = 0 THEN ?1 - offered_at END),"
-			       " sum(answered_at > 0),"
-			       " sum(answered_at = 0 AND ended_at > 0 AND (end_reason = 'abandoned' OR end_by = 'caller')),"
-			       " avg(CASE WHEN answered_at > 0 THEN answered_at - offered_at END),"
-			       " sum(answered_at > 0 AND answered_at - offered_at <= ?3)"
-			       " FROM calls WHERE offered_at >= ?2 AND (?4 IS NULL OR queue = ?4)"
-			       " GROUP BY queue ORDER BY queue",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT queue, count(*),"
+	        " sum(ended_at = 0 AND answered_at = 0),"
+	        " max(CASE WHEN ended_at = 0 AND answered_at = 0 THEN ?1 - offered_at END),"
+	        " sum(answered_at > 0),"
+	        " sum(answered_at = 0 AND ended_at > 0 AND (end_reason = 'abandoned' OR end_by = 'caller')),"
+	        " avg(CASE WHEN answered_at > 0 THEN answered_at - offered_at END),"
+	        " sum(answered_at > 0 AND answered_at - offered_at <= ?3)"
+	        " FROM calls WHERE offered_at >= ?2 AND (?4 IS NULL OR queue = ?4)"
+	        " GROUP BY queue ORDER BY queue",
+	        -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, day);
@@ -719,14 +720,16 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 		int64_t answered = sqlite3_column_int64(s, 4), abandoned = sqlite3_column_int64(s, 5);
 		int64_t within = sqlite3_column_int64(s, 7);
 		json_t *row = json_pack(
-			"{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "queue", qn && qn[0] ? json_string(qn) : json_null(),
-			"offered", (json_int_t)sqlite3_column_int64(s, 1), "waiting", (json_int_t)sqlite3_column_int64(s, 2),
-			"longest_wait_ms", (json_int_t)sqlite3_column_int64(s, 3), "answered", (json_int_t)answered,
-			"abandoned", (json_int_t)abandoned, "average_wait_ms",
-			sqlite3_column_type(s, 6) == SQLITE_NULL ? json_null()
-								 : json_integer((json_int_t)sqlite3_column_double(s, 6)),
-			"answered_within_sla", (json_int_t)within, "service_level",
-			answered + abandoned > 0 ? json_real((double)within / (double)(answered + abandoned)) : json_null());
+		    "{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "queue",
+		    qn && qn[0] ? json_string(qn) : json_null(), "offered", (json_int_t)sqlite3_column_int64(s, 1),
+		    "waiting", (json_int_t)sqlite3_column_int64(s, 2), "longest_wait_ms",
+		    (json_int_t)sqlite3_column_int64(s, 3), "answered", (json_int_t)answered, "abandoned",
+		    (json_int_t)abandoned, "average_wait_ms",
+		    sqlite3_column_type(s, 6) == SQLITE_NULL ? json_null()
+		                                             : json_integer((json_int_t)sqlite3_column_double(s, 6)),
+		    "answered_within_sla", (json_int_t)within, "service_level",
+		    answered + abandoned > 0 ? json_real((double)within / (double)(answered + abandoned))
+		                             : json_null());
 		json_array_append_new(queues, row);
 	}
 	if (rc != SQLITE_DONE)
@@ -738,8 +741,9 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 		localtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	}
-	reply_json(req, 200,
-		   json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
+	reply_json(
+	    req, 200,
+	    json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
 	return;
 dberr:
 	reply_error(req, 500, "storage", sqlite3_errmsg(db));
@@ -752,8 +756,8 @@ get_health(struct cl_http *h, struct evhttp_request *req)
 {
 	sqlite3_stmt *s = NULL;
 	int ok = sqlite3_prepare_v2(cl_store_db(h->srv->reader), "SELECT count(*) FROM sqlite_schema", -1, &s, NULL) ==
-			 SQLITE_OK &&
-		 sqlite3_step(s) == SQLITE_ROW;
+	             SQLITE_OK &&
+	         sqlite3_step(s) == SQLITE_ROW;
 
 	sqlite3_finalize(s);
 	if (!ok)
@@ -796,7 +800,7 @@ serve_asset(struct evhttp_request *req, const char *path)
 		evhttp_add_header(hdr, "Cache-Control", "no-cache");
 		evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
 		evhttp_add_header(hdr, "Content-Security-Policy",
-				  "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+		                  "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
 		evhttp_send_reply(req, 200, NULL, b);
 		evbuffer_free(b);
 		return 0;

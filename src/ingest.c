@@ -178,7 +178,7 @@ error_line(int kind, enum cl_event_error code, const char *id, const char *msg)
 		j = json_pack("{s:s, s:s, s:s}", "type", "error", "code", cl_event_error_name(code), "message", msg);
 	else
 		j = json_pack("{s:s, s:o, s:s}", "error", cl_event_error_name(code), "id",
-			      id ? json_string(id) : json_null(), "message", msg);
+		              id ? json_string(id) : json_null(), "message", msg);
 	if (j == NULL)
 		return NULL;
 	s = json_dumps(j, JSON_COMPACT);
@@ -290,7 +290,7 @@ answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
 	else if (cl_json_quote(it->ev.id, idj, sizeof(idj)) < 0)
 		strcpy(idj, "null"); /* cannot happen: ids are at most CL_ID_MAX bytes */
 	n = snprintf(line, sizeof(line), "{\"ack\":%s,\"seq\":%lld%s}\n", idj, (long long)it->seq,
-		     it->result == CL_WRITE_DUPLICATE ? ",\"duplicate\":true" : "");
+	             it->result == CL_WRITE_DUPLICATE ? ",\"duplicate\":true" : "");
 	slot_answer_text(s, line, (size_t)n);
 }
 
@@ -335,7 +335,7 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 
 int
 cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
-		   const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p)
+                   const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p)
 {
 	if (srv->stopping || srv->m.connections[conn_kind] >= (uint64_t)limit) {
 		srv->m.refused[conn_kind]++;
@@ -454,7 +454,8 @@ econn_read(struct bufferevent *bev, void *arg)
 			if (have > max) {
 				/* Over-long: answer once, then drop up to the next newline. */
 				if (!c->discard)
-					cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
+					cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL,
+					                 "line longer than events.max_line");
 				c->discard = 1;
 				evbuffer_drain(in, have);
 			}
@@ -503,8 +504,7 @@ econn_read(struct bufferevent *bev, void *arg)
 		}
 		cl_ingest_line(c->p, line, n);
 		evbuffer_drain(in, len + 1);
-		if (c->p->pending >= PENDING_HIGH ||
-		    evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH) {
+		if (c->p->pending >= PENDING_HIGH || evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH) {
 			c->throttled = 1;
 			bufferevent_disable(bev, EV_READ);
 		}
@@ -547,7 +547,7 @@ cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	(void)sa;
 	(void)socklen;
 	if (c == NULL || cl_producer_accept(srv, fd, CL_CONN_EVENTS, srv->cfg.events_max_clients, CL_PRODUCER_EVENTS,
-					    &econn_ops, c, &c->bev, &c->p) < 0) {
+	                                    &econn_ops, c, &c->bev, &c->p) < 0) {
 		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);

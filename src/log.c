@@ -17,10 +17,10 @@ static const struct {
 	const char *name;
 	int level;
 } log_names[] = {
-	{"error", CL_LOG_ERROR},
-	{"warn", CL_LOG_WARN},
-	{"info", CL_LOG_INFO},
-	{"debug", CL_LOG_DEBUG},
+    {"error", CL_LOG_ERROR},
+    {"warn", CL_LOG_WARN},
+    {"info", CL_LOG_INFO},
+    {"debug", CL_LOG_DEBUG},
 };
 
 int
@@ -104,8 +104,7 @@ log_from_sqlite(void *arg, int code, const char *msg)
 	if (prim == SQLITE_SCHEMA || prim == SQLITE_NOTICE || prim == SQLITE_CONSTRAINT)
 		cl_log(CL_LOG_DEBUG, "src=sqlite code=%d msg=\"%s\"", code, msg);
 	else
-		cl_log(prim == SQLITE_WARNING ? CL_LOG_WARN : CL_LOG_ERROR, "src=sqlite code=%d msg=\"%s\"", code,
-		       msg);
+		cl_log(prim == SQLITE_WARNING ? CL_LOG_WARN : CL_LOG_ERROR, "src=sqlite code=%d msg=\"%s\"", code, msg);
 }
 
 void

@@ -4,7 +4,7 @@
 #include "callogd/daemon.h"
 
 const double cl_hist_bounds[CL_HIST_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-						0.005,   0.01,   0.025,   0.05,   0.1,   1.0};
+                                                0.005,   0.01,   0.025,   0.05,   0.1,   1.0};
 
 void
 cl_hist_observe(struct cl_hist *h, double seconds)
@@ -30,7 +30,7 @@ hist(struct evbuffer *b, const char *name, const char *help, const struct cl_his
 	}
 	cum += h->counts[CL_HIST_BUCKETS];
 	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", name,
-			    (unsigned long long)cum, name, h->sum, name, (unsigned long long)h->n);
+	                    (unsigned long long)cum, name, h->sum, name, (unsigned long long)h->n);
 }
 
 static void
@@ -53,46 +53,47 @@ cl_metrics_render(struct cl_server *srv, struct evbuffer *b)
 	const struct cl_metrics *m = &srv->m;
 
 	evbuffer_add_printf(b, "# HELP callogd_events_total Call events by type and result.\n"
-			       "# TYPE callogd_events_total counter\n");
+	                       "# TYPE callogd_events_total counter\n");
 	for (int t = 0; t < CL_EV__COUNT; t++)
 		for (int r = 0; r < 3; r++)
 			evbuffer_add_printf(b, "callogd_events_total{type=\"%s\",result=\"%s\"} %llu\n",
-					    cl_event_type_name((enum cl_event_type)t), results[r],
-					    (unsigned long long)m->events[t][r]);
+			                    cl_event_type_name((enum cl_event_type)t), results[r],
+			                    (unsigned long long)m->events[t][r]);
 	evbuffer_add_printf(b, "# HELP callogd_errors_total Error answers by code.\n"
-			       "# TYPE callogd_errors_total counter\n");
+	                       "# TYPE callogd_errors_total counter\n");
 	for (int e = CL_EVERR_BAD_JSON; e <= CL_EVERR_AUTH; e++)
 		evbuffer_add_printf(b, "callogd_errors_total{code=\"%s\"} %llu\n",
-				    cl_event_error_name((enum cl_event_error)e), (unsigned long long)m->errors[e]);
+		                    cl_event_error_name((enum cl_event_error)e), (unsigned long long)m->errors[e]);
 	counter(b, "callogd_pops_total", "Screen-pops sent to agents.", m->pops);
 	counter(b, "callogd_call_messages_total", "Call state messages sent to agents.", m->call_msgs);
 	counter(b, "callogd_retractions_total", "Pops retracted when another agent answered.", m->retracts);
 	hist(b, "callogd_pop_latency_seconds", "From the event read to the pop written.", &m->pop_latency);
 	counter(b, "callogd_commits_total", "Database transactions committed or failed.", m->commits);
 	counter(b, "callogd_committed_events_total", "Events committed (and duplicates answered).",
-		m->committed_events);
+	        m->committed_events);
 	hist(b, "callogd_commit_seconds", "Time of one group commit, fsync included.", &m->commit_time);
-	evbuffer_add_printf(b, "# HELP callogd_commit_batch_events Events per group commit (average).\n"
-			       "# TYPE callogd_commit_batch_events gauge\ncallogd_commit_batch_events %.2f\n",
-			    m->commits ? (double)m->committed_events / (double)m->commits : 0.0);
+	evbuffer_add_printf(b,
+	                    "# HELP callogd_commit_batch_events Events per group commit (average).\n"
+	                    "# TYPE callogd_commit_batch_events gauge\ncallogd_commit_batch_events %.2f\n",
+	                    m->commits ? (double)m->committed_events / (double)m->commits : 0.0);
 	evbuffer_add_printf(b, "# HELP callogd_connections Open connections by kind.\n"
-			       "# TYPE callogd_connections gauge\n");
+	                       "# TYPE callogd_connections gauge\n");
 	for (int k = 0; k < CL_CONN__COUNT; k++)
 		if (k != CL_CONN_HTTP)
 			evbuffer_add_printf(b, "callogd_connections{kind=\"%s\"} %llu\n", kinds[k],
-					    (unsigned long long)m->connections[k]);
+			                    (unsigned long long)m->connections[k]);
 	evbuffer_add_printf(b, "# HELP callogd_connections_accepted_total Connections accepted by kind.\n"
-			       "# TYPE callogd_connections_accepted_total counter\n");
+	                       "# TYPE callogd_connections_accepted_total counter\n");
 	for (int k = 0; k < CL_CONN__COUNT; k++)
 		evbuffer_add_printf(b, "callogd_connections_accepted_total{kind=\"%s\"} %llu\n", kinds[k],
-				    (unsigned long long)m->accepted[k]);
+		                    (unsigned long long)m->accepted[k]);
 	evbuffer_add_printf(b, "# HELP callogd_connections_refused_total Connections refused at a limit.\n"
-			       "# TYPE callogd_connections_refused_total counter\n");
+	                       "# TYPE callogd_connections_refused_total counter\n");
 	for (int k = 0; k < CL_CONN__COUNT; k++)
 		evbuffer_add_printf(b, "callogd_connections_refused_total{kind=\"%s\"} %llu\n", kinds[k],
-				    (unsigned long long)m->refused[k]);
+		                    (unsigned long long)m->refused[k]);
 	counter(b, "callogd_slow_consoles_dropped_total", "Consoles dropped for not reading.",
-		m->slow_consoles_dropped);
+	        m->slow_consoles_dropped);
 	gauge(b, "callogd_active_calls", "Calls being tracked for pops (not ended).", cl_pops_live_calls(srv->pops));
 	gauge(b, "callogd_writer_backlog", "Events waiting for their commit.", cl_writer_backlog(srv->writer));
 	counter(b, "callogd_reloads_total", "SIGHUP reloads.", m->reloads);

@@ -10,11 +10,11 @@
 #include "callogd/log.h"
 #include "callogd/util.h"
 
-#define LIVE_MAX_AGENTS 16         /* agents a call rang or reached, tracked for pops */
-#define LIVE_CALLS_MAX 200000      /* calls tracked at once */
+#define LIVE_MAX_AGENTS 16                 /* agents a call rang or reached, tracked for pops */
+#define LIVE_CALLS_MAX 200000              /* calls tracked at once */
 #define LIVE_STALE_MS (12 * 3600 * 1000LL) /* a call never ended is forgotten after this */
-#define AGENTS_MAX 100000          /* agent entries (subscribers and replay) */
-#define REPLAY_BYTES_MAX (256 * 1024) /* replay kept per agent */
+#define AGENTS_MAX 100000                  /* agent entries (subscribers and replay) */
+#define REPLAY_BYTES_MAX (256 * 1024)      /* replay kept per agent */
 
 enum { LA_RINGING, LA_CONNECTED };
 
@@ -29,8 +29,8 @@ struct live_call {
 	int direction;
 	char from[CL_PARTY_MAX + 1], to[CL_PARTY_MAX + 1];
 	char queue[CL_ID_MAX + 1];
-	json_t *data;   /* attached data, or NULL */
-	json_t *lookup; /* {"customer","matches","candidates"?,"history"}, or NULL until offered */
+	json_t *data;              /* attached data, or NULL */
+	json_t *lookup;            /* {"customer","matches","candidates"?,"history"}, or NULL until offered */
 	char *pop_head, *pop_tail; /* the pop's text before and after "agent", cached */
 	struct live_agent agents[LIVE_MAX_AGENTS];
 	int nagents;
@@ -199,8 +199,8 @@ ring_push(struct cl_pops *p, struct agent_ent *a, int64_t seq, const char *type,
 }
 
 static void
-send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t seq, const char *type,
-	    const char *json, size_t len)
+send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t seq, const char *type, const char *json,
+            size_t len)
 {
 	if (s->send(s, seq, type, json, len) < 0) {
 		p->srv->m.slow_consoles_dropped++;
@@ -283,11 +283,12 @@ pop_body(struct live_call *lc, const char *agent)
 		if (tail && lc->lookup)
 			json_object_update(tail, lc->lookup);
 		else if (tail)
-			json_object_update_new(tail, json_pack("{s:n, s:i, s:[]}", "customer", "matches", 0, "history"));
+			json_object_update_new(tail,
+			                       json_pack("{s:n, s:i, s:[]}", "customer", "matches", 0, "history"));
 		lc->pop_head = members(json_pack("{s:s, s:s, s:o, s:o, s:o}", "call_id", lc->call_id, "direction",
-						 lc->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from",
-						 str_or_null(lc->from), "to", str_or_null(lc->to), "queue",
-						 str_or_null(lc->queue)));
+		                                 lc->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from",
+		                                 str_or_null(lc->from), "to", str_or_null(lc->to), "queue",
+		                                 str_or_null(lc->queue)));
 		lc->pop_tail = members(tail);
 		if (lc->pop_head == NULL || lc->pop_tail == NULL) {
 			pop_invalidate(lc);
@@ -313,8 +314,7 @@ call_body(const struct live_call *lc, const char *state, const char *agent, json
 }
 
 static void
-send_call(struct cl_pops *p, struct live_call *lc, const char *to, const char *state, const char *agent,
-	  json_t *extra)
+send_call(struct cl_pops *p, struct live_call *lc, const char *to, const char *state, const char *agent, json_t *extra)
 {
 	char *body;
 
@@ -392,7 +392,7 @@ lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
 
 	json_decref(lc->lookup);
 	lc->lookup = cl_customers_lookup_raw(p->srv->customers, &p->srv->numbers, number ? number : "",
-					     p->srv->cfg.pops_history, lc->call_id, err);
+	                                     p->srv->cfg.pops_history, lc->call_id, err);
 	if (lc->lookup == NULL) {
 		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", lc->call_id, err);
 		return;
@@ -490,7 +490,7 @@ cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
 		break;
 	case CL_EV_TRANSFERRED: {
 		json_t *extra = json_pack("{s:o, s:o}", "to_agent", str_or_null(ev->to_agent), "to",
-					  str_or_null(ev->to_agent ? NULL : ev->to));
+		                          str_or_null(ev->to_agent ? NULL : ev->to));
 		notify_popped(p, lc, "transferred", ev->agent, extra);
 		json_decref(extra);
 		/* The transferring agent is done with the call; the target gets the pop. */

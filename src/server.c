@@ -77,7 +77,7 @@ listen_unix(struct cl_server *srv, const char *name, const char *path, evconnlis
 	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
 		unlink(path);
 	l = evconnlistener_new_bind(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-				    (struct sockaddr *)&sun, sizeof(sun));
+	                            (struct sockaddr *)&sun, sizeof(sun));
 	if (l == NULL) {
 		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: %s", name, path, strerror(errno));
 		return NULL;
@@ -119,8 +119,8 @@ listen_tcp(struct cl_server *srv, const char *name, const char *addr, evconnlist
 	if (parse_listen(name, addr, &ss, &sslen, err) < 0)
 		return NULL;
 	l = evconnlistener_new_bind(srv->base, cb, srv,
-				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 1024,
-				    (struct sockaddr *)&ss, sslen);
+	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 1024,
+	                            (struct sockaddr *)&ss, sslen);
 	if (l == NULL)
 		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: %s", name, addr, strerror(errno));
 	return l;
@@ -156,7 +156,7 @@ static void
 apply_numbers(struct cl_server *srv)
 {
 	if (cl_numbers_init(&srv->numbers, srv->cfg.country_code, srv->cfg.national_prefix,
-			    srv->cfg.international_prefix) < 0)
+	                    srv->cfg.international_prefix) < 0)
 		log_warnx("msg=\"numbering rules rejected\"");
 }
 
@@ -326,16 +326,18 @@ start(struct cl_server *srv, char *err)
 		return -1;
 	}
 	if (srv->cfg.events_unix[0] &&
-	    (srv->events_unix = listen_unix(srv, CL_SD_NAME_EVENTS_UNIX, srv->cfg.events_unix, cl_ingest_accept, err)) == NULL)
+	    (srv->events_unix =
+	         listen_unix(srv, CL_SD_NAME_EVENTS_UNIX, srv->cfg.events_unix, cl_ingest_accept, err)) == NULL)
 		return -1;
-	if (srv->cfg.events_tcp[0] &&
-	    (srv->events_tcp = listen_tcp(srv, CL_SD_NAME_EVENTS_TCP, srv->cfg.events_tcp, cl_ingest_accept, err)) == NULL)
+	if (srv->cfg.events_tcp[0] && (srv->events_tcp = listen_tcp(srv, CL_SD_NAME_EVENTS_TCP, srv->cfg.events_tcp,
+	                                                            cl_ingest_accept, err)) == NULL)
 		return -1;
-	if (srv->cfg.agents_unix[0] && (srv->agents_unix = listen_unix(srv, CL_SD_NAME_AGENTS_UNIX, srv->cfg.agents_unix,
-								       cl_consoles_accept, err)) == NULL)
+	if (srv->cfg.agents_unix[0] &&
+	    (srv->agents_unix =
+	         listen_unix(srv, CL_SD_NAME_AGENTS_UNIX, srv->cfg.agents_unix, cl_consoles_accept, err)) == NULL)
 		return -1;
-	if (srv->cfg.agents_tcp[0] &&
-	    (srv->agents_tcp = listen_tcp(srv, CL_SD_NAME_AGENTS_TCP, srv->cfg.agents_tcp, cl_consoles_accept, err)) == NULL)
+	if (srv->cfg.agents_tcp[0] && (srv->agents_tcp = listen_tcp(srv, CL_SD_NAME_AGENTS_TCP, srv->cfg.agents_tcp,
+	                                                            cl_consoles_accept, err)) == NULL)
 		return -1;
 	if (srv->cfg.http_listen[0]) {
 		int fd = cl_server_http_fd(srv, err);
@@ -354,7 +356,8 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "cannot install signal handlers");
 		return -1;
 	}
-	if (cl_sd_watchdog_usec(&wd_usec) > 0 && add_timer(srv, &srv->watchdog, on_watchdog, (int64_t)wd_usec / 2) < 0) {
+	if (cl_sd_watchdog_usec(&wd_usec) > 0 &&
+	    add_timer(srv, &srv->watchdog, on_watchdog, (int64_t)wd_usec / 2) < 0) {
 		snprintf(err, CL_ERR_LEN, "cannot start the watchdog timer");
 		return -1;
 	}
@@ -401,8 +404,8 @@ stop(struct cl_server *srv)
 		cl_pops_free(srv->pops);
 	cl_customers_free(srv->customers);
 	cl_store_close(srv->reader);
-	struct event *evs[] = {srv->sig_term, srv->sig_int, srv->sig_hup, srv->watchdog,
-			       srv->housekeeping, srv->flush_ev, srv->drain};
+	struct event *evs[] = {srv->sig_term,     srv->sig_int,  srv->sig_hup, srv->watchdog,
+	                       srv->housekeeping, srv->flush_ev, srv->drain};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -436,9 +439,9 @@ cl_server_main(struct cl_config *cfg)
 		rc = 1;
 	} else {
 		log_info("msg=\"listening\" version=%s events.unix=\"%s\" events.tcp=\"%s\" agents.unix=\"%s\" "
-			 "agents.tcp=\"%s\" http=\"%s\" database=\"%s\"",
-			 CALLOGD_VERSION, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
-			 srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_path);
+		         "agents.tcp=\"%s\" http=\"%s\" database=\"%s\"",
+		         CALLOGD_VERSION, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
+		         srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_path);
 		cl_sd_notify("READY=1");
 		event_base_dispatch(srv->base);
 		log_info("msg=\"stopped\" events=%llu", (unsigned long long)srv->m.committed_events);

@@ -10,82 +10,82 @@
 
 /* Each entry takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
-	/* 0 -> 1 */
-	"CREATE TABLE events("
-	"  seq INTEGER PRIMARY KEY,"
-	"  eid TEXT,"
-	"  call_id TEXT,"
-	"  type TEXT NOT NULL,"
-	"  ts INTEGER NOT NULL,"
-	"  received_at INTEGER NOT NULL,"
-	"  body TEXT NOT NULL);"
-	"CREATE UNIQUE INDEX events_eid ON events(eid) WHERE eid IS NOT NULL;"
-	"CREATE INDEX events_call ON events(call_id, seq);"
-	"CREATE TABLE calls("
-	"  call_id TEXT PRIMARY KEY,"
-	"  direction INTEGER NOT NULL DEFAULT 0,"
-	"  from_num TEXT NOT NULL DEFAULT '',"
-	"  to_num TEXT NOT NULL DEFAULT '',"
-	"  number TEXT NOT NULL DEFAULT '',"
-	"  queue TEXT NOT NULL DEFAULT '',"
-	"  agent TEXT NOT NULL DEFAULT '',"
-	"  agents TEXT NOT NULL DEFAULT '[]',"
-	"  customer_id TEXT,"
-	"  has_offer INTEGER NOT NULL DEFAULT 0,"
-	"  offered_at INTEGER NOT NULL DEFAULT 0,"
-	"  answered_at INTEGER NOT NULL DEFAULT 0,"
-	"  ended_at INTEGER NOT NULL DEFAULT 0,"
-	"  hold_ms INTEGER NOT NULL DEFAULT 0,"
-	"  hold_since INTEGER NOT NULL DEFAULT 0,"
-	"  end_reason TEXT NOT NULL DEFAULT '',"
-	"  end_by TEXT NOT NULL DEFAULT '',"
-	"  disp_code TEXT NOT NULL DEFAULT '',"
-	"  disp_agent TEXT NOT NULL DEFAULT '',"
-	"  disp_at INTEGER NOT NULL DEFAULT 0,"
-	"  disp_notes TEXT,"
-	"  data TEXT,"
-	"  last_seq INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX calls_offered ON calls(offered_at);"
-	"CREATE INDEX calls_customer ON calls(customer_id, offered_at) WHERE customer_id IS NOT NULL;"
-	"CREATE INDEX calls_number ON calls(number, offered_at);"
-	"CREATE INDEX calls_ended ON calls(ended_at) WHERE ended_at > 0;"
-	"CREATE TABLE customers("
-	"  id TEXT PRIMARY KEY,"
-	"  name TEXT NOT NULL DEFAULT '',"
-	"  phones TEXT NOT NULL DEFAULT '[]',"
-	"  email TEXT NOT NULL DEFAULT '',"
-	"  account TEXT NOT NULL DEFAULT '',"
-	"  tier TEXT NOT NULL DEFAULT '',"
-	"  notes TEXT NOT NULL DEFAULT '',"
-	"  updated_at INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE customer_phones("
-	"  number TEXT NOT NULL,"
-	"  customer_id TEXT NOT NULL,"
-	"  PRIMARY KEY(number, customer_id)) WITHOUT ROWID;"
-	"CREATE INDEX customer_phones_customer ON customer_phones(customer_id);"
-	"CREATE TABLE agents("
-	"  id TEXT PRIMARY KEY,"
-	"  name TEXT NOT NULL DEFAULT '',"
-	"  token_hash TEXT,"
-	"  state TEXT NOT NULL DEFAULT 'logged_out',"
-	"  reason TEXT NOT NULL DEFAULT '',"
-	"  since INTEGER NOT NULL DEFAULT 0,"
-	"  created_at INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE api_tokens("
-	"  name TEXT PRIMARY KEY,"
-	"  token_hash TEXT NOT NULL UNIQUE,"
-	"  created_at INTEGER NOT NULL);",
-	/* 1 -> 2: daemon secrets (the session cookie signing key) */
-	"CREATE TABLE meta("
-	"  key TEXT PRIMARY KEY,"
-	"  value BLOB NOT NULL) WITHOUT ROWID;",
+    /* 0 -> 1 */
+    "CREATE TABLE events("
+    "  seq INTEGER PRIMARY KEY,"
+    "  eid TEXT,"
+    "  call_id TEXT,"
+    "  type TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  body TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX events_eid ON events(eid) WHERE eid IS NOT NULL;"
+    "CREATE INDEX events_call ON events(call_id, seq);"
+    "CREATE TABLE calls("
+    "  call_id TEXT PRIMARY KEY,"
+    "  direction INTEGER NOT NULL DEFAULT 0,"
+    "  from_num TEXT NOT NULL DEFAULT '',"
+    "  to_num TEXT NOT NULL DEFAULT '',"
+    "  number TEXT NOT NULL DEFAULT '',"
+    "  queue TEXT NOT NULL DEFAULT '',"
+    "  agent TEXT NOT NULL DEFAULT '',"
+    "  agents TEXT NOT NULL DEFAULT '[]',"
+    "  customer_id TEXT,"
+    "  has_offer INTEGER NOT NULL DEFAULT 0,"
+    "  offered_at INTEGER NOT NULL DEFAULT 0,"
+    "  answered_at INTEGER NOT NULL DEFAULT 0,"
+    "  ended_at INTEGER NOT NULL DEFAULT 0,"
+    "  hold_ms INTEGER NOT NULL DEFAULT 0,"
+    "  hold_since INTEGER NOT NULL DEFAULT 0,"
+    "  end_reason TEXT NOT NULL DEFAULT '',"
+    "  end_by TEXT NOT NULL DEFAULT '',"
+    "  disp_code TEXT NOT NULL DEFAULT '',"
+    "  disp_agent TEXT NOT NULL DEFAULT '',"
+    "  disp_at INTEGER NOT NULL DEFAULT 0,"
+    "  disp_notes TEXT,"
+    "  data TEXT,"
+    "  last_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX calls_offered ON calls(offered_at);"
+    "CREATE INDEX calls_customer ON calls(customer_id, offered_at) WHERE customer_id IS NOT NULL;"
+    "CREATE INDEX calls_number ON calls(number, offered_at);"
+    "CREATE INDEX calls_ended ON calls(ended_at) WHERE ended_at > 0;"
+    "CREATE TABLE customers("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  phones TEXT NOT NULL DEFAULT '[]',"
+    "  email TEXT NOT NULL DEFAULT '',"
+    "  account TEXT NOT NULL DEFAULT '',"
+    "  tier TEXT NOT NULL DEFAULT '',"
+    "  notes TEXT NOT NULL DEFAULT '',"
+    "  updated_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE customer_phones("
+    "  number TEXT NOT NULL,"
+    "  customer_id TEXT NOT NULL,"
+    "  PRIMARY KEY(number, customer_id)) WITHOUT ROWID;"
+    "CREATE INDEX customer_phones_customer ON customer_phones(customer_id);"
+    "CREATE TABLE agents("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  token_hash TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'logged_out',"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  since INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE api_tokens("
+    "  name TEXT PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);",
+    /* 1 -> 2: daemon secrets (the session cookie signing key) */
+    "CREATE TABLE meta("
+    "  key TEXT PRIMARY KEY,"
+    "  value BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-#define CALL_COLS                                                                                               \
-	"call_id, direction, from_num, to_num, number, queue, agent, agents, customer_id, has_offer, offered_at, " \
-	"answered_at, ended_at, hold_ms, hold_since, end_reason, end_by, disp_code, disp_agent, disp_at, "       \
+#define CALL_COLS                                                                                                      \
+	"call_id, direction, from_num, to_num, number, queue, agent, agents, customer_id, has_offer, offered_at, "     \
+	"answered_at, ended_at, hold_ms, hold_since, end_reason, end_by, disp_code, disp_agent, disp_at, "             \
 	"disp_notes, data, last_seq"
 
 struct cl_store {
@@ -209,7 +209,7 @@ migrate(struct cl_store *st, char *err)
 		goto fail;
 	if (v > NMIGRATIONS) {
 		snprintf(err, CL_ERR_LEN, "database schema version %d is newer than this callogd knows (%d)", v,
-			 NMIGRATIONS);
+		         NMIGRATIONS);
 		goto fail;
 	}
 	for (; v < NMIGRATIONS; v++) {
@@ -243,7 +243,7 @@ cl_store_open(const char *path, int flags, char *err)
 		oflags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
 		snprintf(err, CL_ERR_LEN, "cannot open database %s: %s", path,
-			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -263,7 +263,7 @@ cl_store_open(const char *path, int flags, char *err)
 			goto fail;
 		if (v != NMIGRATIONS) {
 			snprintf(err, CL_ERR_LEN, "database %s has schema version %d, expected %d", path, v,
-				 NMIGRATIONS);
+			         NMIGRATIONS);
 			goto fail;
 		}
 		if (exec(st, "PRAGMA query_only=1", err) < 0)
@@ -281,14 +281,15 @@ cl_store_open(const char *path, int flags, char *err)
 		goto fail;
 	if (!st->readonly &&
 	    (prep(st, &st->ins_event,
-		  "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) VALUES(?,?,?,?,?,?,?)", err) < 0 ||
+	          "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) VALUES(?,?,?,?,?,?,?)",
+	          err) < 0 ||
 	     prep(st, &st->put_call,
-		  "INSERT OR REPLACE INTO calls(" CALL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		  err) < 0 ||
+	          "INSERT OR REPLACE INTO calls(" CALL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	          err) < 0 ||
 	     prep(st, &st->agent_state,
-		  "INSERT INTO agents(id, state, reason, since, created_at) VALUES(?1,?2,?3,?4,?4) "
-		  "ON CONFLICT(id) DO UPDATE SET state = ?2, reason = ?3, since = ?4 WHERE since <= ?4",
-		  err) < 0 ||
+	          "INSERT INTO agents(id, state, reason, since, created_at) VALUES(?1,?2,?3,?4,?4) "
+	          "ON CONFLICT(id) DO UPDATE SET state = ?2, reason = ?3, since = ?4 WHERE since <= ?4",
+	          err) < 0 ||
 	     prep(st, &st->begin, "BEGIN IMMEDIATE", err) < 0 || prep(st, &st->commit, "COMMIT", err) < 0 ||
 	     prep(st, &st->rollback, "ROLLBACK", err) < 0))
 		goto fail;
@@ -450,8 +451,7 @@ row_to_call(sqlite3_stmt *s, struct cl_call *c)
 	if (aj != NULL && (agents = json_loads(aj, 0, NULL)) != NULL) {
 		size_t i;
 		json_t *a;
-		json_array_foreach(agents, i, a)
-		{
+		json_array_foreach (agents, i, a) {
 			if (c->n_agents < CL_CALL_MAX_AGENTS && json_is_string(a))
 				snprintf(c->agents[c->n_agents++], sizeof(c->agents[0]), "%s", json_string_value(a));
 		}
@@ -550,8 +550,8 @@ oom:
 }
 
 int
-cl_store_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason,
-			 int64_t ts, char *err)
+cl_store_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason, int64_t ts,
+                         char *err)
 {
 	sqlite3_stmt *s = st->agent_state;
 
@@ -571,11 +571,10 @@ cl_store_list_calls(struct cl_store *st, const struct cl_call_filter *f, int64_t
 	int i = 1, rc;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT " CALL_COLS " FROM calls WHERE 1%s%s%s%s%s ORDER BY offered_at DESC, rowid DESC LIMIT ?",
-		 f->since ? " AND offered_at >= ?" : "", f->until ? " AND offered_at < ?" : "",
-		 f->agent ? " AND (agent = ? OR EXISTS (SELECT 1 FROM json_each(calls.agents) WHERE value = ?))" : "",
-		 f->queue ? " AND queue = ?" : "",
-		 f->number ? " AND (number = ? OR from_num = ? OR to_num = ?)" : "");
+	         "SELECT " CALL_COLS " FROM calls WHERE 1%s%s%s%s%s ORDER BY offered_at DESC, rowid DESC LIMIT ?",
+	         f->since ? " AND offered_at >= ?" : "", f->until ? " AND offered_at < ?" : "",
+	         f->agent ? " AND (agent = ? OR EXISTS (SELECT 1 FROM json_each(calls.agents) WHERE value = ?))" : "",
+	         f->queue ? " AND queue = ?" : "", f->number ? " AND (number = ? OR from_num = ? OR to_num = ?)" : "");
 	if (calls == NULL)
 		goto oom;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -639,9 +638,8 @@ cl_store_call_json(struct cl_store *st, const char *call_id, int64_t now_ms, cha
 	cl_call_clear(&c);
 	if (call == NULL || (events = json_array()) == NULL)
 		goto oom;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT seq, ts, received_at, body FROM events WHERE call_id = ? ORDER BY seq", -1,
-			       &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT seq, ts, received_at, body FROM events WHERE call_id = ? ORDER BY seq",
+	                       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	bind_text(s, 1, call_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -703,7 +701,7 @@ cl_store_token_add(struct cl_store *st, const char *name, char *token_out, char 
 	if (new_token(token_out, hash, err) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO api_tokens(name, token_hash, created_at) VALUES(?,?,?)", -1, &s,
-			       NULL) != SQLITE_OK) {
+	                       NULL) != SQLITE_OK) {
 		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
 		return -1;
 	}
@@ -747,9 +745,9 @@ cl_store_agent_add(struct cl_store *st, const char *id, const char *name, char *
 		return -1;
 	/* An agent first seen through agent.state events has no token yet: give it one. */
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO agents(id, name, token_hash, created_at) VALUES(?1,?2,?3,?4) "
-			       "ON CONFLICT(id) DO UPDATE SET name = ?2, token_hash = ?3 WHERE token_hash IS NULL",
-			       -1, &s, NULL) != SQLITE_OK) {
+	                       "INSERT INTO agents(id, name, token_hash, created_at) VALUES(?1,?2,?3,?4) "
+	                       "ON CONFLICT(id) DO UPDATE SET name = ?2, token_hash = ?3 WHERE token_hash IS NULL",
+	                       -1, &s, NULL) != SQLITE_OK) {
 		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
 		return -1;
 	}
@@ -802,7 +800,8 @@ cl_store_agent_check(struct cl_store *st, const char *id, const char *token)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *stored = (const char *)sqlite3_column_text(s, 0);
-		ok = stored != NULL && strlen(stored) == CL_SHA256_HEX - 1 && cl_ct_equal(stored, hash, CL_SHA256_HEX - 1);
+		ok = stored != NULL && strlen(stored) == CL_SHA256_HEX - 1 &&
+		     cl_ct_equal(stored, hash, CL_SHA256_HEX - 1);
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -818,19 +817,19 @@ cl_store_agents(struct cl_store *st, char *err)
 
 	if (arr == NULL)
 		goto oom;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, name, state, reason, since FROM agents ORDER BY id", -1, &s,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT id, name, state, reason, since FROM agents ORDER BY id", -1, &s, NULL) !=
+	    SQLITE_OK)
 		goto dberr;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char since[CL_TIME_LEN];
 		int64_t t = sqlite3_column_int64(s, 4);
 		const char *reason = (const char *)sqlite3_column_text(s, 3);
 		cl_time_format(t, since);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", sqlite3_column_text(s, 0),
-						     "name", sqlite3_column_text(s, 1), "state",
-						     sqlite3_column_text(s, 2), "reason",
-						     reason && reason[0] ? json_string(reason) : json_null(), "since",
-						     t ? json_string(since) : json_null()));
+		json_array_append_new(arr,
+		                      json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", sqlite3_column_text(s, 0), "name",
+		                                sqlite3_column_text(s, 1), "state", sqlite3_column_text(s, 2), "reason",
+		                                reason && reason[0] ? json_string(reason) : json_null(), "since",
+		                                t ? json_string(since) : json_null()));
 	}
 	if (rc != SQLITE_DONE)
 		goto dberr;
@@ -855,9 +854,10 @@ cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *er
 	*ncalls = 0;
 	if (exec(st, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
-	snprintf(sql, sizeof(sql),
-		 "DELETE FROM events WHERE call_id IN (SELECT call_id FROM calls WHERE ended_at > 0 AND ended_at < %lld)",
-		 (long long)before_ms);
+	snprintf(
+	    sql, sizeof(sql),
+	    "DELETE FROM events WHERE call_id IN (SELECT call_id FROM calls WHERE ended_at > 0 AND ended_at < %lld)",
+	    (long long)before_ms);
 	if (exec(st, sql, err) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "DELETE FROM calls WHERE ended_at > 0 AND ended_at < %lld", (long long)before_ms);

@@ -213,11 +213,11 @@ cl_json_quote(const char *s, char *out, size_t outlen)
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;
 
-#define PUT(c)                      \
-	do {                        \
-		if (n + 1 >= outlen) \
-			return -1;  \
-		out[n++] = (c);     \
+#define PUT(c)                                                                                                         \
+	do {                                                                                                           \
+		if (n + 1 >= outlen)                                                                                   \
+			return -1;                                                                                     \
+		out[n++] = (c);                                                                                        \
 	} while (0)
 	PUT('"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

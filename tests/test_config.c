@@ -71,13 +71,15 @@ main(void)
 	cl_config_free(&c);
 
 	/* Every key of the spec, relative paths resolved against the file's directory. */
-	path = write_conf("full.conf", "database = { path = \"data/x.db\"; };\n"
-				       "events = { unix = \"ev.sock\"; tcp = \"\"; max_line = 1024; token = \"s3\"; };\n"
-				       "agents = { unix = \"/abs/ag.sock\"; tcp = \"0.0.0.0:9\"; };\n"
-				       "http = { listen = \"[::1]:8080\"; };\n"
-				       "numbers = { country_code = \"31\"; national_prefix = \"0\"; international_prefix = \"00\"; };\n"
-				       "pops = { trigger = \"answered\"; history = 3; };\n"
-				       "retention = { days = 30; };\nstats = { sla_seconds = 15; };\nlog = { level = \"debug\"; };\n");
+	path =
+	    write_conf("full.conf",
+	               "database = { path = \"data/x.db\"; };\n"
+	               "events = { unix = \"ev.sock\"; tcp = \"\"; max_line = 1024; token = \"s3\"; };\n"
+	               "agents = { unix = \"/abs/ag.sock\"; tcp = \"0.0.0.0:9\"; };\n"
+	               "http = { listen = \"[::1]:8080\"; };\n"
+	               "numbers = { country_code = \"31\"; national_prefix = \"0\"; international_prefix = \"00\"; };\n"
+	               "pops = { trigger = \"answered\"; history = 3; };\n"
+	               "retention = { days = 30; };\nstats = { sla_seconds = 15; };\nlog = { level = \"debug\"; };\n");
 	CHECK_INT(cl_config_load(&c, path, err), 0);
 	{
 		char want[600];
@@ -101,13 +103,15 @@ main(void)
 	CHECK_INT(c.log_level, CL_LOG_DEBUG);
 
 	/* Reload rules: what may change, what needs a restart, what is reported. */
-	path = write_conf("full2.conf", "database = { path = \"data/x.db\"; };\n"
-					"events = { unix = \"ev.sock\"; tcp = \"\"; max_line = 1024; token = \"s4\"; };\n"
-					"agents = { unix = \"/abs/ag.sock\"; tcp = \"0.0.0.0:9\"; };\n"
-					"http = { listen = \"[::1]:8080\"; };\n"
-					"numbers = { country_code = \"31\"; national_prefix = \"0\"; international_prefix = \"00\"; };\n"
-					"pops = { trigger = \"answered\"; history = 3; };\n"
-					"retention = { days = 30; };\nstats = { sla_seconds = 15; };\nlog = { level = \"warn\"; };\n");
+	path =
+	    write_conf("full2.conf",
+	               "database = { path = \"data/x.db\"; };\n"
+	               "events = { unix = \"ev.sock\"; tcp = \"\"; max_line = 1024; token = \"s4\"; };\n"
+	               "agents = { unix = \"/abs/ag.sock\"; tcp = \"0.0.0.0:9\"; };\n"
+	               "http = { listen = \"[::1]:8080\"; };\n"
+	               "numbers = { country_code = \"31\"; national_prefix = \"0\"; international_prefix = \"00\"; };\n"
+	               "pops = { trigger = \"answered\"; history = 3; };\n"
+	               "retention = { days = 30; };\nstats = { sla_seconds = 15; };\nlog = { level = \"warn\"; };\n");
 	CHECK_INT(cl_config_load(&d, path, err), 0);
 	CHECK_INT(cl_config_reload_compatible(&c, &d, err), 0);
 	CHECK_INT(cl_config_diff(&c, &d, diff, sizeof(diff)), 2);
@@ -126,9 +130,10 @@ main(void)
 	cl_config_free(&c);
 
 	/* Each kind of error names the file and the line. */
-	expect_error("database = { path = \"x\" ", 1, "");                       /* syntax */
+	expect_error("database = { path = \"x\" ", 1, ""); /* syntax */
 	expect_error("\n\nbogus = { a = 1; };\n", 3, "unknown setting \"bogus\"");
-	expect_error("events = {\n  tcp = \"127.0.0.1:1\";\n  colour = 1;\n};\n", 3, "unknown setting \"events.colour\"");
+	expect_error("events = {\n  tcp = \"127.0.0.1:1\";\n  colour = 1;\n};\n", 3,
+	             "unknown setting \"events.colour\"");
 	expect_error("events = {\n  max_line = \"big\";\n};\n", 2, "events.max_line must be an integer");
 	expect_error("events = { max_line = 10; };\n", 1, "between 256 and");
 	expect_error("\nhttp = { listen = \"localhost\"; };\n", 2, "HOST:PORT");
@@ -138,8 +143,11 @@ main(void)
 	expect_error("numbers = { country_code = \"+1\"; };\n", 1, "digits");
 	expect_error("retention = 5;\n", 1, "must be a group");
 	expect_error("stats = { sla_seconds = 0; };\n", 1, "between 1 and");
-	expect_error("events = { unix = \"/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"; };\n",
-		     1, "longer than");
+	expect_error("events = { unix = "
+	             "\"/tmp/"
+	             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	             "aaaaaaaaaaaaaaaaaaaaaa.sock\"; };\n",
+	             1, "longer than");
 	expect_error("events = { token = 5; };\n", 1, "events.token must be a string");
 
 	/* A missing file. */

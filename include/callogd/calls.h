@@ -32,8 +32,8 @@ struct cl_call {
 	int64_t offered_at;
 	int64_t answered_at; /* first answer */
 	int64_t ended_at;
-	int64_t hold_ms;     /* completed holds */
-	int64_t hold_since;  /* start of the hold in progress, 0 if none */
+	int64_t hold_ms;    /* completed holds */
+	int64_t hold_since; /* start of the hold in progress, 0 if none */
 
 	char end_reason[CL_ID_MAX + 1];
 	char end_by[CL_ID_MAX + 1];

@@ -36,7 +36,7 @@ void cl_hist_observe(struct cl_hist *h, double seconds);
 enum cl_conn_kind { CL_CONN_EVENTS, CL_CONN_CONSOLE, CL_CONN_SSE, CL_CONN_HTTP, CL_CONN__COUNT };
 
 struct cl_metrics {
-	uint64_t events[CL_EV__COUNT][3]; /* by type: accepted, duplicate, failed */
+	uint64_t events[CL_EV__COUNT][3];   /* by type: accepted, duplicate, failed */
 	uint64_t errors[CL_EVERR_AUTH + 1]; /* answers by error code */
 	uint64_t pops, call_msgs, retracts;
 	struct cl_hist pop_latency; /* event read -> pop written */
@@ -71,7 +71,7 @@ struct cl_server {
 	struct cl_sd_fds sd; /* sockets systemd passed, until the listeners take them */
 	int events_unix_passed, agents_unix_passed;
 	int stopping;
-	int storage_failing;       /* the last commit failed */
+	int storage_failing; /* the last commit failed */
 	char storage_error[CL_ERR_LEN];
 	int64_t stopping_since, started_ms, last_purge_ms;
 };
@@ -100,7 +100,8 @@ struct cl_producer_ops {
  * for owner. 0, or -1 with fd closed.
  */
 int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
-		       const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p);
+                       const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev,
+                       struct cl_producer **p);
 struct cl_producer *cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner);
 /* cl_producer_release() : the owner is gone; answers still in flight are dropped. */
 void cl_producer_release(struct cl_producer *p);

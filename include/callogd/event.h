@@ -8,9 +8,9 @@
 #include "callogd/numbers.h"
 
 /* Bounds on every field from outside. */
-#define CL_ID_MAX 128      /* call_id, id, agent, queue, code, reason, ... */
-#define CL_NOTES_MAX 4096  /* disposition notes */
-#define CL_PARTY_MAX 64    /* from/to before normalisation */
+#define CL_ID_MAX 128     /* call_id, id, agent, queue, code, reason, ... */
+#define CL_NOTES_MAX 4096 /* disposition notes */
+#define CL_PARTY_MAX 64   /* from/to before normalisation */
 
 enum cl_event_type {
 	CL_EV_OFFERED,
@@ -52,22 +52,22 @@ struct cl_event {
 	const char *from, *to;
 	int from_kind, to_kind; /* enum cl_number_result, -1 when absent */
 	const char *queue;
-	int direction; /* enum cl_direction */
-	const char *data;   /* attached data as compact JSON text, or NULL */
+	int direction;    /* enum cl_direction */
+	const char *data; /* attached data as compact JSON text, or NULL */
 	const char *agent;
 	const char *to_agent;
-	const char *reason;   /* call.ended, agent.state */
-	const char *by;       /* call.ended */
-	const char *code;     /* call.disposition */
-	const char *notes;    /* call.disposition */
-	const char *state;    /* agent.state */
-	const char *body;     /* the whole event as compact JSON (what the log keeps) */
+	const char *reason; /* call.ended, agent.state */
+	const char *by;     /* call.ended */
+	const char *code;   /* call.disposition */
+	const char *notes;  /* call.disposition */
+	const char *state;  /* agent.state */
+	const char *body;   /* the whole event as compact JSON (what the log keeps) */
 
 	/* Filled by the daemon, not the parser. */
-	int64_t received_at; /* ms */
-	int64_t seq;         /* set by the store when committed */
+	int64_t received_at;     /* ms */
+	int64_t seq;             /* set by the store when committed */
 	const char *customer_id; /* matched at offer time; points into ext */
-	char *ext;           /* malloc'd storage for what the daemon adds, or NULL */
+	char *ext;               /* malloc'd storage for what the daemon adds, or NULL */
 
 	char *buf; /* owns the strings above */
 };
@@ -85,7 +85,7 @@ const char *cl_event_error_name(enum cl_event_error e);
  * (for the error answer), else NULL. On success *id_out is NULL.
  */
 enum cl_event_error cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_numbers *rules,
-				   struct cl_event *ev, char **id_out, char *msg);
+                                   struct cl_event *ev, char **id_out, char *msg);
 
 /* cl_event_clear() : frees what ev owns and zeroes it; accepts a zeroed ev. */
 void cl_event_clear(struct cl_event *ev);

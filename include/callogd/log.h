@@ -26,10 +26,10 @@ void cl_log_errno(int level, const char *fmt, ...) __attribute__((format(printf,
 #define log_warn(...) cl_log_errno(CL_LOG_WARN, __VA_ARGS__)
 #define log_warnx(...) cl_log(CL_LOG_WARN, __VA_ARGS__)
 #define log_info(...) cl_log(CL_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                                \
-	do {                                          \
-		if (cl_log_get_level() >= CL_LOG_DEBUG) \
-			cl_log(CL_LOG_DEBUG, __VA_ARGS__); \
+#define log_debug(...)                                                                                                 \
+	do {                                                                                                           \
+		if (cl_log_get_level() >= CL_LOG_DEBUG)                                                                \
+			cl_log(CL_LOG_DEBUG, __VA_ARGS__);                                                             \
 	} while (0)
 
 #endif

@@ -49,11 +49,11 @@ int cl_store_get_call(struct cl_store *st, const char *call_id, struct cl_call *
 int cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err);
 
 /* cl_store_put_agent_state() : records an agent's presence (creates the agent if unknown). */
-int cl_store_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason,
-			     int64_t ts, char *err);
+int cl_store_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason, int64_t ts,
+                             char *err);
 
 struct cl_call_filter {
-	int64_t since, until; /* offered_at range in ms, 0 = open */
+	int64_t since, until;               /* offered_at range in ms, 0 = open */
 	const char *agent, *queue, *number; /* NULL = any; number is normalised */
 	int limit;                          /* 1..1000 */
 };

@@ -27,9 +27,9 @@ struct cl_batch {
 	struct cl_batch *next;
 	size_t n, cap;
 	struct cl_witem *items;
-	int64_t commit_us; /* how long the transaction took, for metrics */
-	size_t group;      /* events in the transaction this batch was part of */
-	int first;         /* the first batch of its transaction */
+	int64_t commit_us;    /* how long the transaction took, for metrics */
+	size_t group;         /* events in the transaction this batch was part of */
+	int first;            /* the first batch of its transaction */
 	char err[CL_ERR_LEN]; /* why it failed, when it did */
 };
 
@@ -43,7 +43,7 @@ typedef void (*cl_writer_done_fn)(struct cl_batch *b, void *arg);
  * Completions are delivered through base (which must have threads enabled).
  */
 struct cl_writer *cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn done, void *arg,
-				  char *err);
+                                  char *err);
 /* cl_writer_submit() : queues b (taking ownership); never blocks on I/O. */
 void cl_writer_submit(struct cl_writer *w, struct cl_batch *b);
 /* cl_writer_purge() : asks the thread to delete calls ended before before_ms (retention). */

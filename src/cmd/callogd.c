@@ -12,11 +12,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: callogd [-t] [-c FILE]\n"
-		   "       callogd -V | -h\n"
-		   "  -c FILE  configuration file (default " CL_DEFAULT_CONFIG ")\n"
-		   "  -t       check the configuration and exit\n"
-		   "  -V       print the version\n"
-		   "  -h       print this help\n");
+	           "       callogd -V | -h\n"
+	           "  -c FILE  configuration file (default " CL_DEFAULT_CONFIG ")\n"
+	           "  -t       check the configuration and exit\n"
+	           "  -V       print the version\n"
+	           "  -h       print this help\n");
 }
 
 int
