@@ -141,6 +141,35 @@ listen_valid(const char *s)
 	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
 }
 
+/* Removes "." and ".." segments and doubled slashes from an absolute path, in place. */
+static void
+normalize_path(char *path)
+{
+	char *out = path, *in = path;
+
+	while (*in) {
+		while (*in == '/')
+			in++;
+		char *seg = in;
+		while (*in && *in != '/')
+			in++;
+		size_t n = (size_t)(in - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, seg, n);
+		out += n;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
 /* Makes path absolute against dir unless it is "" or already absolute. */
 static char *
 resolve_path(const char *dir, const char *path)
@@ -151,6 +180,7 @@ resolve_path(const char *dir, const char *path)
 		return strdup(path);
 	if (asprintf(&out, "%s/%s", dir, path) < 0)
 		return NULL;
+	normalize_path(out);
 	return out;
 }
 
