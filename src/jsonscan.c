@@ -140,7 +140,14 @@ scan_string(struct scanner *s, int *escaped)
 		if (end - p < 2)
 			return s->p = p, fail(s, "unterminated string");
 		switch (p[1]) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
 			p += 2;
 			continue;
 		case 'u':
@@ -333,11 +340,21 @@ decode_escape(const unsigned char **pp, unsigned char *out)
 	unsigned long c;
 
 	switch (p[1]) {
-	case 'b': out[0] = '\b'; break;
-	case 'f': out[0] = '\f'; break;
-	case 'n': out[0] = '\n'; break;
-	case 'r': out[0] = '\r'; break;
-	case 't': out[0] = '\t'; break;
+	case 'b':
+		out[0] = '\b';
+		break;
+	case 'f':
+		out[0] = '\f';
+		break;
+	case 'n':
+		out[0] = '\n';
+		break;
+	case 'r':
+		out[0] = '\r';
+		break;
+	case 't':
+		out[0] = '\t';
+		break;
 	case 'u':
 		c = (unsigned long)hex4(p + 2);
 		*pp = p + 6;
@@ -346,7 +363,9 @@ decode_escape(const unsigned char **pp, unsigned char *out)
 			*pp = p + 12;
 		}
 		return utf8_put(c, out);
-	default: out[0] = p[1]; break; /* '"', '\\', '/' */
+	default:
+		out[0] = p[1];
+		break; /* '"', '\\', '/' */
 	}
 	*pp = p + 2;
 	return 1;
