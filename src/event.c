@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "callogd/event.h"
+#include "callogd/jsonscan.h"
 #include "callogd/util.h"
 
 /* An unknown type is echoed in the message, but never more than this of it. */
@@ -37,7 +36,7 @@ enum field_kind {
 	K_NUMBER,    /* a party: normalised when it is a phone number */
 	K_ENUM,      /* one of values[] */
 	K_DIRECTION, /* one of directions[], stored as an int */
-	K_OBJECT,    /* kept as compact JSON text */
+	K_OBJECT,    /* kept as its JSON text, as written in the line */
 };
 
 enum field_id {
@@ -57,8 +56,41 @@ enum field_id {
 	F__COUNT
 };
 
+/* The top-level members read at all; every other member is only validated. */
+enum member_id {
+	M_TYPE,
+	M_ID,
+	M_CALL_ID,
+	M_TS,
+	M_FROM,
+	M_TO,
+	M_QUEUE,
+	M_DIRECTION,
+	M_DATA,
+	M_AGENT,
+	M_TO_AGENT,
+	M_REASON, /* call.ended's enum and agent.state's free text */
+	M_BY,
+	M_CODE,
+	M_NOTES,
+	M_STATE,
+	M__COUNT
+};
+
+static const char *const member_names[M__COUNT] = {
+    [M_TYPE] = "type", [M_ID] = "id",       [M_CALL_ID] = "call_id",   [M_TS] = "ts",
+    [M_FROM] = "from", [M_TO] = "to",       [M_QUEUE] = "queue",       [M_DIRECTION] = "direction",
+    [M_DATA] = "data", [M_AGENT] = "agent", [M_TO_AGENT] = "to_agent", [M_REASON] = "reason",
+    [M_BY] = "by",     [M_CODE] = "code",   [M_NOTES] = "notes",       [M_STATE] = "state",
+};
+
+/* The longest member name, and how long its escaped form can be (\uXXXX per byte). */
+#define MEMBER_NAME_MAX 9
+#define MEMBER_RAW_MAX (6 * MEMBER_NAME_MAX)
+
 struct field {
 	const char *name;
+	enum member_id member;
 	enum field_kind kind;
 	size_t off;                /* of the const char * in struct cl_event */
 	size_t min, max;           /* bytes, for K_STRING and K_NUMBER */
@@ -68,20 +100,20 @@ struct field {
 #define EV_OFF(m) offsetof(struct cl_event, m)
 
 static const struct field fields[F__COUNT] = {
-    [F_FROM] = {"from", K_NUMBER, EV_OFF(from), 0, CL_PARTY_MAX, NULL},
-    [F_TO] = {"to", K_NUMBER, EV_OFF(to), 0, CL_PARTY_MAX, NULL},
-    [F_QUEUE] = {"queue", K_STRING, EV_OFF(queue), 1, CL_ID_MAX, NULL},
-    [F_DIRECTION] = {"direction", K_DIRECTION, 0, 0, 0, directions},
-    [F_DATA] = {"data", K_OBJECT, EV_OFF(data), 0, 0, NULL},
-    [F_AGENT] = {"agent", K_STRING, EV_OFF(agent), 1, CL_ID_MAX, NULL},
-    [F_TO_AGENT] = {"to_agent", K_STRING, EV_OFF(to_agent), 1, CL_ID_MAX, NULL},
-    [F_END_REASON] = {"reason", K_ENUM, EV_OFF(reason), 0, 0, end_reasons},
-    [F_BY] = {"by", K_ENUM, EV_OFF(by), 0, 0, end_bys},
-    [F_CODE] = {"code", K_STRING, EV_OFF(code), 1, CL_ID_MAX, NULL},
-    [F_NOTES] = {"notes", K_STRING, EV_OFF(notes), 0, CL_NOTES_MAX, NULL},
-    [F_STATE] = {"state", K_ENUM, EV_OFF(state), 0, 0, agent_states},
+    [F_FROM] = {"from", M_FROM, K_NUMBER, EV_OFF(from), 0, CL_PARTY_MAX, NULL},
+    [F_TO] = {"to", M_TO, K_NUMBER, EV_OFF(to), 0, CL_PARTY_MAX, NULL},
+    [F_QUEUE] = {"queue", M_QUEUE, K_STRING, EV_OFF(queue), 1, CL_ID_MAX, NULL},
+    [F_DIRECTION] = {"direction", M_DIRECTION, K_DIRECTION, 0, 0, 0, directions},
+    [F_DATA] = {"data", M_DATA, K_OBJECT, EV_OFF(data), 0, 0, NULL},
+    [F_AGENT] = {"agent", M_AGENT, K_STRING, EV_OFF(agent), 1, CL_ID_MAX, NULL},
+    [F_TO_AGENT] = {"to_agent", M_TO_AGENT, K_STRING, EV_OFF(to_agent), 1, CL_ID_MAX, NULL},
+    [F_END_REASON] = {"reason", M_REASON, K_ENUM, EV_OFF(reason), 0, 0, end_reasons},
+    [F_BY] = {"by", M_BY, K_ENUM, EV_OFF(by), 0, 0, end_bys},
+    [F_CODE] = {"code", M_CODE, K_STRING, EV_OFF(code), 1, CL_ID_MAX, NULL},
+    [F_NOTES] = {"notes", M_NOTES, K_STRING, EV_OFF(notes), 0, CL_NOTES_MAX, NULL},
+    [F_STATE] = {"state", M_STATE, K_ENUM, EV_OFF(state), 0, 0, agent_states},
     /* Free text ("lunch"); empty is allowed and means no reason. */
-    [F_STATE_REASON] = {"reason", K_STRING, EV_OFF(reason), 0, CL_ID_MAX, NULL},
+    [F_STATE_REASON] = {"reason", M_REASON, K_STRING, EV_OFF(reason), 0, CL_ID_MAX, NULL},
 };
 
 #define B(f) (1u << (f))
@@ -150,23 +182,17 @@ arena_put(struct arena *a, const char *s, size_t n)
 	return off;
 }
 
-/* Dumps j compactly into the arena: one pass when the estimate held, two when it did not. */
+/* Decodes the string v into the arena, NUL-terminated; its offset (NO_OFF: no memory), *len its bytes. */
 static size_t
-arena_dump(struct arena *a, const json_t *j)
+arena_string(struct arena *a, const struct cl_json_span *v, size_t *len)
 {
-	size_t off = a->len, room = a->cap - a->len, need;
+	size_t off = a->len;
 
-	need = json_dumpb(j, a->buf + off, room, JSON_COMPACT);
-	if (need == 0)
+	if (arena_reserve(a, v->len + 1) < 0)
 		return NO_OFF;
-	if (need >= room) {
-		if (arena_reserve(a, need + 1) < 0)
-			return NO_OFF;
-		if (json_dumpb(j, a->buf + off, need + 1, JSON_COMPACT) != need)
-			return NO_OFF;
-	}
-	a->buf[off + need] = '\0';
-	a->len += need + 1;
+	*len = cl_json_unescape(v->p, v->len, a->buf + off, v->len);
+	a->buf[off + *len] = '\0';
+	a->len += *len + 1;
 	return off;
 }
 
@@ -219,71 +245,123 @@ string_message(char *msg, const char *name, size_t min, size_t max)
 		snprintf(msg, CL_ERR_LEN, "\"%s\" must be a string of %zu to %zu bytes", name, min, max);
 }
 
-/* A string member of min..max bytes; NULL (and a message) when it is not one. */
-static const char *
-get_string(const json_t *v, const char *name, size_t min, size_t max, size_t *len, char *msg)
+/* A string member of min..max bytes decoded into the arena: 0 and *off, or -1 with msg set (bad) or not (OOM). */
+static int
+get_string(const struct cl_json_span *v, const char *name, size_t min, size_t max, struct arena *a, size_t *off,
+           char *msg)
 {
-	if (!json_is_string(v) || (*len = json_string_length(v)) < min || *len > max) {
-		string_message(msg, name, min, max);
-		return NULL;
-	}
-	return json_string_value(v);
+	size_t n;
+
+	/* Unescaping never lengthens a string, so without escapes the length is known before copying. */
+	if (v == NULL || v->type != CL_JSON_STRING || (!v->escaped && (v->len < min || v->len > max)))
+		goto bad;
+	if ((*off = arena_string(a, v, &n)) == NO_OFF)
+		return -1;
+	if (n < min || n > max)
+		goto bad;
+	return 0;
+bad:
+	string_message(msg, name, min, max);
+	return -1;
 }
 
 /* Reads one per-type field from v into the arena; 0, or -1 with msg set (BAD_EVENT) or not (OOM). */
 static int
-read_field(const struct field *f, const json_t *v, const struct cl_numbers *rules, struct cl_event *ev, struct arena *a,
-           struct slots *sl, char *msg)
+read_field(const struct field *f, const struct cl_json_span *v, const struct cl_numbers *rules, struct cl_event *ev,
+           struct arena *a, struct slots *sl, char *msg)
 {
-	const char *s;
-	size_t n;
+	const char **dst = (const char **)((char *)ev + f->off);
+	size_t off, n;
+	int i;
 
 	switch (f->kind) {
 	case K_STRING:
-		if ((s = get_string(v, f->name, f->min, f->max, &n, msg)) == NULL)
+		if (get_string(v, f->name, f->min, f->max, a, &off, msg) < 0)
 			return -1;
-		return slot_add(sl, (const char **)((char *)ev + f->off), arena_put(a, s, n));
+		return slot_add(sl, dst, off);
 	case K_NUMBER: {
 		char out[CL_NUMBER_LEN];
 		enum cl_number_result r;
 
-		if ((s = get_string(v, f->name, f->min, f->max, &n, msg)) == NULL)
+		if (get_string(v, f->name, f->min, f->max, a, &off, msg) < 0)
 			return -1;
-		r = cl_number_normalize(rules, s, out);
+		r = cl_number_normalize(rules, a->buf + off, out);
 		if (f->off == EV_OFF(from))
 			ev->from_kind = (int)r;
 		else
 			ev->to_kind = (int)r;
 		/* Keep the text as given ("anonymous", "sip:...") when it is no number. */
-		if (r == CL_NUMBER_OK)
-			s = out, n = strlen(out);
-		return slot_add(sl, (const char **)((char *)ev + f->off), arena_put(a, s, n));
+		if (r == CL_NUMBER_OK) {
+			a->len = off;
+			off = arena_put(a, out, strlen(out));
+		}
+		return slot_add(sl, dst, off);
 	}
 	case K_ENUM:
-		if (!json_is_string(v) || in_list(json_string_value(v), f->values) < 0) {
-			enum_message(msg, f->name, f->values);
+	case K_DIRECTION:
+		if (v->type != CL_JSON_STRING)
+			goto bad_enum;
+		if ((off = arena_string(a, v, &n)) == NO_OFF)
 			return -1;
-		}
-		s = json_string_value(v);
-		return slot_add(sl, (const char **)((char *)ev + f->off), arena_put(a, s, strlen(s)));
-	case K_DIRECTION: {
-		int d = json_is_string(v) ? in_list(json_string_value(v), f->values) : -1;
-
-		if (d < 0) {
-			enum_message(msg, f->name, f->values);
-			return -1;
-		}
-		ev->direction = d;
+		if ((i = in_list(a->buf + off, f->values)) < 0)
+			goto bad_enum;
+		if (f->kind == K_ENUM)
+			return slot_add(sl, dst, off);
+		/* A direction is kept as a number: its text is not needed. */
+		a->len = off;
+		ev->direction = i;
 		return 0;
-	}
 	case K_OBJECT:
-		if (!json_is_object(v)) {
+		if (v->type != CL_JSON_OBJECT) {
 			snprintf(msg, CL_ERR_LEN, "\"%s\" must be an object", f->name);
 			return -1;
 		}
-		return slot_add(sl, (const char **)((char *)ev + f->off), arena_dump(a, v));
+		/* The object's text as written: valid JSON already, and re-printing it costs. */
+		return slot_add(sl, dst, arena_put(a, v->p, v->len));
 	}
 	return -1;
+bad_enum:
+	enum_message(msg, f->name, f->values);
+	return -1;
+}
+
+/* The top-level members of interest, as cl_json_scan() reports them. */
+struct members {
+	struct cl_json_span v[M__COUNT];
+	unsigned seen; /* bit per enum member_id: v[] is only set where this says */
+};
+
+static void
+on_member(void *arg, const struct cl_json_span *key, const struct cl_json_span *val)
+{
+	struct members *m = arg;
+	char name[MEMBER_NAME_MAX];
+	const char *k = key->p;
+	size_t n = key->len;
+
+	/* "\u0074ype" is "type" to jansson too. */
+	if (key->escaped) {
+		if (n > MEMBER_RAW_MAX || (n = cl_json_unescape(k, n, name, sizeof(name))) > MEMBER_NAME_MAX)
+			return;
+		k = name;
+	} else if (n > MEMBER_NAME_MAX) {
+		return;
+	}
+	if (n == 0)
+		return;
+	for (int i = 0; i < M__COUNT; i++) {
+		if (member_names[i][0] == k[0] && strlen(member_names[i]) == n && memcmp(member_names[i], k, n) == 0) {
+			m->v[i] = *val;
+			m->seen |= 1u << i;
+			return;
+		}
+	}
+}
+
+static const struct cl_json_span *
+member(const struct members *m, enum member_id i)
+{
+	return m->seen & (1u << i) ? &m->v[i] : NULL;
 }
 
 const char *
@@ -318,53 +396,57 @@ cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_num
 	enum cl_event_error err = CL_EVERR_BAD_EVENT;
 	struct arena a = {NULL, 0, 0};
 	struct slots sl = {.n = 0};
-	json_error_t jerr;
-	json_t *root = NULL, *v;
-	const char *type, *s, *id = NULL;
-	size_t n, id_len = 0;
+	struct members m;
+	const struct cl_json_span *v;
+	enum cl_json_type top;
+	char idbuf[CL_ID_MAX + 1], type[TYPE_ECHO_MAX + 1];
+	const char *id = NULL, *what;
+	size_t n, off, pos, id_len = 0;
 	unsigned want, got = 0;
 	int t;
 
 	memset(ev, 0, sizeof(*ev));
 	*id_out = NULL;
 	msg[0] = '\0';
+	m.seen = 0;
 
-	/* jansson checks UTF-8 too, but a NUL byte would cut its view of the line short. */
-	if (!cl_utf8_valid(line, len)) {
-		snprintf(msg, CL_ERR_LEN, "not valid UTF-8 text");
+	/* The scan refuses invalid UTF-8 and NUL itself; the UTF-8 pass only picks the message. */
+	if (cl_json_scan(line, len, &top, on_member, &m, &pos, &what) < 0) {
+		if (!cl_utf8_valid(line, len))
+			snprintf(msg, CL_ERR_LEN, "not valid UTF-8 text");
+		else
+			snprintf(msg, CL_ERR_LEN, "invalid JSON at byte %zu: %s", pos, what);
 		err = CL_EVERR_BAD_JSON;
 		goto fail;
 	}
-	if ((root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		snprintf(msg, CL_ERR_LEN, "invalid JSON at byte %d: %s", jerr.position, jerr.text);
-		trim_utf8(msg);
-		err = CL_EVERR_BAD_JSON;
-		goto fail;
-	}
-	if (!json_is_object(root)) {
+	if (top != CL_JSON_OBJECT) {
 		snprintf(msg, CL_ERR_LEN, "an event must be a JSON object");
 		err = CL_EVERR_BAD_JSON;
 		goto fail;
 	}
 
 	/* Read first: any later error still names the id, so the producer can match the answer. */
-	if ((v = json_object_get(root, "id")) != NULL && !json_is_null(v)) {
-		if ((s = get_string(v, "id", 1, CL_ID_MAX, &n, msg)) == NULL)
+	if ((v = member(&m, M_ID)) != NULL && v->type != CL_JSON_NULL) {
+		if (v->type != CL_JSON_STRING || (n = cl_json_unescape(v->p, v->len, idbuf, sizeof(idbuf))) < 1 ||
+		    n > CL_ID_MAX) {
+			string_message(msg, "id", 1, CL_ID_MAX);
 			goto fail;
-		id = s, id_len = n;
+		}
+		id = idbuf, id_len = n;
 	}
 
-	v = json_object_get(root, "type");
-	if (!json_is_string(v)) {
+	if ((v = member(&m, M_TYPE)) == NULL || v->type != CL_JSON_STRING) {
 		snprintf(msg, CL_ERR_LEN, "\"type\" must be a string");
 		goto fail;
 	}
-	type = json_string_value(v);
-	for (t = 0; t < CL_EV__COUNT && strcmp(type, type_names[t]) != 0; t++)
-		;
+	/* Only the first TYPE_ECHO_MAX bytes are kept: more than any type name, enough for the echo. */
+	n = cl_json_unescape(v->p, v->len, type, TYPE_ECHO_MAX);
+	for (t = 0; t < CL_EV__COUNT; t++)
+		if (strlen(type_names[t]) == n && memcmp(type, type_names[t], n) == 0)
+			break;
 	if (t == CL_EV__COUNT) {
-		snprintf(msg, CL_ERR_LEN, "unknown type \"%.*s%s\"", TYPE_ECHO_MAX, type,
-		         strlen(type) > TYPE_ECHO_MAX ? "..." : "");
+		snprintf(msg, CL_ERR_LEN, "unknown type \"%.*s%s\"", (int)(n < TYPE_ECHO_MAX ? n : TYPE_ECHO_MAX), type,
+		         n > TYPE_ECHO_MAX ? "..." : "");
 		trim_utf8(msg);
 		err = CL_EVERR_UNKNOWN_TYPE;
 		goto fail;
@@ -373,30 +455,36 @@ cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_num
 	ev->from_kind = ev->to_kind = -1;
 
 	/*
-	 * Room for everything in one allocation: the strings kept are no longer
-	 * than their escaped text in the line, the compact body and data rarely
-	 * longer than the line; arena_dump grows it for the odd real number that
-	 * prints longer than it was written.
+	 * Room for everything in one allocation, never grown: each string kept is
+	 * a distinct part of the line and no longer unescaped (plus a NUL in place
+	 * of its quotes), data is a part of the line, body is the line, and the
+	 * two normalised numbers are bounded.
 	 */
-	a.cap = 2 * len + 2 * CL_NUMBER_LEN + 32 + (json_object_get(root, "data") != NULL ? len : 0);
+	a.cap = 2 * len + 2 * CL_NUMBER_LEN + 32;
 	if ((a.buf = malloc(a.cap)) == NULL)
 		goto oom;
 
 	if (id != NULL && slot_add(&sl, &ev->id, arena_put(&a, id, id_len)) < 0)
 		goto oom;
 	if (ev->type != CL_EV_AGENT_STATE) {
-		if ((s = get_string(json_object_get(root, "call_id"), "call_id", 1, CL_ID_MAX, &n, msg)) == NULL)
+		if (get_string(member(&m, M_CALL_ID), "call_id", 1, CL_ID_MAX, &a, &off, msg) < 0) {
+			if (msg[0] == '\0')
+				goto oom;
 			goto fail;
-		if (slot_add(&sl, &ev->call_id, arena_put(&a, s, n)) < 0)
+		}
+		if (slot_add(&sl, &ev->call_id, off) < 0)
 			goto oom;
 	}
 	ev->ts = now_ms;
-	if ((v = json_object_get(root, "ts")) != NULL && !json_is_null(v)) {
+	if ((v = member(&m, M_TS)) != NULL && v->type != CL_JSON_NULL) {
+		if (v->type != CL_JSON_STRING)
+			goto bad_ts;
+		if ((off = arena_string(&a, v, &n)) == NO_OFF)
+			goto oom;
 		/* 0 means "unknown" in a call record, so times before 1970 are refused. */
-		if (!json_is_string(v) || cl_time_parse(json_string_value(v), &ev->ts) < 0 || ev->ts <= 0) {
-			snprintf(msg, CL_ERR_LEN, "\"ts\" must be an RFC 3339 time after 1970");
-			goto fail;
-		}
+		if (cl_time_parse(a.buf + off, &ev->ts) < 0 || ev->ts <= 0)
+			goto bad_ts;
+		a.len = off; /* only its value is kept */
 	}
 
 	want = rules_by_type[t].required | rules_by_type[t].optional;
@@ -405,9 +493,9 @@ cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_num
 
 		if (!(want & B(f)))
 			continue;
-		v = json_object_get(root, fields[f].name);
+		v = member(&m, fields[f].member);
 		/* An optional null is as good as absent: producers often send "queue":null. */
-		if (v == NULL || (json_is_null(v) && !required)) {
+		if (v == NULL || (v->type == CL_JSON_NULL && !required)) {
 			if (!required)
 				continue;
 			if (fields[f].kind == K_ENUM)
@@ -436,9 +524,11 @@ cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_num
 	ev->buf = a.buf;
 	for (int i = 0; i < sl.n; i++)
 		*sl.dst[i] = a.buf + sl.off[i];
-	json_decref(root);
 	return CL_EVERR_NONE;
 
+bad_ts:
+	snprintf(msg, CL_ERR_LEN, "\"ts\" must be an RFC 3339 time after 1970");
+	goto fail;
 oom:
 	/* Not the producer's fault: "storage" tells it to send again. */
 	snprintf(msg, CL_ERR_LEN, "out of memory");
@@ -448,7 +538,6 @@ fail:
 	if (id != NULL)
 		*id_out = cl_strndup(id, id_len);
 	free(a.buf);
-	json_decref(root);
 	memset(ev, 0, sizeof(*ev));
 	return err;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "callogd/event.h"
+#include "callogd/jsonscan.h"
 #include "callogd/util.h"
 #include "testutil.h"
 
@@ -528,6 +529,60 @@ test_bad_json(void)
 	}
 }
 
+/* What jansson accepted and refused at the edges, which the scanner that replaced it must match. */
+static void
+test_scanner_edges(void)
+{
+	/* Keys are compared unescaped, for lookup and for duplicates. */
+	CHECK_INT(parse("{\"\\u0074ype\":\"call.ringing\",\"call_\\u0069d\":\"c\",\"agent\":\"\\ud83d\\udcde\"}"),
+	          CL_EVERR_NONE);
+	CHECK_STR(ev.call_id, "c");
+	CHECK_STR(ev.agent, "\xf0\x9f\x93\x9e");
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"x\":1,\"\\u0078\":2}"), CL_EVERR_BAD_JSON);
+	/* Duplicates are refused at any depth, as jansson did. */
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"x\":[{\"a\":1,\"b\":{},\"a\":2}]}"),
+	          CL_EVERR_BAD_JSON);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"x\":{\"a\":{\"a\":1}},\"a\":{\"x\":2}}"),
+	          CL_EVERR_NONE);
+	/* Integers within int64, reals short of overflow. */
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":9223372036854775807,"
+	                "\"b\":-9223372036854775808,\"c\":1.7976931348623157e308,\"d\":1e-999}"),
+	          CL_EVERR_NONE);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":9223372036854775808}"), CL_EVERR_BAD_JSON);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":-9223372036854775809}"), CL_EVERR_BAD_JSON);
+	/* DBL_MAX's halfway point to the next power is 1.7976931348623158079372897...e308. */
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":1.797693134862315807937e308}"),
+	          CL_EVERR_NONE);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":1.797693134862315807938e308}"),
+	          CL_EVERR_BAD_JSON);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":0.000179769313486231580793729e312}"),
+	          CL_EVERR_BAD_JSON);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":-1e309}"), CL_EVERR_BAD_JSON);
+	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"a\":01}"), CL_EVERR_BAD_JSON);
+	CHECK(strncmp(msg, "invalid JSON at byte ", 21) == 0);
+	/* jansson's depth limit: a value may sit 2048 deep, counting itself. */
+	{
+		char *line = malloc(2 * CL_JSON_MAX_DEPTH + 64);
+		for (int extra = 0; extra < 2; extra++) {
+			size_t n = (size_t)sprintf(line, "{\"type\":\"call.ended\",\"call_id\":\"c\",\"x\":");
+			size_t arrays = CL_JSON_MAX_DEPTH - 2 + (size_t)extra;
+			for (size_t i = 0; i < arrays; i++)
+				line[n++] = '[';
+			line[n++] = '1';
+			for (size_t i = 0; i < arrays; i++)
+				line[n++] = ']';
+			line[n++] = '}';
+			CHECK_INT(parse_n(line, n), extra ? CL_EVERR_BAD_JSON : CL_EVERR_NONE);
+		}
+		free(line);
+	}
+	/* data is kept as written, spaces and escapes included. */
+	CHECK_INT(parse("{\"type\":\"call.offered\",\"call_id\":\"c\",\"from\":\"1\",\"to\":\"2\","
+	                "\"data\" : { \"ivr\" : \"\\u00e9\" } }"),
+	          CL_EVERR_NONE);
+	CHECK_STR(ev.data, "{ \"ivr\" : \"\\u00e9\" }");
+}
+
 int
 main(void)
 {
@@ -538,6 +593,7 @@ main(void)
 	test_common();
 	test_bounds();
 	test_bad_json();
+	test_scanner_edges();
 	cl_event_clear(&ev);
 	cl_event_clear(&ev);
 	free(id_out);

@@ -53,7 +53,7 @@ struct cl_event {
 	int from_kind, to_kind; /* enum cl_number_result, -1 when absent */
 	const char *queue;
 	int direction;    /* enum cl_direction */
-	const char *data; /* attached data as compact JSON text, or NULL */
+	const char *data; /* attached data: the object's JSON text as the line wrote it (not re-printed), or NULL */
 	const char *agent;
 	const char *to_agent;
 	const char *reason; /* call.ended, agent.state */
@@ -61,7 +61,7 @@ struct cl_event {
 	const char *code;   /* call.disposition */
 	const char *notes;  /* call.disposition */
 	const char *state;  /* agent.state */
-	const char *body;   /* the whole event as compact JSON (what the log keeps) */
+	const char *body;   /* the whole line as received, valid JSON (what the log keeps) */
 
 	/* Filled by the daemon, not the parser. */
 	int64_t received_at;     /* ms */
