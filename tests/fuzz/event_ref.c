@@ -292,7 +292,7 @@ read_field(const struct field *f, const json_t *v, const struct cl_numbers *rule
  */
 enum cl_event_error
 ref_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_numbers *rules, struct cl_event *ev,
-               char **id_out, char *msg)
+                char **id_out, char *msg)
 {
 	enum cl_event_error err = CL_EVERR_BAD_EVENT;
 	struct arena a = {NULL, 0, 0};
