@@ -126,9 +126,9 @@ listen_tcp(struct cl_server *srv, const char *name, const char *addr, evconnlist
 	return l;
 }
 
-/* An fd bound for http.listen (evhttp takes a bound socket). */
-int
-cl_server_http_fd(struct cl_server *srv, char *err)
+/* An fd bound for http.listen, or the one systemd passed (evhttp takes a bound socket). */
+static int
+server_http_fd(struct cl_server *srv, char *err)
 {
 	struct sockaddr_storage ss;
 	int sslen, one = 1, fd;
@@ -340,7 +340,7 @@ start(struct cl_server *srv, char *err)
 	                                                            cl_consoles_accept, err)) == NULL)
 		return -1;
 	if (srv->cfg.http_listen[0]) {
-		int fd = cl_server_http_fd(srv, err);
+		int fd = server_http_fd(srv, err);
 		if (fd < 0 || (srv->http = cl_http_start(srv, fd, err)) == NULL)
 			return -1;
 	}

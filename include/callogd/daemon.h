@@ -76,8 +76,7 @@ struct cl_server {
 	int64_t stopping_since, started_ms, last_purge_ms;
 };
 
-/* An fd bound for http.listen, or the one systemd passed. */
-int cl_server_http_fd(struct cl_server *srv, char *err);
+
 
 /* ---- ingest.c: producers and their ordered answers ---- */
 
