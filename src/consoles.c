@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "callogd/daemon.h"
 #include "callogd/log.h"
@@ -78,8 +79,8 @@ console_send(struct cl_sub *s, int64_t seq, const char *type, const char *json, 
 	/* A console that does not read is dropped, never waited for. */
 	if (evbuffer_get_length(out) + len > (size_t)c->srv->cfg.agents_max_output)
 		return -1;
-	evbuffer_add(out, json, len);
-	cl_bev_write_now(c->bev, "\n", 1);
+	struct iovec iov[2] = {{(void *)json, len}, {"\n", 1}};
+	cl_bev_writev_now(c->bev, iov, 2);
 	return 0;
 }
 

@@ -188,5 +188,8 @@ void cl_metrics_render(struct cl_server *srv, struct evbuffer *out);
 /* cl_bev_write_now() : appends data to bev's output and tries to write it at
  * once, so a pop or an ack does not wait for the next loop turn. */
 void cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len);
+/* cl_bev_writev_now() : the same for n pieces, written with one writev() when nothing is queued. */
+struct iovec;
+void cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n);
 
 #endif
