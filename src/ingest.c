@@ -17,6 +17,9 @@
 /* A producer stops being read while this many answers wait for commits. */
 #define PENDING_HIGH 8192
 #define PENDING_LOW 2048
+/* ... or while this many answers wait across all producers: the bound on queued events. */
+#define GLOBAL_HIGH (256 * 1024)
+#define GLOBAL_LOW (64 * 1024)
 /* ... or while this many answer bytes wait for it to read them. */
 #define OUT_HIGH (4 * 1024 * 1024)
 #define HELLO_TIMEOUT_S 10
@@ -112,6 +115,7 @@ slot_new(struct cl_producer *p)
 	p->tail = s;
 	p->slots++;
 	p->pending++;
+	p->srv->pending_total++;
 	return s;
 }
 
@@ -152,6 +156,7 @@ slot_answer(struct cl_slot *s, char *line)
 	s->line = line;
 	s->len = line ? strlen(line) : 0;
 	s->p->pending--;
+	s->p->srv->pending_total--;
 }
 
 /* slot_answer_text() : the answer is text (len bytes), copied. */
@@ -163,6 +168,7 @@ slot_answer_text(struct cl_slot *s, const char *text, size_t len)
 		s->line = s->short_line;
 		s->len = len;
 		s->p->pending--;
+		s->p->srv->pending_total--;
 		return;
 	}
 	slot_answer(s, cl_strndup(text, len));
@@ -294,6 +300,8 @@ answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
 	slot_answer_text(s, line, (size_t)n);
 }
 
+static void econns_resume(struct cl_server *srv);
+
 void
 cl_ingest_done(struct cl_batch *b, void *arg)
 {
@@ -331,6 +339,11 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		producer_flush(p);
 	}
 	cl_batch_free(b);
+	/* Connections held back by the global bound have no answers of their own to wake them. */
+	if (srv->pending_total < GLOBAL_LOW && srv->globally_throttled) {
+		srv->globally_throttled = 0;
+		econns_resume(srv);
+	}
 }
 
 int
@@ -402,7 +415,7 @@ econn_check_throttle(struct econn *c)
 
 	if (c->srv->stopping)
 		return; /* draining: write the answers, read nothing more */
-	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2) {
+	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2 && c->srv->pending_total < GLOBAL_LOW) {
 		c->throttled = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		/* Lines may already be buffered; read them from the loop, not from inside a flush. */
@@ -504,7 +517,10 @@ econn_read(struct bufferevent *bev, void *arg)
 		}
 		cl_ingest_line(c->p, line, n);
 		evbuffer_drain(in, len + 1);
-		if (c->p->pending >= PENDING_HIGH || evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH) {
+		if (c->p->pending >= PENDING_HIGH || evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH ||
+		    c->srv->pending_total >= GLOBAL_HIGH) {
+			if (c->srv->pending_total >= GLOBAL_HIGH)
+				c->srv->globally_throttled = 1;
 			c->throttled = 1;
 			bufferevent_disable(bev, EV_READ);
 		}
@@ -570,6 +586,13 @@ cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+econns_resume(struct cl_server *srv)
+{
+	for (struct econn *c = srv->econns; c; c = c->next)
+		econn_check_throttle(c);
 }
 
 void

@@ -71,12 +71,12 @@ struct cl_server {
 	struct cl_sd_fds sd; /* sockets systemd passed, until the listeners take them */
 	int events_unix_passed, agents_unix_passed;
 	int stopping;
-	int storage_failing; /* the last commit failed */
+	int storage_failing;    /* the last commit failed */
+	size_t pending_total;   /* answers waiting for commits, all producers */
+	int globally_throttled; /* some producer is held back by that total */
 	char storage_error[CL_ERR_LEN];
 	int64_t stopping_since, started_ms, last_purge_ms;
 };
-
-
 
 /* ---- ingest.c: producers and their ordered answers ---- */
 
