@@ -25,6 +25,7 @@
 #define SESSION_TTL_MS (12 * 3600 * 1000LL)
 #define SESSIONS_MAX 100000
 #define COOKIE_NAME "callogd_session"
+#define POST_EVENTS_MAX_LINES 100000
 
 struct sse {
 	struct sse *next, *prev; /* h->streams */
@@ -429,6 +430,14 @@ post_events(struct cl_http *h, struct evhttp_request *req)
 
 	if (!api_authorized(h, req)) {
 		reply_error(req, 401, "unauthorized", "an API token is required (Authorization: Bearer)");
+		return;
+	}
+	/* Every line gets an answer: bound the lines, or a small body could ask for a huge reply. */
+	size_t lines = 1;
+	for (size_t i = 0; i < len; i++)
+		lines += data[i] == '\n';
+	if (lines > POST_EVENTS_MAX_LINES + 1) {
+		reply_error(req, 413, "too_large", "at most 100000 lines per request");
 		return;
 	}
 	if ((r = hreq_new(h, req, CL_PRODUCER_EVENTS)) == NULL) {

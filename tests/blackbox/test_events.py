@@ -253,6 +253,10 @@ def post_api_events():
         status, text, _ = d.http("POST", "/api/events", body=body, token="not-a-token")
         eq(status, 401)
         eq(call(d, "hc")["outcome"], "answered")
+        # Every line is answered, so the lines of one request are bounded.
+        status, body, _ = d.http("POST", "/api/events", body="x\n" * 100001)
+        eq(status, 413)
+        eq(body["error"], "too_large")
 
 
 @test
