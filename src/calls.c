@@ -144,14 +144,11 @@ apply_answered(struct cl_call *c, const struct cl_event *ev)
 				c->n_agents++;
 		}
 	}
-	/*
-	 * agent is the last who answered. Without each answer's time only the
-	 * first is known, so: an answer older than the first, or a repeat of the
-	 * first answer itself, does not take the call from whoever has it now.
-	 */
-	if (c->agent[0] == '\0' ||
-	    (!older && !(ev->ts == first && c->n_agents > 0 && strcmp(c->agents[0], ev->agent) == 0)))
+	/* agent is whoever answered last by time, whatever order the answers arrive in. */
+	if (ev->ts >= c->last_answered_at) {
+		c->last_answered_at = ev->ts;
 		SET(c->agent, ev->agent);
+	}
 }
 
 static void

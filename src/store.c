@@ -79,6 +79,9 @@ static const char *const migrations[] = {
     "CREATE TABLE meta("
     "  key TEXT PRIMARY KEY,"
     "  value BLOB NOT NULL) WITHOUT ROWID;",
+    /* 2 -> 3: the latest answer's time, so the last agent is right when answers arrive out of order */
+    "ALTER TABLE calls ADD COLUMN last_answered_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE calls SET last_answered_at = answered_at;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -86,7 +89,7 @@ static const char *const migrations[] = {
 #define CALL_COLS                                                                                                      \
 	"call_id, direction, from_num, to_num, number, queue, agent, agents, customer_id, has_offer, offered_at, "     \
 	"answered_at, ended_at, hold_ms, hold_since, end_reason, end_by, disp_code, disp_agent, disp_at, "             \
-	"disp_notes, data, last_seq"
+	"disp_notes, data, last_seq, last_answered_at"
 
 struct cl_store {
 	sqlite3 *db;
@@ -284,7 +287,7 @@ cl_store_open(const char *path, int flags, char *err)
 	          "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) VALUES(?,?,?,?,?,?,?)",
 	          err) < 0 ||
 	     prep(st, &st->put_call,
-	          "INSERT OR REPLACE INTO calls(" CALL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	          "INSERT OR REPLACE INTO calls(" CALL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	          err) < 0 ||
 	     prep(st, &st->agent_state,
 	          "INSERT INTO agents(id, state, reason, since, created_at) VALUES(?1,?2,?3,?4,?4) "
@@ -474,6 +477,7 @@ row_to_call(sqlite3_stmt *s, struct cl_call *c)
 	if (sqlite3_column_type(s, 21) != SQLITE_NULL && (c->data = dup_col(s, 21)) == NULL)
 		return -1;
 	c->last_seq = sqlite3_column_int64(s, 22);
+	c->last_answered_at = sqlite3_column_int64(s, 23);
 	return 0;
 }
 
@@ -543,6 +547,7 @@ cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	bind_text(s, 21, c->disp_notes);
 	bind_text(s, 22, c->data);
 	sqlite3_bind_int64(s, 23, c->last_seq);
+	sqlite3_bind_int64(s, 24, c->last_answered_at);
 	return step_done(st, s, err);
 oom:
 	snprintf(err, CL_ERR_LEN, "out of memory");

@@ -443,6 +443,16 @@ test_out_of_order(void)
 	CHECK_INT(c.offered_at, T0 + S(10));
 	cl_call_clear(&c);
 
+	/* Three answers, the last two swapped in transit: the latest by time is the agent. */
+	cl_call_init(&c, "c-1");
+	agent_ev(&c, CL_EV_ANSWERED, T0 + S(10), "a1");
+	agent_ev(&c, CL_EV_ANSWERED, T0 + S(30), "a3");
+	agent_ev(&c, CL_EV_ANSWERED, T0 + S(20), "a2");
+	CHECK_STR(c.agent, "a3");
+	CHECK_INT(c.last_answered_at, T0 + S(30));
+	CHECK_INT(c.answered_at, T0 + S(10));
+	cl_call_clear(&c);
+
 	/* Duplicate answered (a repeat under another id): no change. */
 	cl_call_init(&c, "c-1");
 	offered(&c, T0, "+15551234567", "+18005550100", CL_DIR_INBOUND);

@@ -30,7 +30,8 @@ struct cl_call {
 	int has_offer; /* a call.offered was applied (else created from later events) */
 
 	int64_t offered_at;
-	int64_t answered_at; /* first answer */
+	int64_t answered_at;      /* first answer */
+	int64_t last_answered_at; /* latest answer: its agent is "agent" */
 	int64_t ended_at;
 	int64_t hold_ms;    /* completed holds */
 	int64_t hold_since; /* start of the hold in progress, 0 if none */

@@ -11,7 +11,7 @@
 #include "callogd/calls.h"
 #include "callogd/event.h"
 
-#define CL_SCHEMA_VERSION 2
+#define CL_SCHEMA_VERSION 3
 
 struct cl_store;
 

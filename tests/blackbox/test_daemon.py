@@ -235,6 +235,38 @@ def socket_activation():
 
 
 @test
+def schema_migrations():
+    d = Daemon()
+    try:
+        d.start()
+        p = Producer(d)
+        p.event({"type": "call.offered", "call_id": "m1", "from": "5551234567", "to": "1"})
+        p.event({"type": "call.answered", "call_id": "m1", "agent": "a1", "ts": "2026-11-22T10:00:05Z"})
+        eq(d.stop(), 0)
+        # Make it a version-2 database, as the previous release left it.
+        db = sqlite3.connect(d.db)
+        eq(db.execute("PRAGMA user_version").fetchone()[0], 3)
+        db.execute("ALTER TABLE calls DROP COLUMN last_answered_at")
+        db.execute("PRAGMA user_version=2")
+        db.commit()
+        db.close()
+        d.start()
+        db = sqlite3.connect(d.db)
+        eq(db.execute("PRAGMA user_version").fetchone()[0], 3)
+        eq(db.execute("SELECT answered_at = last_answered_at FROM calls WHERE call_id = 'm1'").fetchone()[0], 1)
+        db.close()
+        eq(d.stop(), 0)
+        # A database from a newer release is refused, not touched.
+        db = sqlite3.connect(d.db)
+        db.execute("PRAGMA user_version=99")
+        db.commit()
+        db.close()
+        start_fails(d, "newer")
+    finally:
+        d.cleanup()
+
+
+@test
 def idle_timeouts_and_hello_deadline():
     with running(events__idle_timeout=1, agents__idle_timeout=1) as d:
         p = Producer(d)
