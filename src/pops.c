@@ -546,8 +546,12 @@ cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq)
 	struct agent_ent *a = agent_get(p, s->agent, 1);
 	struct cl_hmap_entry *e;
 
-	if (a == NULL)
+	if (a == NULL) {
+		/* Out of memory or AGENTS_MAX: a console that would never get a pop is closed. */
+		log_warnx("msg=\"console refused: no room for its agent\" agent=\"%s\"", s->agent);
+		s->drop(s);
 		return;
+	}
 	s->prev = NULL;
 	s->next = a->subs;
 	if (a->subs)
