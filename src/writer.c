@@ -30,7 +30,8 @@ struct cl_writer {
 
 	struct cl_store *st;
 	int64_t last_seq;
-	struct cl_hmap *cache; /* call_id -> struct cl_call * */
+	struct cl_hmap *cache; /* call_id -> struct cached * */
+	uint64_t gen;          /* counts transactions: marks which calls one touched */
 
 	struct event *done_ev;
 	cl_writer_done_fn done_fn;
@@ -74,15 +75,28 @@ cl_batch_free(struct cl_batch *b)
 	free(b);
 }
 
+/* A cached call record, and the transaction that last touched it. */
+struct cached {
+	struct cl_call call;
+	uint64_t gen;
+};
+
+static void
+cached_free(struct cached *k)
+{
+	if (k == NULL)
+		return;
+	cl_call_clear(&k->call);
+	free(k);
+}
+
 static void
 cache_clear(struct cl_writer *w)
 {
 	struct cl_hmap_entry *e;
 
-	for (e = cl_hmap_next(w->cache, NULL); e; e = cl_hmap_next(w->cache, e)) {
-		cl_call_clear(e->val);
-		free(e->val);
-	}
+	for (e = cl_hmap_next(w->cache, NULL); e; e = cl_hmap_next(w->cache, e))
+		cached_free(e->val);
 	cl_hmap_free(w->cache);
 	w->cache = cl_hmap_new();
 }
@@ -90,55 +104,49 @@ cache_clear(struct cl_writer *w)
 static void
 cache_evict(struct cl_writer *w, const char *call_id)
 {
-	struct cl_call *c = cl_hmap_del(w->cache, call_id);
-
-	if (c) {
-		cl_call_clear(c);
-		free(c);
-	}
+	cached_free(cl_hmap_del(w->cache, call_id));
 }
 
 /* The call record for call_id, from the cache, the database or new; NULL on error. */
-static struct cl_call *
+static struct cached *
 get_call(struct cl_writer *w, const char *call_id, char *err)
 {
-	struct cl_call *c = cl_hmap_get(w->cache, call_id);
+	struct cached *k = cl_hmap_get(w->cache, call_id);
 	int rc;
 
-	if (c)
-		return c;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if (k)
+		return k;
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return NULL;
 	}
-	rc = cl_store_get_call(w->st, call_id, c, err);
+	rc = cl_store_get_call(w->st, call_id, &k->call, err);
 	if (rc < 0) {
-		free(c);
+		free(k);
 		return NULL;
 	}
 	if (rc == 0)
-		cl_call_init(c, call_id);
-	if (cl_hmap_put(w->cache, call_id, c) < 0) {
-		cl_call_clear(c);
-		free(c);
+		cl_call_init(&k->call, call_id);
+	if (cl_hmap_put(w->cache, call_id, k) < 0) {
+		cached_free(k);
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return NULL;
 	}
-	return c;
+	return k;
 }
 
-/* A pointer array of the calls a transaction touched. */
+/* The calls a transaction touched, each once: written back before the commit. */
 struct touched {
 	struct cl_call **v;
 	size_t n, cap;
+	uint64_t gen;
 };
 
 static int
-touch(struct touched *t, struct cl_call *c)
+touch(struct touched *t, struct cached *k)
 {
-	for (size_t i = t->n; i > 0 && i + 8 > t->n; i--)
-		if (t->v[i - 1] == c)
-			return 0; /* the common case: the same call again */
+	if (k->gen == t->gen)
+		return 0;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
 		struct cl_call **v = realloc(t->v, cap * sizeof(*v));
@@ -147,7 +155,8 @@ touch(struct touched *t, struct cl_call *c)
 		t->v = v;
 		t->cap = cap;
 	}
-	t->v[t->n++] = c;
+	t->v[t->n++] = &k->call;
+	k->gen = t->gen;
 	return 0;
 }
 
@@ -173,14 +182,14 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 	it->result = CL_WRITE_OK;
 	if (ev->type == CL_EV_AGENT_STATE)
 		return cl_store_put_agent_state(w->st, ev->agent, ev->state, ev->reason, ev->ts, err);
-	struct cl_call *c = get_call(w, ev->call_id, err);
-	if (c == NULL)
+	struct cached *k = get_call(w, ev->call_id, err);
+	if (k == NULL)
 		return -1;
-	if (cl_call_apply(c, ev) < 0 || touch(t, c) < 0) {
+	if (cl_call_apply(&k->call, ev) < 0 || touch(t, k) < 0) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
-	c->last_seq = ev->seq;
+	k->call.last_seq = ev->seq;
 	return 0;
 }
 
@@ -188,7 +197,7 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 static void
 commit_group(struct cl_writer *w, struct cl_batch *group)
 {
-	struct touched t = {0};
+	struct touched t = {.gen = ++w->gen};
 	char err[CL_ERR_LEN] = "";
 	int64_t start = cl_mono_us(), saved_seq = w->last_seq;
 	size_t total = 0;
