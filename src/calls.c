@@ -258,15 +258,21 @@ cl_call_apply(struct cl_call *c, const struct cl_event *ev)
 }
 
 enum cl_outcome
-cl_call_outcome(const struct cl_call *c)
+cl_outcome_of(int64_t answered_at, int64_t ended_at, const char *end_reason, const char *end_by)
 {
-	if (c->ended_at == 0)
+	if (ended_at == 0)
 		return CL_OUTCOME_ACTIVE;
-	if (c->answered_at != 0)
+	if (answered_at != 0)
 		return CL_OUTCOME_ANSWERED;
-	if (strcmp(c->end_reason, "abandoned") == 0 || strcmp(c->end_by, "caller") == 0)
+	if ((end_reason && strcmp(end_reason, "abandoned") == 0) || (end_by && strcmp(end_by, "caller") == 0))
 		return CL_OUTCOME_ABANDONED;
 	return CL_OUTCOME_UNANSWERED;
+}
+
+enum cl_outcome
+cl_call_outcome(const struct cl_call *c)
+{
+	return cl_outcome_of(c->answered_at, c->ended_at, c->end_reason, c->end_by);
 }
 
 const char *

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "callogd/csv.h"
+#include "callogd/calls.h"
 #include "callogd/customers.h"
 #include "callogd/util.h"
 
@@ -237,17 +238,12 @@ cl_customers_match(struct cl_customers *cs, const char *number, char *id, int *m
 	return r > 0 ? 1 : 0;
 }
 
-/* SPEC §6 outcome from the stored columns. */
+/* The SPEC §6 outcome from the stored columns (the rule lives in calls.c). */
 static const char *
 outcome(sqlite3_stmt *s)
 {
-	if (sqlite3_column_int64(s, 4) == 0)
-		return "active";
-	if (sqlite3_column_int64(s, 3) > 0)
-		return "answered";
-	if (strcmp(col_text(s, 5), "abandoned") == 0 || strcmp(col_text(s, 6), "caller") == 0)
-		return "abandoned";
-	return "unanswered";
+	return cl_outcome_name(
+	    cl_outcome_of(sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4), col_text(s, 5), col_text(s, 6)));
 }
 
 static json_t *

@@ -63,6 +63,8 @@ int cl_call_copy(struct cl_call *dst, const struct cl_call *src);
 int cl_call_apply(struct cl_call *c, const struct cl_event *ev);
 
 enum cl_outcome cl_call_outcome(const struct cl_call *c);
+/* The SPEC §6 outcome rule itself, for callers holding the stored columns (reason/by may be NULL). */
+enum cl_outcome cl_outcome_of(int64_t answered_at, int64_t ended_at, const char *end_reason, const char *end_by);
 const char *cl_outcome_name(enum cl_outcome o);
 /* wait_ms/talk_ms as of now_ms (used while the call is still active). */
 int64_t cl_call_wait_ms(const struct cl_call *c, int64_t now_ms);
