@@ -52,7 +52,6 @@ struct hreq {
 	struct cl_producer *p;
 	struct evbuffer *out;
 	int fed;    /* every line has been handed to the producer */
-	int failed; /* some answer was an error: 400 for single-message endpoints */
 	int single; /* a console-style endpoint: one answer, status from it */
 };
 
@@ -387,10 +386,8 @@ hreq_maybe_finish(struct hreq *r)
 		return;
 	hdr = evhttp_request_get_output_headers(r->req);
 	if (r->single) {
-		/* The buffer is not NUL-terminated: search it, never strstr it. */
-		static const char ok[] = "\"type\":\"ok\"";
 		evhttp_add_header(hdr, "Content-Type", "application/json");
-		if (evbuffer_search(r->out, ok, sizeof(ok) - 1, NULL).pos < 0)
+		if (cl_producer_errors(r->p) > 0)
 			code = 400;
 	} else {
 		evhttp_add_header(hdr, "Content-Type", "application/x-ndjson");

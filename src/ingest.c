@@ -48,6 +48,7 @@ struct cl_producer {
 	struct cl_slot *head, *tail;
 	size_t pending; /* slots without an answer yet */
 	size_t slots;   /* slots not yet written */
+	size_t errors;  /* error answers given */
 	int busy;       /* inside producer_flush(): the owner may release it meanwhile */
 	int listed;     /* in cl_ingest_done()'s list of producers to flush */
 	struct cl_producer *next_listed;
@@ -195,15 +196,31 @@ error_line(int kind, enum cl_event_error code, const char *id, const char *msg)
 	return line;
 }
 
+/* slot_error() : answers s with an error (counted per producer and in the metrics). */
+static void
+slot_error(struct cl_slot *s, enum cl_event_error code, const char *id, const char *msg)
+{
+	s->p->errors++;
+	s->p->srv->m.errors[code]++;
+	slot_answer(s, error_line(s->p->kind, code, id, msg));
+}
+
+size_t
+cl_producer_errors(const struct cl_producer *p)
+{
+	return p->errors;
+}
+
 void
 cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id, const char *msg)
 {
 	struct cl_slot *s = slot_new(p);
 
-	p->srv->m.errors[code]++;
-	if (s == NULL)
+	if (s == NULL) {
+		p->srv->m.errors[code]++;
 		return;
-	slot_answer(s, error_line(p->kind, code, id, msg));
+	}
+	slot_error(s, code, id, msg);
 	producer_flush(p);
 }
 
@@ -228,7 +245,7 @@ cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 	if ((s = slot_new(p)) == NULL)
 		goto oom;
 	if (cl_batch_add(srv->open_batch, ev, s) < 0) {
-		slot_answer(s, error_line(p->kind, CL_EVERR_STORAGE, ev->id, "out of memory"));
+		slot_error(s, CL_EVERR_STORAGE, ev->id, "out of memory");
 		producer_flush(p);
 		goto oom;
 	}
@@ -284,7 +301,7 @@ answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
 	if (it->result == CL_WRITE_FAILED) {
 		char msg[CL_ERR_LEN + 64];
 		snprintf(msg, sizeof(msg), "not committed (%s): send again", why);
-		slot_answer(s, error_line(s->p->kind, CL_EVERR_STORAGE, it->ev.id, msg));
+		slot_error(s, CL_EVERR_STORAGE, it->ev.id, msg);
 		return;
 	}
 	if (s->p->kind == CL_PRODUCER_CONSOLE) {
@@ -322,9 +339,7 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		struct cl_slot *s = it->slot;
 		int r = it->result == CL_WRITE_OK ? 0 : it->result == CL_WRITE_DUPLICATE ? 1 : 2;
 		srv->m.events[it->ev.type][r]++;
-		if (r == 2)
-			srv->m.errors[CL_EVERR_STORAGE]++;
-		else
+		if (r != 2) /* a failure is counted with the error answer */
 			srv->m.committed_events++;
 		answer_item(s, it, b->err);
 		if (!s->p->listed) {

@@ -104,6 +104,8 @@ int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind,
 struct cl_producer *cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner);
 /* cl_producer_release() : the owner is gone; answers still in flight are dropped. */
 void cl_producer_release(struct cl_producer *p);
+/* Error answers given so far. */
+size_t cl_producer_errors(const struct cl_producer *p);
 /* Answers not yet written (waiting for their commit). */
 size_t cl_producer_pending(const struct cl_producer *p);
 
