@@ -32,15 +32,25 @@ cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
 	evutil_socket_t fd = bufferevent_getfd(bev);
 	ssize_t w = 0;
 
-	/*
-	 * With nothing queued, write straight to the socket: no copy, and no write
-	 * event to arm and disarm for a pop that the kernel takes whole.
-	 */
-	if (fd >= 0 && evbuffer_get_length(out) == 0) {
-		w = writev(fd, iov, n);
-		if (w < 0)
-			w = 0; /* EAGAIN, or an error the next read reports */
+	if (fd < 0) {
+		for (int i = 0; i < n; i++)
+			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
+		return;
 	}
+	if (evbuffer_get_length(out) > 0) {
+		/* Older bytes first: queue behind them and write what the socket takes. */
+		for (int i = 0; i < n; i++)
+			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
+		evbuffer_write(out, fd);
+		return;
+	}
+	/*
+	 * Nothing queued: write straight to the socket, with no copy and no write
+	 * event to arm and disarm for a line the kernel takes whole. What it does
+	 * not take waits in the output buffer for the write event.
+	 */
+	if (n > 0 && (w = writev(fd, iov, n)) < 0)
+		w = 0; /* EAGAIN, or an error the next read reports */
 	for (int i = 0; i < n; i++) {
 		size_t len = iov[i].iov_len;
 		if ((size_t)w >= len) {
@@ -55,14 +65,9 @@ cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
 void
 cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(bev);
-	evutil_socket_t fd = bufferevent_getfd(bev);
+	struct iovec iov = {(void *)data, len};
 
-	if (len > 0)
-		evbuffer_add(out, data, len);
-	/* Write at once; what the socket does not take waits for the write event. */
-	if (fd >= 0 && evbuffer_get_length(out) > 0)
-		evbuffer_write(out, fd);
+	cl_bev_writev_now(bev, &iov, len > 0 ? 1 : 0);
 }
 
 /* Creates the directory that will hold path (one level), so a fresh checkout runs. */
