@@ -238,7 +238,8 @@ cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 	struct cl_server *srv = p->srv;
 	struct cl_slot *s;
 
-	ev->received_at = cl_now_ms();
+	if (ev->received_at == 0)
+		ev->received_at = cl_now_ms();
 	cl_pops_on_event(srv->pops, ev);
 	if (srv->open_batch == NULL && (srv->open_batch = cl_batch_new()) == NULL)
 		goto oom;
@@ -261,13 +262,15 @@ cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
 	struct cl_event ev;
 	char msg[CL_ERR_LEN], *id = NULL;
 	enum cl_event_error e;
+	int64_t now = cl_now_ms(); /* one clock read: the default ts and the receive time */
 
-	e = cl_event_parse(line, len, cl_now_ms(), &p->srv->numbers, &ev, &id, msg);
+	e = cl_event_parse(line, len, now, &p->srv->numbers, &ev, &id, msg);
 	if (e != CL_EVERR_NONE) {
 		cl_ingest_reject(p, e, id, msg);
 		free(id);
 		return;
 	}
+	ev.received_at = now;
 	cl_ingest_event(p, &ev);
 }
 

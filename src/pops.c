@@ -443,7 +443,7 @@ cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
 	lc = live_get(p, ev->call_id, ev->type != CL_EV_ENDED && ev->type != CL_EV_DISPOSITION);
 	if (lc == NULL)
 		return;
-	lc->updated_ms = cl_now_ms();
+	lc->updated_ms = ev->received_at;
 	switch (ev->type) {
 	case CL_EV_OFFERED:
 		lc->direction = ev->direction;
