@@ -509,9 +509,9 @@ int
 cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 {
 	sqlite3_stmt *s = st->put_call;
-	char agents[CL_CALL_MAX_AGENTS * (CL_ID_MAX * 6 + 4) + 4];
 	json_t *arr = json_array();
 	char *aj;
+	int rc;
 
 	if (arr == NULL)
 		goto oom;
@@ -521,9 +521,6 @@ cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	json_decref(arr);
 	if (aj == NULL)
 		goto oom;
-	snprintf(agents, sizeof(agents), "%s", aj);
-	free(aj);
-
 	bind_text(s, 1, c->call_id);
 	sqlite3_bind_int(s, 2, c->direction);
 	bind_text(s, 3, c->from);
@@ -531,7 +528,7 @@ cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	bind_text(s, 5, c->number);
 	bind_text(s, 6, c->queue);
 	bind_text(s, 7, c->agent);
-	bind_text(s, 8, agents);
+	bind_text(s, 8, aj);
 	bind_text(s, 9, c->customer_id[0] ? c->customer_id : NULL);
 	sqlite3_bind_int(s, 10, c->has_offer);
 	sqlite3_bind_int64(s, 11, c->offered_at);
@@ -548,7 +545,9 @@ cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	bind_text(s, 22, c->data);
 	sqlite3_bind_int64(s, 23, c->last_seq);
 	sqlite3_bind_int64(s, 24, c->last_answered_at);
-	return step_done(st, s, err);
+	rc = step_done(st, s, err); /* bindings cleared: aj may go */
+	free(aj);
+	return rc;
 oom:
 	snprintf(err, CL_ERR_LEN, "out of memory");
 	return -1;
