@@ -276,7 +276,7 @@ pop_invalidate(struct live_call *lc)
 static char *
 pop_body(struct live_call *lc, const char *agent)
 {
-	char *body = NULL, *aj;
+	char *body = NULL, aj[CL_ID_MAX * 6 + 3];
 
 	if (lc->pop_head == NULL) {
 		json_t *tail = json_pack("{s:O}", "data", lc->data ? lc->data : json_null());
@@ -295,10 +295,9 @@ pop_body(struct live_call *lc, const char *agent)
 			return NULL;
 		}
 	}
-	aj = members(json_pack("{s:s}", "agent", agent));
-	if (aj == NULL || asprintf(&body, "%s,%s,%s", lc->pop_head, aj, lc->pop_tail) < 0)
+	if (cl_json_quote(agent, aj, sizeof(aj)) < 0 ||
+	    asprintf(&body, "%s,\"agent\":%s,%s", lc->pop_head, aj, lc->pop_tail) < 0)
 		body = NULL;
-	free(aj);
 	return body;
 }
 
