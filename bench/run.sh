@@ -7,7 +7,8 @@
 #
 # Environment: BUILD (build directory, default build-bench), WORK (scratch
 # directory on the disk under test, default a new /var/tmp/callogd-bench.*),
-# RUNS (default 3), SECS (measured seconds per run, default 5), KEEP=1 keeps WORK.
+# RUNS (default 3), SECS (measured seconds per run, default 5), KEEP=1 keeps WORK
+# (a later run with the same WORK reuses its 10,000 agents).
 set -euo pipefail
 # 10,000 consoles need 10,000+ descriptors in the daemon and in bench_pop; where the hard
 # limit is lower than 65536 (containers), take the hard limit.
@@ -90,7 +91,9 @@ echo "runs per figure: $RUNS x ${SECS}s (medians)"
 TEMPLATE=$WORK/agents.db
 TOKENS=$WORK/tokens
 NAGENTS=10000
-if want pop || want mem || want growth; then
+if { want pop || want mem || want growth; } && [ -f "$TEMPLATE" ] && [ "$(wc -l <"$TOKENS" 2>/dev/null || echo 0)" -eq "$NAGENTS" ]; then
+	log "== reusing the $NAGENTS agents in $WORK (KEEP=1 WORK=... from an earlier run)"
+elif want pop || want mem || want growth; then
 	log "== creating $NAGENTS agents with callogctl (about 40 s)"
 	printf 'database = { path = "%s"; };\n' "$TEMPLATE" >"$WORK/ctl.conf"
 	seq 1 "$NAGENTS" | xargs -P 4 -I{} sh -c \

@@ -4,16 +4,18 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <event2/thread.h>
 
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
@@ -324,10 +326,10 @@ start(struct cl_server *srv, char *err)
 	uint64_t wd_usec = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() < 0) {
-		snprintf(err, CL_ERR_LEN, "libevent has no thread support");
-		return -1;
-	}
+	/*
+	 * libevent is used from this thread only, so it runs without locks
+	 * (no evthread_use_pthreads): the writer thread wakes us with an eventfd.
+	 */
 	/* Before any thread starts: it unsets LISTEN_* in the environment. */
 	if (cl_sd_listen_fds(&srv->sd, err) < 0)
 		return -1;
@@ -451,6 +453,36 @@ stop(struct cl_server *srv)
 	cl_sd_fds_free(&srv->sd);
 }
 
+/*
+ * Asks the kernel's scheduler (EEVDF, Linux 6.12 and later) for a short time
+ * slice on the loop thread, the one that reads events and writes pops: a
+ * waking task with a shorter slice preempts the one running, so a ringing
+ * line no longer waits out another task's 1.4 ms default slice. Its share of
+ * the CPU stays what its nice value gives. On 2 cores, bench_pop at 500
+ * calls/s: pop p99 180-236 us with the default slice, 77-135 us with this;
+ * ingest unchanged. Older kernels accept and ignore it; a seccomp filter that
+ * denies the call leaves the default. Threads started before (the writer)
+ * keep the default slice.
+ */
+struct slice_attr { /* the kernel's struct sched_attr, first version (48 bytes) */
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+#define LOOP_SLICE_NS 100000 /* the shortest the kernel takes */
+
+static void
+ask_short_slice(void)
+{
+	struct slice_attr a = {.size = sizeof(a), .policy = 0 /* SCHED_OTHER */, .runtime = LOOP_SLICE_NS};
+
+	a.nice = getpriority(PRIO_PROCESS, 0); /* sched_setattr sets the nice value too: keep ours */
+	if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+		log_debug("msg=\"short time slice refused\" error=\"%s\"", strerror(errno));
+}
+
 int
 cl_server_main(struct cl_config *cfg)
 {
@@ -476,6 +508,7 @@ cl_server_main(struct cl_config *cfg)
 		         CALLOGD_VERSION, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
 		         srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_path);
 		cl_sd_notify("READY=1");
+		ask_short_slice();
 		event_base_dispatch(srv->base);
 		log_info("msg=\"stopped\" events=%llu", (unsigned long long)srv->m.committed_events);
 	}

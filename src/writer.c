@@ -2,10 +2,13 @@
  * commits them in groups, then hands the batches back to the event loop. */
 #include <errno.h>
 #include <pthread.h>
-#include <sys/resource.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "callogd/calls.h"
 #include "callogd/hmap.h"
@@ -24,7 +27,7 @@ struct cl_writer {
 	pthread_cond_t cond;
 	struct cl_batch *queue, **queue_tail; /* submitted, not yet taken */
 	struct cl_batch *done, **done_tail;   /* finished, not yet delivered */
-	size_t backlog;
+	atomic_size_t backlog;                /* events submitted and not yet committed */
 	int stop;
 	int64_t purge_before; /* a retention purge is asked for, 0 = none */
 
@@ -33,6 +36,13 @@ struct cl_writer {
 	struct cl_hmap *cache; /* call_id -> struct cached * */
 	uint64_t gen;          /* counts transactions: marks which calls one touched */
 
+	/*
+	 * The writer wakes the loop through an eventfd written with no lock held,
+	 * never through libevent: event_active() from this thread takes the
+	 * base's lock and wakes the loop inside it, so the loop woke only to wait
+	 * on a lock held by a nice-19 thread it had just preempted.
+	 */
+	int wake_fd;
 	struct event *done_ev;
 	cl_writer_done_fn done_fn;
 	void *done_arg;
@@ -253,6 +263,17 @@ run_purge(struct cl_writer *w, int64_t before)
 	log_info("msg=\"retention purge\" calls=%lld", (long long)n);
 }
 
+/* From the writer thread: make the loop run deliver(). */
+static void
+wake_loop(struct cl_writer *w)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is full, so the loop is woken already. */
+	while (write(w->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -293,11 +314,14 @@ writer_main(void *arg)
 			n += last->n;
 		n += last->n;
 		pthread_mutex_lock(&w->mtx);
+		int was_empty = w->done == NULL;
 		*w->done_tail = group;
 		w->done_tail = &last->next;
-		w->backlog -= n;
 		pthread_mutex_unlock(&w->mtx);
-		event_active(w->done_ev, EV_READ, 0);
+		atomic_fetch_sub(&w->backlog, n);
+		/* Not yet empty: the write that made it non-empty has not been read yet. */
+		if (was_empty)
+			wake_loop(w);
 	}
 	return NULL;
 }
@@ -308,9 +332,13 @@ deliver(evutil_socket_t fd, short what, void *arg)
 {
 	struct cl_writer *w = arg;
 	struct cl_batch *b, *next;
+	uint64_t count;
 
 	(void)fd;
 	(void)what;
+	/* Read the wake-up before taking the list: a batch added after this read writes again. */
+	if (read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_warn("msg=\"writer wake-up read failed\" error=\"%s\"", strerror(errno));
 	pthread_mutex_lock(&w->mtx);
 	b = w->done;
 	w->done = NULL;
@@ -332,6 +360,7 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return NULL;
 	}
+	w->wake_fd = -1;
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	w->queue_tail = &w->queue;
@@ -341,11 +370,20 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 	if ((w->st = cl_store_open(path, 0, err)) == NULL)
 		goto fail;
 	w->last_seq = cl_store_last_seq(w->st);
-	if ((w->cache = cl_hmap_new()) == NULL || (w->done_ev = event_new(base, -1, 0, deliver, w)) == NULL) {
+	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if ((w->cache = cl_hmap_new()) == NULL ||
+	    (w->done_ev = event_new(base, w->wake_fd, EV_READ | EV_PERSIST, deliver, w)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;
 	}
 	event_priority_set(w->done_ev, 0);
+	if (event_add(w->done_ev, NULL) < 0) {
+		snprintf(err, CL_ERR_LEN, "cannot watch the writer's eventfd");
+		goto fail;
+	}
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		snprintf(err, CL_ERR_LEN, "cannot start the writer thread");
 		goto fail;
@@ -356,6 +394,8 @@ fail:
 		cl_hmap_free(w->cache);
 	if (w->done_ev)
 		event_free(w->done_ev);
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
 	cl_store_close(w->st);
 	free(w);
 	return NULL;
@@ -364,12 +404,13 @@ fail:
 void
 cl_writer_submit(struct cl_writer *w, struct cl_batch *b)
 {
+	atomic_fetch_add(&w->backlog, b->n);
 	pthread_mutex_lock(&w->mtx);
 	*w->queue_tail = b;
 	w->queue_tail = &b->next;
-	w->backlog += b->n;
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
+	/* After the unlock, so the writer does not wake to wait for the mutex. */
+	pthread_cond_signal(&w->cond);
 }
 
 void
@@ -377,19 +418,14 @@ cl_writer_purge(struct cl_writer *w, int64_t before_ms)
 {
 	pthread_mutex_lock(&w->mtx);
 	w->purge_before = before_ms > 0 ? before_ms : 1;
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
+	pthread_cond_signal(&w->cond);
 }
 
 size_t
 cl_writer_backlog(struct cl_writer *w)
 {
-	size_t n;
-
-	pthread_mutex_lock(&w->mtx);
-	n = w->backlog;
-	pthread_mutex_unlock(&w->mtx);
-	return n;
+	return atomic_load(&w->backlog);
 }
 
 void
@@ -404,6 +440,7 @@ cl_writer_stop(struct cl_writer *w)
 	pthread_join(w->thread, NULL);
 	deliver(-1, 0, w);
 	event_free(w->done_ev);
+	close(w->wake_fd);
 	cache_clear(w);
 	cl_hmap_free(w->cache);
 	cl_store_close(w->st);
