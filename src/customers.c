@@ -283,8 +283,28 @@ fail:
 	return NULL;
 }
 
+static json_t *lookup_in_txn(struct cl_customers *cs, const char *number, int nhistory, const char *exclude_call_id,
+                             char *err);
+
+/*
+ * One read transaction for the whole lookup: the count, the ranking, the
+ * customer and the history come from one snapshot even while the writer or
+ * an import commits, and the WAL is consulted (and a stale cache dropped)
+ * once per lookup instead of once per statement.
+ */
 json_t *
 cl_customers_lookup(struct cl_customers *cs, const char *number, int nhistory, const char *exclude_call_id, char *err)
+{
+	int own = sqlite3_get_autocommit(cs->db) && sqlite3_exec(cs->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	json_t *out = lookup_in_txn(cs, number, nhistory, exclude_call_id, err);
+
+	if (own && sqlite3_exec(cs->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
+	return out;
+}
+
+static json_t *
+lookup_in_txn(struct cl_customers *cs, const char *number, int nhistory, const char *exclude_call_id, char *err)
 {
 	json_t *out = NULL, *cands = NULL, *hist = NULL, *best = NULL;
 	int matches = 0;
