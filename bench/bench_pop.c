@@ -413,8 +413,10 @@ send_offer(long i)
 
 /*
  * A call is offered one tick (1/rate s) before it rings, as a real call is
- * offered (IVR, queue) before it rings an agent: the timed ringing then
- * measures the pop, not the offer's caller lookup queued in front of it.
+ * offered (IVR, queue) before it rings an agent, so the timed ringing finds
+ * its caller looked up already. The next call's offer is written just before
+ * this ringing, so each timed ringing still waits behind one lookup (another
+ * caller's), as it would on a busy producer connection.
  */
 static void
 send_call(long i)

@@ -59,6 +59,8 @@ struct cl_pops {
 	struct cl_hmap *agents; /* agent id -> struct agent_ent */
 	int64_t seq;
 	int warned_full;
+	size_t replay_bytes; /* every agent's replay messages and rings: within pops.replay_memory */
+	int warned_replay;   /* logged that the budget was reached, until usage falls to half */
 };
 
 struct cl_pops *
@@ -90,24 +92,34 @@ live_free(struct live_call *lc)
 }
 
 static void
-ring_pop_front(struct agent_ent *a)
+ring_pop_front(struct cl_pops *p, struct agent_ent *a)
 {
 	struct replay_msg *m = &a->ring[a->start];
 
 	if (m->seq > a->lost)
 		a->lost = m->seq;
 	a->bytes -= m->len;
+	p->replay_bytes -= m->len;
 	free(m->json);
 	a->start = (a->start + 1) % a->cap;
 	a->n--;
 }
 
 static void
-agent_free(struct agent_ent *a)
+ring_free(struct cl_pops *p, struct agent_ent *a)
 {
 	while (a->n > 0)
-		ring_pop_front(a);
+		ring_pop_front(p, a);
 	free(a->ring);
+	p->replay_bytes -= a->cap * sizeof(*a->ring);
+	a->ring = NULL;
+	a->cap = a->start = 0;
+}
+
+static void
+agent_free(struct cl_pops *p, struct agent_ent *a)
+{
+	ring_free(p, a);
 	free(a);
 }
 
@@ -140,7 +152,7 @@ cl_pops_free(struct cl_pops *p)
 			unlink_sub(a, s);
 			s->drop(s);
 		}
-		agent_free(a);
+		agent_free(p, a);
 	}
 	cl_hmap_free(p->calls);
 	cl_hmap_free(p->agents);
@@ -165,37 +177,66 @@ agent_get(struct cl_pops *p, const char *id, int create)
 	return a;
 }
 
-/* Keeps a message for Last-Event-ID replay, within the count and byte bounds. */
+/* Room for need more bytes of replay across all agents? Logs when the budget is first reached. */
+static int
+replay_room(struct cl_pops *p, const struct agent_ent *a, size_t need)
+{
+	size_t budget = (size_t)p->srv->cfg.pops_replay_memory * 1024 * 1024;
+
+	if (p->replay_bytes + need <= budget) {
+		if (p->replay_bytes < budget / 2)
+			p->warned_replay = 0;
+		return 1;
+	}
+	p->srv->m.replay_skipped++;
+	if (!p->warned_replay)
+		log_warnx("msg=\"replay memory full: new messages are not kept for replay until old ones expire\" "
+		          "pops.replay_memory=%d agent=\"%s\"",
+		          p->srv->cfg.pops_replay_memory, a->id);
+	p->warned_replay = 1;
+	return 0;
+}
+
+/*
+ * Keeps a message for Last-Event-ID replay, within the agent's count and byte
+ * bounds and the budget over all agents. A message not kept counts as lost:
+ * a reconnect from before it gets fresh pops instead of an incomplete replay.
+ */
 static void
-ring_push(struct cl_pops *p, struct agent_ent *a, int64_t seq, const char *type, const char *json, size_t len)
+ring_push(struct cl_pops *p, struct agent_ent *a, int64_t seq, const char *type, char *json, size_t len)
 {
 	size_t cap = (size_t)p->srv->cfg.pops_replay_max;
 	struct replay_msg *m;
 
-	if (cap == 0 || p->srv->cfg.pops_replay_seconds == 0)
+	if (cap == 0 || p->srv->cfg.pops_replay_seconds == 0) {
+		free(json);
 		return;
+	}
 	if (a->cap != cap) { /* first use, or replay_max changed on reload: start over */
-		while (a->n > 0)
-			ring_pop_front(a);
-		free(a->ring);
-		a->start = 0;
-		if ((a->ring = calloc(cap, sizeof(*a->ring))) == NULL) {
-			a->cap = 0;
-			return;
-		}
+		ring_free(p, a);
+		if (!replay_room(p, a, cap * sizeof(*a->ring)) || (a->ring = calloc(cap, sizeof(*a->ring))) == NULL)
+			goto lost;
 		a->cap = cap;
+		p->replay_bytes += cap * sizeof(*a->ring);
 	}
 	while (a->n > 0 && (a->n == a->cap || a->bytes + len > REPLAY_BYTES_MAX))
-		ring_pop_front(a);
+		ring_pop_front(p, a);
+	if (!replay_room(p, a, len))
+		goto lost;
 	m = &a->ring[(a->start + a->n) % a->cap];
-	if ((m->json = cl_strndup(json, len)) == NULL)
-		return;
+	m->json = json;
 	m->seq = seq;
 	m->at_ms = cl_now_ms();
 	m->type = type;
 	m->len = len;
 	a->bytes += len;
+	p->replay_bytes += len;
 	a->n++;
+	return;
+lost:
+	free(json);
+	if (seq > a->lost)
+		a->lost = seq;
 }
 
 static void
@@ -226,13 +267,14 @@ deliver(struct cl_pops *p, const char *agent, const char *type, const char *body
 
 	if (a == NULL || (len = asprintf(&text, "{\"type\":\"%s\",\"seq\":%lld,%s}", type, (long long)seq, body)) < 0)
 		return;
-	if (record)
-		ring_push(p, a, seq, type, text, (size_t)len);
 	for (struct cl_sub *s = a->subs, *next; s; s = next) {
 		next = s->next;
 		send_to_sub(p, a, s, seq, type, text, (size_t)len);
 	}
-	free(text);
+	if (record)
+		ring_push(p, a, seq, type, text, (size_t)len); /* the ring keeps text */
+	else
+		free(text);
 }
 
 static json_t *
@@ -610,6 +652,12 @@ cl_pops_live_calls(struct cl_pops *p)
 	return cl_hmap_count(p->calls);
 }
 
+size_t
+cl_pops_replay_bytes(struct cl_pops *p)
+{
+	return p->replay_bytes;
+}
+
 void
 cl_pops_expire(struct cl_pops *p, int64_t now_ms)
 {
@@ -620,10 +668,10 @@ cl_pops_expire(struct cl_pops *p, int64_t now_ms)
 		struct agent_ent *a = e->val;
 		next = cl_hmap_next(p->agents, e);
 		while (a->n > 0 && a->ring[a->start].at_ms < oldest)
-			ring_pop_front(a);
+			ring_pop_front(p, a);
 		if (a->n == 0 && a->subs == NULL) {
 			cl_hmap_del(p->agents, a->id); /* e is freed: next was taken before */
-			agent_free(a);
+			agent_free(p, a);
 		}
 	}
 	for (e = cl_hmap_next(p->calls, NULL); e; e = next) {

@@ -46,6 +46,7 @@ struct cl_metrics {
 	uint64_t accepted[CL_CONN__COUNT];
 	uint64_t refused[CL_CONN__COUNT];
 	uint64_t slow_consoles_dropped;
+	uint64_t replay_skipped; /* messages not kept for replay: pops.replay_memory was full */
 	uint64_t reloads, reload_failures;
 };
 
@@ -165,6 +166,8 @@ void cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s);
 /* Consoles connected for agent (socket and SSE). */
 int cl_pops_consoles(struct cl_pops *p, const char *agent);
 size_t cl_pops_live_calls(struct cl_pops *p);
+/* Bytes held for replay over all agents (messages and rings). */
+size_t cl_pops_replay_bytes(struct cl_pops *p);
 /* Drops idle per-agent replay buffers; called periodically. */
 void cl_pops_expire(struct cl_pops *p, int64_t now_ms);
 

@@ -9,7 +9,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SSE, Producer, check, eq, login_cookie, run, running, test  # noqa: E402
+from harness import SSE, Console, Producer, check, eq, login_cookie, run, running, test  # noqa: E402
 
 CUSTOMERS = ("id,name,phones,email,account,tier,notes\n"
              "C-7,Ada Lovelace,+15551234567,ada@example.com,ACC-1,gold,prefers email\n")
@@ -145,6 +145,46 @@ def last_event_id_replays_what_was_missed():
         # still ringing or connected: c-2 and c-4.
         s = SSE(d, "a1", token=t["a1"])
         eq(sorted(m["data"]["call_id"] for m in drain(s) if m["event"] == "pop"), ["c-2", "c-4"], "the current calls")
+
+
+@test
+def replay_memory_budget_falls_back_to_fresh_pops():
+    """pops.replay_memory bounds replay over all agents: a message not kept makes a
+    reconnect get fresh pops of the current calls instead of an incomplete replay."""
+    with running(pops__replay_memory=1) as d:
+        t = setup(d)
+        p = Producer(d)
+        s = SSE(d, "a1", token=t["a1"])
+        ring(p, "c-1", "a1")
+        first = s.next()
+        eq(first["data"]["call_id"], "c-1")
+        s.close()
+        # Six other agents with a console each, rung with ~30 KB pops: each would keep up
+        # to 256 KB for replay, 1.5 MB in all, over the 1 MiB budget.
+        fill = ["f%d" % i for i in range(1, 7)]
+        consoles = [Console(d, a, d.add_agent(a)) for a in fill]
+        for i in range(10):
+            for a in fill:
+                ring(p, "big-%s-%d" % (a, i), a, frm="anonymous", data={"notes": "x" * 30000})
+        # Missed while away, and not kept: what the budget has left is less than one
+        # filler pop, and this one is twice that.
+        ring(p, "c-2", "a1", frm="anonymous", data={"notes": "y" * 60000})
+        s = SSE(d, "a1", token=t["a1"], last_event_id=first["id"])
+        eq(s.status, 200)
+        got = drain(s)
+        # Not [pop c-2] (an exact replay would be that): fresh pops of both current calls.
+        eq(sorted((m["event"], m["data"]["call_id"]) for m in got), [("pop", "c-1"), ("pop", "c-2")],
+           "fresh pops after a replay the budget could not keep")
+        check(all(int(m["id"]) > int(first["id"]) for m in got), "new ids")
+        s.close()
+        status, text, _ = d.get("/metrics", auth=False)
+        eq(status, 200)
+        vals = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        check(int(vals["callogd_replay_skipped_total"]) > 0, "skipped messages counted")
+        check(0 < int(vals["callogd_replay_bytes"]) <= 1024 * 1024, "within the budget: %s" % vals["callogd_replay_bytes"])
+        check("replay memory full" in d.read_log(), "logged")
+        for c in consoles:
+            c.close()
 
 
 def drain(s, quiet=0.7):
