@@ -97,7 +97,8 @@ cl_metrics_render(struct cl_server *srv, struct evbuffer *b)
 	counter(b, "callogd_replay_skipped_total", "Messages not kept for replay: pops.replay_memory was full.",
 	        m->replay_skipped);
 	gauge(b, "callogd_active_calls", "Calls being tracked for pops (not ended).", cl_pops_live_calls(srv->pops));
-	gauge(b, "callogd_replay_bytes", "Memory held for SSE replay over all agents.", cl_pops_replay_bytes(srv->pops));
+	gauge(b, "callogd_replay_bytes", "Memory held for SSE replay over all agents.",
+	      cl_pops_replay_bytes(srv->pops));
 	gauge(b, "callogd_writer_backlog", "Events waiting for their commit.", cl_writer_backlog(srv->writer));
 	counter(b, "callogd_reloads_total", "SIGHUP reloads.", m->reloads);
 	counter(b, "callogd_reload_failures_total", "Reloads refused for a broken config.", m->reload_failures);

@@ -16,7 +16,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/log.h"

@@ -104,16 +104,22 @@ def pops_reach_their_agent_only():
         eq(s2.try_next(0.3), None, "a2 still nothing")
 
 
+def popped_then_away(d):
+    """a1 opens a stream, is popped for c-1, and goes away: (tokens, producer, that pop)."""
+    t = setup(d)
+    p = Producer(d)
+    s = SSE(d, "a1", token=t["a1"])
+    ring(p, "c-1", "a1")
+    first = s.next()
+    eq(first["data"]["call_id"], "c-1")
+    s.close()
+    return t, p, first
+
+
 @test
 def last_event_id_replays_what_was_missed():
     with running() as d:
-        t = setup(d)
-        p = Producer(d)
-        s = SSE(d, "a1", token=t["a1"])
-        ring(p, "c-1", "a1")
-        first = s.next()
-        eq(first["data"]["call_id"], "c-1")
-        s.close()
+        t, p, first = popped_then_away(d)
         # Missed while away: an answer and end of c-1, a new pop, and a2's call (not ours).
         p.event({"type": "call.answered", "call_id": "c-1", "agent": "a1"})
         p.event({"type": "call.ended", "call_id": "c-1"})
@@ -152,13 +158,7 @@ def replay_memory_budget_falls_back_to_fresh_pops():
     """pops.replay_memory bounds replay over all agents: a message not kept makes a
     reconnect get fresh pops of the current calls instead of an incomplete replay."""
     with running(pops__replay_memory=1) as d:
-        t = setup(d)
-        p = Producer(d)
-        s = SSE(d, "a1", token=t["a1"])
-        ring(p, "c-1", "a1")
-        first = s.next()
-        eq(first["data"]["call_id"], "c-1")
-        s.close()
+        t, p, first = popped_then_away(d)
         # Six other agents with a console each, rung with ~30 KB pops: each would keep up
         # to 256 KB for replay, 1.5 MB in all, over the 1 MiB budget.
         fill = ["f%d" % i for i in range(1, 7)]
