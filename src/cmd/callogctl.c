@@ -788,33 +788,87 @@ out:
 
 /* --- simulate ----------------------------------------------------------- */
 
-/* Up to max customer phones, sampled; none is fine (then all callers are made up). */
-static int
-sample_phones(struct ctl *ctl, char ***out, int max)
+/* splitmix64: the phone sample follows --seed like the rest of the traffic. */
+static uint64_t
+sample_next(uint64_t *state)
 {
-	char err[CL_ERR_LEN] = "";
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+/* Keeps num in phones[*n] if it is E.164 (the generated JSON then needs no escaping). */
+static void
+sample_keep(char **phones, int *n, const char *num)
+{
+	if (num == NULL || strlen(num) >= CL_NUMBER_LEN || strspn(num + 1, "0123456789") != strlen(num + 1) ||
+	    (phones[*n] = strdup(num)) == NULL)
+		return;
+	(*n)++;
+}
+
+/*
+ * Up to max customer phones, chosen by seed; none is fine (then all callers
+ * are made up). A table of up to 4 x max phones is read whole and shuffled;
+ * a larger one is sampled with index probes at random numbers, so a million
+ * customers cost max seeks, not a sort of the table.
+ */
+static int
+sample_phones(struct ctl *ctl, uint64_t seed, char ***out, int max)
+{
+	char err[CL_ERR_LEN] = "", probe[16];
 	struct cl_store *st = cl_store_open(ctl->cfg.db_path, CL_STORE_READONLY, err);
 	sqlite3_stmt *s = NULL;
 	char **phones = NULL;
-	int n = 0;
+	int n = 0, have = 0, small = 4 * max;
+	uint64_t rng = seed;
 
 	*out = NULL;
 	if (st == NULL)
 		return 0;
-	if ((phones = calloc((size_t)max, sizeof(*phones))) == NULL)
+	if ((phones = calloc((size_t)small, sizeof(*phones))) == NULL)
 		goto out;
 	if (sqlite3_prepare_v2(cl_store_db(st),
-	                       "SELECT number FROM customer_phones WHERE number LIKE '+%' ORDER BY random() LIMIT ?",
+	                       "SELECT number FROM customer_phones WHERE number LIKE '+%' ORDER BY number LIMIT ?", -1,
+	                       &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(s, 1, small + 1);
+	while (sqlite3_step(s) == SQLITE_ROW && have++ < small)
+		sample_keep(phones, &n, (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	s = NULL;
+	if (have <= small) {
+		for (int i = n - 1; i > 0; i--) { /* Fisher-Yates, then keep the first max */
+			int j = (int)(sample_next(&rng) % (uint64_t)(i + 1));
+			char *t = phones[i];
+			phones[i] = phones[j];
+			phones[j] = t;
+		}
+		for (; n > max; n--)
+			free(phones[n - 1]);
+		goto out;
+	}
+	while (n > 0)
+		free(phones[--n]);
+	if (sqlite3_prepare_v2(cl_store_db(st),
+	                       "SELECT number FROM customer_phones WHERE number >= ?1 AND number LIKE '+%'"
+	                       " ORDER BY number LIMIT 1",
 	                       -1, &s, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_int(s, 1, max);
-	while (n < max && sqlite3_step(s) == SQLITE_ROW) {
-		const char *num = (const char *)sqlite3_column_text(s, 0);
-		/* Only E.164 goes into the generated JSON: it needs no escaping. */
-		if (num == NULL || strlen(num) >= CL_NUMBER_LEN || strspn(num + 1, "0123456789") != strlen(num + 1) ||
-		    (phones[n] = strdup(num)) == NULL)
-			continue;
-		n++;
+	for (int i = 0; i < max; i++) {
+		/* "+" and 11 digits: numbers above the last one wrap to the first. */
+		snprintf(probe, sizeof(probe), "+%011llu", (unsigned long long)(sample_next(&rng) % 100000000000ULL));
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, probe, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			sqlite3_reset(s);
+			sqlite3_bind_text(s, 1, "+", -1, SQLITE_STATIC);
+			if (sqlite3_step(s) != SQLITE_ROW)
+				break;
+		}
+		sample_keep(phones, &n, (const char *)sqlite3_column_text(s, 0));
 	}
 out:
 	sqlite3_finalize(s);
@@ -872,7 +926,7 @@ cmd_simulate(struct ctl *ctl, int argc, char **argv)
 	}
 	if (ctl_config(ctl) < 0)
 		return 1;
-	nphones = sample_phones(ctl, &phones, SIM_PHONES);
+	nphones = sample_phones(ctl, o.seed, &phones, SIM_PHONES);
 	o.phones = (const char *const *)phones;
 	o.nphones = nphones;
 	if ((cl = cl_client_open(&ctl->cfg, err)) == NULL) {

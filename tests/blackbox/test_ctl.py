@@ -273,7 +273,33 @@ def simulate_against_live_daemon():
         p2 = d.ctl("simulate", "--calls", "20", "--rate", "40", "--agents", "4", "--seed", "42", check=False)
         eq(p2.returncode, 0, p2.stderr)
         eq(p.stdout.splitlines()[0], p2.stdout.splitlines()[0])
-        eq(len(json.loads(d.ctl("calls", "--json", "--limit", "100").stdout)["calls"]), 40)
+        calls2 = json.loads(d.ctl("calls", "--json", "--limit", "100").stdout)["calls"]
+        eq(len(calls2), 40)
+        # ...with the same callers: the customer phones are sampled by the seed too.
+        first = {c["call_id"] for c in calls}
+        eq(sorted(c["from"] for c in calls2 if c["call_id"] not in first), sorted(c["from"] for c in calls),
+           "the same callers")
+
+
+@test
+def simulate_samples_a_large_customer_table_by_seed():
+    """Over 4,000 phones simulate probes the index instead of sorting the table: callers are
+    still customers, and still the same for the same seed."""
+    with running(**{"events.token": "tok"}) as d:
+        rows = "".join("K-%d,Customer %d,+1555%07d,,,,\n" % (i, i, i * 7) for i in range(6000))
+        p = d.import_customers("id,name,phones,email,account,tier,notes\n" + rows)
+        eq(p.returncode, 0, p.stdout + p.stderr)
+        froms = []
+        for run in range(2):
+            before = {c["call_id"] for c in json.loads(d.ctl("calls", "--json", "--limit", "100").stdout)["calls"]}
+            p = d.ctl("simulate", "--calls", "15", "--rate", "50", "--agents", "3", "--seed", "7", check=False)
+            eq(p.returncode, 0, p.stdout + p.stderr)
+            new = [c for c in json.loads(d.ctl("calls", "--json", "--limit", "100").stdout)["calls"]
+                   if c["call_id"] not in before]
+            eq(len(new), 15)
+            froms.append(sorted(c["from"] for c in new))
+            check(any(c["customer_id"] and c["customer_id"].startswith("K-") for c in new), "some callers are customers")
+        eq(froms[0], froms[1], "the same callers for the same seed")
 
 
 if __name__ == "__main__":
