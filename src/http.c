@@ -20,6 +20,7 @@
 #include "callogd/util.h"
 #include "callogd/sha256.h"
 #include "callogd/web.h"
+#include "callogd/writer.h"
 
 #define HEARTBEAT_S 15
 #define SESSION_TTL_MS (12 * 3600 * 1000LL)
@@ -147,7 +148,8 @@ session_mac(struct cl_http *h, const char *agent, long long expires_ms, char *ou
 /*
  * A session is a signed cookie: hex(agent) "." expiry "." HMAC, under a key
  * kept in the database, so sessions survive restarts and nothing secret is
- * stored per session. Logging out revokes the cookie until it expires.
+ * stored per session. Logging out revokes the cookie until it expires; the
+ * writer keeps the revocation in the database, so it outlasts a restart.
  */
 #define SESSION_COOKIE_MAX (2 * CL_ID_MAX + 24 + CL_SHA256_HEX + 2)
 
@@ -547,17 +549,32 @@ login(struct cl_http *h, struct evhttp_request *req)
 	json_decref(in);
 }
 
+/* Remembers mac as logged out until until_ms. */
+static void
+revoke(void *arg, const char *mac, int64_t until_ms)
+{
+	struct cl_http *h = arg;
+	int64_t *until;
+
+	if (cl_hmap_count(h->revoked) >= SESSIONS_MAX || strlen(mac) != CL_SHA256_HEX - 1 ||
+	    (until = malloc(sizeof(*until))) == NULL)
+		return;
+	*until = until_ms;
+	if (cl_hmap_put(h->revoked, mac, until) < 0)
+		free(until);
+}
+
 static void
 logout(struct cl_http *h, struct evhttp_request *req)
 {
 	char agent[CL_ID_MAX + 1], mac[CL_SHA256_HEX];
-	int64_t *until;
 
-	if (session_of(h, req, agent, mac) == 0 && cl_hmap_count(h->revoked) < SESSIONS_MAX &&
-	    (until = malloc(sizeof(*until))) != NULL) {
-		*until = cl_now_ms() + SESSION_TTL_MS;
-		if (cl_hmap_put(h->revoked, mac, until) < 0)
-			free(until);
+	if (session_of(h, req, agent, mac) == 0) {
+		int64_t until = cl_now_ms() + SESSION_TTL_MS;
+		revoke(h, mac, until);
+		if (cl_writer_revoke(h->srv->writer, mac, until) < 0)
+			log_warnx("msg=\"logout not stored: too many waiting; it lasts until a restart\" agent=\"%s\"",
+			          agent);
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 	                  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -916,7 +933,8 @@ cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
 		goto fail;
 	}
 	h->srv = srv;
-	if (cl_store_secret(srv->reader, "session_key", h->session_key, sizeof(h->session_key), err) < 0)
+	if (cl_store_secret(srv->reader, "session_key", h->session_key, sizeof(h->session_key), err) < 0 ||
+	    cl_store_revoked_sessions(srv->reader, cl_now_ms(), revoke, h, err) < 0)
 		goto fail;
 	evhttp_set_max_headers_size(h->http, 16384);
 	evhttp_set_max_body_size(h->http, (ev_ssize_t)srv->cfg.http_max_body);

@@ -167,6 +167,70 @@ ensure_secret(struct cl_store *st, const char *name, char *err)
 	return 0;
 }
 
+/* Revoked sessions live in meta as "revoked:MAC" -> expiry (ms): no table of their own. */
+#define REVOKED_FROM "'revoked:'"
+#define REVOKED_TO "'revoked;'" /* ':' + 1: the end of the prefix range */
+
+int
+cl_store_revoke_session(struct cl_store *st, const char *mac, int64_t until_ms, int64_t now_ms, char *err)
+{
+	char key[96];
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	snprintf(key, sizeof(key), "revoked:%s", mac);
+	if (exec(st, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1, &s, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, until_ms);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_DONE ||
+	    sqlite3_prepare_v2(st->db,
+	                       "DELETE FROM meta WHERE key >= " REVOKED_FROM " AND key < " REVOKED_TO " AND value < ?",
+	                       -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now_ms);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	return exec(st, "COMMIT", err);
+fail:
+	snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+cl_store_revoked_sessions(struct cl_store *st, int64_t now_ms, void (*fn)(void *, const char *, int64_t), void *arg,
+                          char *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT substr(key, 9), value FROM meta WHERE key >= " REVOKED_FROM
+	                       " AND key < " REVOKED_TO " AND value >= ?",
+	                       -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, now_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, CL_ERR_LEN, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
 int
 cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err)
 {

@@ -20,6 +20,7 @@
 /* Committed call records kept in memory; after each commit they equal the database. */
 #define CACHE_MAX 50000
 #define WRITER_NICE 19
+#define REVOKES_MAX 64 /* logouts waiting to be stored */
 
 struct cl_writer {
 	pthread_t thread;
@@ -30,6 +31,11 @@ struct cl_writer {
 	atomic_size_t backlog;                /* events submitted and not yet committed */
 	int stop;
 	int64_t purge_before; /* a retention purge is asked for, 0 = none */
+	struct revoke {
+		char mac[72];
+		int64_t until_ms;
+	} revokes[REVOKES_MAX]; /* logouts to store, nrevokes of them */
+	int nrevokes;
 
 	struct cl_store *st;
 	int64_t last_seq;
@@ -291,18 +297,27 @@ writer_main(void *arg)
 	for (;;) {
 		struct cl_batch *group, *last;
 		pthread_mutex_lock(&w->mtx);
-		while (w->queue == NULL && !w->stop && w->purge_before == 0)
+		while (w->queue == NULL && !w->stop && w->purge_before == 0 && w->nrevokes == 0)
 			pthread_cond_wait(&w->cond, &w->mtx);
+		struct revoke revokes[REVOKES_MAX];
+		int nrevokes = w->nrevokes;
+		memcpy(revokes, w->revokes, (size_t)nrevokes * sizeof(revokes[0]));
+		w->nrevokes = 0;
 		group = w->queue;
 		w->queue = NULL;
 		w->queue_tail = &w->queue;
 		int64_t purge = w->purge_before;
 		w->purge_before = 0;
 		pthread_mutex_unlock(&w->mtx);
+		for (int i = 0; i < nrevokes; i++) {
+			char err[CL_ERR_LEN];
+			if (cl_store_revoke_session(w->st, revokes[i].mac, revokes[i].until_ms, cl_now_ms(), err) < 0)
+				log_error("msg=\"logout not stored: it lasts until a restart\" error=\"%s\"", err);
+		}
 		if (purge > 0)
 			run_purge(w, purge);
 		if (group == NULL) {
-			if (purge > 0)
+			if (purge > 0 || nrevokes > 0)
 				continue;
 			break; /* stopping, and nothing left */
 		}
@@ -420,6 +435,23 @@ cl_writer_purge(struct cl_writer *w, int64_t before_ms)
 	w->purge_before = before_ms > 0 ? before_ms : 1;
 	pthread_mutex_unlock(&w->mtx);
 	pthread_cond_signal(&w->cond);
+}
+
+int
+cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&w->mtx);
+	if (w->nrevokes < REVOKES_MAX && strlen(mac) < sizeof(w->revokes[0].mac)) {
+		struct revoke *r = &w->revokes[w->nrevokes++];
+		snprintf(r->mac, sizeof(r->mac), "%s", mac);
+		r->until_ms = until_ms;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&w->mtx);
+	pthread_cond_signal(&w->cond);
+	return rc;
 }
 
 size_t

@@ -79,6 +79,13 @@ int cl_store_agent_remove(struct cl_store *st, const char *id, char *err);
 int cl_store_agent_check(struct cl_store *st, const char *id, const char *token);
 /* 1 when agent id exists and has a token (may log in), else 0. */
 int cl_store_agent_active(struct cl_store *st, const char *id);
+/* cl_store_revoke_session() : keeps a logged-out session (its MAC) revoked until until_ms, and
+ * forgets revocations that expired before now_ms; one transaction. */
+int cl_store_revoke_session(struct cl_store *st, const char *mac, int64_t until_ms, int64_t now_ms, char *err);
+/* cl_store_revoked_sessions() : calls fn(arg, mac, until_ms) for each revocation still running at now_ms. */
+int cl_store_revoked_sessions(struct cl_store *st, int64_t now_ms, void (*fn)(void *, const char *, int64_t), void *arg,
+                              char *err);
+
 /* cl_store_secret() : the daemon secret name (len bytes), made at schema set-up. */
 int cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err);
 /* {"agents":[{"id","name","state","reason","since"}]} */

@@ -48,6 +48,9 @@ struct cl_writer *cl_writer_start(const char *path, struct event_base *base, cl_
 void cl_writer_submit(struct cl_writer *w, struct cl_batch *b);
 /* cl_writer_purge() : asks the thread to delete calls ended before before_ms (retention). */
 void cl_writer_purge(struct cl_writer *w, int64_t before_ms);
+/* cl_writer_revoke() : asks the thread to store a logged-out session's MAC (revoked until until_ms),
+ * so the logout outlasts a restart. 0, or -1 when too many wait already. */
+int cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms);
 /* Events queued or being committed. */
 size_t cl_writer_backlog(struct cl_writer *w);
 /* cl_writer_stop() : commits what is queued, stops the thread, runs the last completions, frees w. */

@@ -45,29 +45,32 @@ def who_may_open_a_stream():
         eq(s.status, 401, "another agent's token")
         eq(s.body().get("error"), "unauthorized")
         s.close()
-        s = SSE(d, "a1")
-        eq(s.status, 401, "no token")
-        s.close()
-        s = SSE(d, "a1", token="not-a-token")
-        eq(s.status, 401, "a wrong token")
-        s.close()
-        s = SSE(d, "a1", token=api)
-        eq(s.status, 200, "an API token")
-        s.close()
+        eq(stream_status(d, "a1"), 401, "no token")
+        eq(stream_status(d, "a1", token="not-a-token"), 401, "a wrong token")
+        eq(stream_status(d, "a1", token=api), 200, "an API token")
         status, cookie = login_cookie(d, "a1", t["a1"])
         eq(status, 200, "login")
         check(cookie, "login sets the session cookie")
-        s = SSE(d, "a1", cookie=cookie)
-        eq(s.status, 200, "session cookie")
-        s.close()
-        s = SSE(d, "a2", cookie=cookie)
-        eq(s.status, 401, "a1's session on a2's stream")
-        s.close()
+        eq(stream_status(d, "a1", cookie=cookie), 200, "session cookie")
+        eq(stream_status(d, "a2", cookie=cookie), 401, "a1's session on a2's stream")
         eq(login_cookie(d, "a1", t["a2"])[0], 401, "login with another agent's token")
+        status, other = login_cookie(d, "a1", t["a1"])
+        eq(status, 200, "a second session (another browser)")
         d.http("POST", "/api/logout", auth=False, headers={"Cookie": "callogd_session=" + cookie})
-        s = SSE(d, "a1", cookie=cookie)
-        eq(s.status, 401, "session cookie after logout")
-        s.close()
+        eq(stream_status(d, "a1", cookie=cookie), 401, "session cookie after logout")
+        # The logout is stored: a restart does not bring the session back, and
+        # the agent's other session is not logged out by it.
+        d.stop()
+        d.start()
+        eq(stream_status(d, "a1", cookie=cookie), 401, "session cookie after logout and a restart")
+        eq(stream_status(d, "a1", cookie=other), 200, "the other session, after the restart")
+
+
+def stream_status(d, agent, **kw):
+    """The HTTP status of opening agent's stream (closed again)."""
+    s = SSE(d, agent, **kw)
+    s.close()
+    return s.status
 
 
 @test
