@@ -720,18 +720,17 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 	json_t *queues = json_array();
 	int rc;
 
-	if (sqlite3_prepare_v2(
-	        db,
-	        "SELECT queue, count(*),"
-	        " sum(ended_at = 0 AND answered_at = 0),"
-	        " max(CASE WHEN ended_at = 0 AND answered_at = 0 THEN ?1 - offered_at END),"
-	        " sum(answered_at > 0),"
-	        " sum(answered_at = 0 AND ended_at > 0 AND (end_reason = 'abandoned' OR end_by = 'caller')),"
-	        " avg(CASE WHEN answered_at > 0 THEN answered_at - offered_at END),"
-	        " sum(answered_at > 0 AND answered_at - offered_at <= ?3)"
-	        " FROM calls WHERE offered_at >= ?2 AND (?4 IS NULL OR queue = ?4)"
-	        " GROUP BY queue ORDER BY queue",
-	        -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT queue, count(*),"
+	                       " sum(ended_at = 0 AND answered_at = 0),"
+	                       " max(CASE WHEN ended_at = 0 AND answered_at = 0 THEN ?1 - offered_at END),"
+	                       " sum(answered_at > 0),"
+	                       " sum(cl_outcome(answered_at, ended_at, end_reason, end_by) = 'abandoned'),"
+	                       " avg(CASE WHEN answered_at > 0 THEN answered_at - offered_at END),"
+	                       " sum(answered_at > 0 AND answered_at - offered_at <= ?3)"
+	                       " FROM calls WHERE offered_at >= ?2 AND (?4 IS NULL OR queue = ?4)"
+	                       " GROUP BY queue ORDER BY queue",
+	                       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, day);

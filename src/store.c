@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callogd/calls.h"
 #include "callogd/sha256.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
@@ -231,6 +232,18 @@ cl_store_revoked_sessions(struct cl_store *st, int64_t now_ms, void (*fn)(void *
 	return 0;
 }
 
+/* SQL cl_outcome(answered_at, ended_at, end_reason, end_by): SPEC 6's rule, the one in calls.c. */
+static void
+sql_outcome(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	sqlite3_result_text(ctx,
+	                    cl_outcome_name(cl_outcome_of(sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
+	                                                  (const char *)sqlite3_value_text(argv[2]),
+	                                                  (const char *)sqlite3_value_text(argv[3]))),
+	                    -1, SQLITE_STATIC);
+}
+
 int
 cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err)
 {
@@ -315,6 +328,11 @@ cl_store_open(const char *path, int flags, char *err)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
+	if (sqlite3_create_function(st->db, "cl_outcome", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_outcome,
+	                            NULL, NULL) != SQLITE_OK) {
+		snprintf(err, CL_ERR_LEN, "cannot open database %s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
 	/*
 	 * A larger page cache keeps index seeks (duplicate ids, caller lookups)
 	 * off pread() as the database grows. Memory-mapped reads only on the
