@@ -44,6 +44,7 @@ struct cl_http {
 	struct sse *streams;
 	unsigned char session_key[32]; /* signs session cookies (kept in the database) */
 	struct cl_hmap *revoked;       /* MACs of logged-out sessions -> int64_t expiry */
+	long long last_expires;        /* of the newest session: each gets its own, so its own MAC */
 };
 
 /* A request waiting for its events' commits (POST /api/events and the console's wrap-up). */
@@ -541,6 +542,10 @@ login(struct cl_http *h, struct evhttp_request *req)
 		return;
 	}
 	hex_encode((const unsigned char *)agent, strlen(agent), hexagent);
+	/* Two logins in one millisecond must not share a cookie: a logout would end both. */
+	if (expires <= h->last_expires)
+		expires = h->last_expires + 1;
+	h->last_expires = expires;
 	session_mac(h, agent, expires, mac);
 	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
 	         hexagent, expires, mac, SESSION_TTL_MS / 1000);
