@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,10 +147,8 @@ connect_tcp(const char *hp, int timeout_ms, char *err)
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd >= 0) {
-		int one = 1;
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort */
-	}
+	if (fd >= 0)
+		cl_sock_nodelay(fd);
 	return fd;
 }
 

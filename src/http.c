@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -307,8 +306,7 @@ stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct 
 	h->streams = e;
 	h->srv->m.connections[CL_CONN_SSE]++;
 	h->srv->m.accepted[CL_CONN_SSE]++;
-	(void)setsockopt(bufferevent_getfd(evhttp_connection_get_bufferevent(e->evcon)), IPPROTO_TCP, TCP_NODELAY,
-	                 &(int){1}, sizeof(int));
+	cl_sock_nodelay(bufferevent_getfd(evhttp_connection_get_bufferevent(e->evcon)));
 	/* A stream is long-lived: only the heartbeat and the output bound end it. */
 	evhttp_connection_set_timeout(e->evcon, 365 * 86400);
 	evhttp_connection_set_closecb(e->evcon, sse_closed, e);
@@ -434,10 +432,12 @@ post_events(struct cl_http *h, struct evhttp_request *req)
 	}
 	/* Every line gets an answer: bound the lines, or a small body could ask for a huge reply. */
 	size_t lines = 1;
-	for (size_t i = 0; i < len; i++)
-		lines += data[i] == '\n';
+	for (const char *nl = data, *end = data + len; (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
+		lines++;
 	if (lines > POST_EVENTS_MAX_LINES + 1) {
-		reply_error(req, 413, "too_large", "at most 100000 lines per request");
+		char msg[64];
+		snprintf(msg, sizeof(msg), "at most %d lines per request", POST_EVENTS_MAX_LINES);
+		reply_error(req, 413, "too_large", msg);
 		return;
 	}
 	if ((r = hreq_new(h, req, CL_PRODUCER_EVENTS)) == NULL) {

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -146,33 +144,45 @@ producer_flush(struct cl_producer *p)
 	producer_maybe_free(p);
 }
 
+/* Records s's answer (line, len bytes; s->short_line or malloc'd): it may now be written. */
+static void
+slot_settle(struct cl_slot *s, char *line, size_t len)
+{
+	s->line = line;
+	s->len = len;
+	s->p->pending--;
+	s->p->srv->pending_total--;
+}
+
+/* slot_answer_text() : the answer is text (len bytes), copied; out of memory answers so, without allocating. */
+static void
+slot_answer_text(struct cl_slot *s, const char *text, size_t len)
+{
+	static const char oom[] = "{\"error\":\"storage\",\"id\":null,\"message\":\"out of memory\"}\n";
+	char *line = NULL;
+
+	_Static_assert(sizeof(oom) <= sizeof(s->short_line), "the out-of-memory answer fits a slot");
+	if (text != NULL && len >= sizeof(s->short_line) && (line = cl_strndup(text, len)) != NULL) {
+		slot_settle(s, line, len);
+		return;
+	}
+	if (text == NULL || len >= sizeof(s->short_line)) {
+		text = oom;
+		len = sizeof(oom) - 1;
+	}
+	memcpy(s->short_line, text, len);
+	s->short_line[len] = '\0';
+	slot_settle(s, s->short_line, len);
+}
+
 /* slot_answer() : takes line (NULL when it could not be made: out of memory). */
 static void
 slot_answer(struct cl_slot *s, char *line)
 {
 	if (line == NULL)
-		line = strdup("{\"error\":\"storage\",\"id\":null,\"message\":\"out of memory\"}\n");
-	if (line == NULL) /* nothing can be said; an empty answer still keeps the queue moving */
-		line = calloc(1, 1);
-	s->line = line;
-	s->len = line ? strlen(line) : 0;
-	s->p->pending--;
-	s->p->srv->pending_total--;
-}
-
-/* slot_answer_text() : the answer is text (len bytes), copied. */
-static void
-slot_answer_text(struct cl_slot *s, const char *text, size_t len)
-{
-	if (len < sizeof(s->short_line)) {
-		memcpy(s->short_line, text, len + 1);
-		s->line = s->short_line;
-		s->len = len;
-		s->p->pending--;
-		s->p->srv->pending_total--;
-		return;
-	}
-	slot_answer(s, cl_strndup(text, len));
+		slot_answer_text(s, NULL, 0);
+	else
+		slot_settle(s, line, strlen(line));
 }
 
 static char *
@@ -373,8 +383,7 @@ cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int
 		evutil_closesocket(fd);
 		return -1;
 	}
-	/* Acks and pops are small writes that must leave at once (no Nagle); fails harmlessly on Unix sockets. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	cl_sock_nodelay(fd); /* acks and pops must not wait for Nagle */
 	if ((*bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		evutil_closesocket(fd);
 		return -1;

@@ -253,28 +253,24 @@ send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t se
 
 /*
  * deliver() : sends {"type":TYPE,"seq":N,BODY} with a new seq to every
- * subscriber of agent; kept for replay when record is set. body is the
- * object's members without braces (type is "pop" or "call": static strings,
- * the replay ring keeps the pointer).
+ * subscriber of a, and keeps it for replay. body is the object's members
+ * without braces (type is "pop" or "call": static strings, the replay ring
+ * keeps the pointer).
  */
 static void
-deliver(struct cl_pops *p, const char *agent, const char *type, const char *body, int record)
+deliver(struct cl_pops *p, struct agent_ent *a, const char *type, const char *body)
 {
-	struct agent_ent *a = agent_get(p, agent, 0);
 	int64_t seq = ++p->seq;
 	char *text;
 	int len;
 
-	if (a == NULL || (len = asprintf(&text, "{\"type\":\"%s\",\"seq\":%lld,%s}", type, (long long)seq, body)) < 0)
+	if ((len = asprintf(&text, "{\"type\":\"%s\",\"seq\":%lld,%s}", type, (long long)seq, body)) < 0)
 		return;
 	for (struct cl_sub *s = a->subs, *next; s; s = next) {
 		next = s->next;
 		send_to_sub(p, a, s, seq, type, text, (size_t)len);
 	}
-	if (record)
-		ring_push(p, a, seq, type, text, (size_t)len); /* the ring keeps text */
-	else
-		free(text);
+	ring_push(p, a, seq, type, text, (size_t)len); /* the ring keeps text */
 }
 
 static json_t *
@@ -357,11 +353,12 @@ call_body(const struct live_call *lc, const char *state, const char *agent, json
 static void
 send_call(struct cl_pops *p, struct live_call *lc, const char *to, const char *state, const char *agent, json_t *extra)
 {
+	struct agent_ent *a = agent_get(p, to, 0);
 	char *body;
 
-	if (agent_get(p, to, 0) == NULL || (body = call_body(lc, state, agent, extra)) == NULL)
+	if (a == NULL || (body = call_body(lc, state, agent, extra)) == NULL)
 		return;
-	deliver(p, to, "call", body, 1);
+	deliver(p, a, "call", body);
 	free(body);
 	if (strcmp(state, "retracted") == 0)
 		p->srv->m.retracts++;
@@ -447,16 +444,17 @@ lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
 static void
 send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t t0)
 {
-	char *body;
-
-	la->popped = 1;
 	/*
 	 * An agent that never had a console has nothing to replay and nobody to
 	 * tell: it gets its pops when one connects (cl_pops_subscribe).
 	 */
-	if (agent_get(p, la->id, 0) == NULL || (body = pop_body(lc, la->id)) == NULL)
+	struct agent_ent *a = agent_get(p, la->id, 0);
+	char *body;
+
+	la->popped = 1;
+	if (a == NULL || (body = pop_body(lc, la->id)) == NULL)
 		return;
-	deliver(p, la->id, "pop", body, 1);
+	deliver(p, a, "pop", body);
 	free(body);
 	p->srv->m.pops++;
 	cl_hist_observe(&p->srv->m.pop_latency, (double)(cl_mono_us() - t0) / 1e6);
