@@ -36,7 +36,5 @@ int cl_json_quote(const char *s, char *out, size_t outlen);
 
 /* strdup that aborts on out-of-memory is NOT used: returns NULL like strdup. */
 char *cl_strndup(const char *s, size_t n);
-/* cl_sock_nodelay() : small writes (acks, pops, lines) leave at once; harmless on a Unix socket. */
-void cl_sock_nodelay(int fd);
 
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@
 
 #include "callogd/log.h"
 
-static int log_level = CL_LOG_INFO;
+/* Written by the loop (reload), read by every thread that logs. */
+static _Atomic int log_level = CL_LOG_INFO;
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct {
@@ -47,7 +49,7 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
 	char line[2048];
 	int n;
 
-	if (level > log_level)
+	if (level > atomic_load_explicit(&log_level, memory_order_relaxed))
 		return;
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n < 0)
@@ -112,7 +114,7 @@ cl_log_init(int level)
 {
 	static int routed;
 
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 	if (!routed) {
 		routed = 1;
 		event_set_log_callback(log_from_libevent);
@@ -127,11 +129,11 @@ cl_log_init(int level)
 void
 cl_log_set_level(int level)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 }
 
 int
 cl_log_get_level(void)
 {
-	return log_level;
+	return atomic_load_explicit(&log_level, memory_order_relaxed);
 }

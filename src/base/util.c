@@ -1,9 +1,6 @@
 /* util.c : owns the small shared helpers: clocks, RFC 3339, randomness, UTF-8. */
 #include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,12 +239,4 @@ cl_json_quote(const char *s, char *out, size_t outlen)
 #undef PUT
 	out[n] = '\0';
 	return (int)n;
-}
-
-void
-cl_sock_nodelay(int fd)
-{
-	int one = 1;
-
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort: fails on Unix sockets */
 }

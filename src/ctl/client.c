@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "callogd/client.h"
+#include "callogd/net.h"
 #include "callogd/util.h"
 
 #define READ_CHUNK 65536

@@ -6,8 +6,18 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "callogd/consoles.h"
 #include "callogd/daemon.h"
+#include "callogd/ingest.h"
 #include "callogd/log.h"
+#include "callogd/net.h"
+#include "callogd/pops.h"
+#include "callogd/store.h"
 #include "callogd/util.h"
 
 #define CONSOLE_MAX_LINE 16384

@@ -10,14 +10,24 @@
 
 #include <sys/queue.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
+#include "callogd/http.h"
+#include "callogd/ingest.h"
 #include "callogd/log.h"
-#include "callogd/util.h"
+#include "callogd/net.h"
+#include "callogd/pops.h"
 #include "callogd/sha256.h"
+#include "callogd/store.h"
+#include "callogd/util.h"
 #include "callogd/web.h"
 #include "callogd/writer.h"
 
@@ -804,7 +814,7 @@ get_metrics(struct cl_http *h, struct evhttp_request *req)
 		evhttp_send_reply(req, 500, NULL, NULL);
 		return;
 	}
-	cl_metrics_render(h->srv, b);
+	cl_metrics_render(&h->srv->m, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, NULL, b);
 	evbuffer_free(b);

@@ -7,10 +7,17 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
 
 #include "callogd/daemon.h"
+#include "callogd/ingest.h"
 #include "callogd/log.h"
+#include "callogd/net.h"
+#include "callogd/pops.h"
 #include "callogd/util.h"
+#include "callogd/writer.h"
 
 /* A producer stops being read while this many answers wait for commits. */
 #define PENDING_HIGH 8192
@@ -114,7 +121,7 @@ slot_new(struct cl_producer *p)
 	p->tail = s;
 	p->slots++;
 	p->pending++;
-	p->srv->pending_total++;
+	p->srv->ingest.pending_total++;
 	return s;
 }
 
@@ -151,7 +158,7 @@ slot_settle(struct cl_slot *s, char *line, size_t len)
 	s->line = line;
 	s->len = len;
 	s->p->pending--;
-	s->p->srv->pending_total--;
+	s->p->srv->ingest.pending_total--;
 }
 
 /* slot_answer_text() : the answer is text (len bytes), copied; out of memory answers so, without allocating. */
@@ -238,8 +245,8 @@ static void
 schedule_flush(struct cl_server *srv)
 {
 	/* The flush event has the lowest priority: it runs after this turn's reads. */
-	if (!event_pending(srv->flush_ev, EV_TIMEOUT, NULL))
-		event_active(srv->flush_ev, EV_TIMEOUT, 0);
+	if (!event_pending(srv->ingest.flush_ev, EV_TIMEOUT, NULL))
+		event_active(srv->ingest.flush_ev, EV_TIMEOUT, 0);
 }
 
 void
@@ -251,11 +258,11 @@ cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 	if (ev->received_at == 0)
 		ev->received_at = cl_now_ms();
 	cl_pops_on_event(srv->pops, ev);
-	if (srv->open_batch == NULL && (srv->open_batch = cl_batch_new()) == NULL)
+	if (srv->ingest.open_batch == NULL && (srv->ingest.open_batch = cl_batch_new()) == NULL)
 		goto oom;
 	if ((s = slot_new(p)) == NULL)
 		goto oom;
-	if (cl_batch_add(srv->open_batch, ev, s) < 0) {
+	if (cl_batch_add(srv->ingest.open_batch, ev, s) < 0) {
 		slot_error(s, CL_EVERR_STORAGE, ev->id, "out of memory");
 		producer_flush(p);
 		goto oom;
@@ -287,11 +294,11 @@ cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
 void
 cl_ingest_flush(struct cl_server *srv)
 {
-	struct cl_batch *b = srv->open_batch;
+	struct cl_batch *b = srv->ingest.open_batch;
 
 	if (b == NULL)
 		return;
-	srv->open_batch = NULL;
+	srv->ingest.open_batch = NULL;
 	if (srv->writer == NULL) {
 		/* Read in the last loop pass of a shutdown, after the writer stopped: not committed. */
 		for (size_t i = 0; i < b->n; i++)
@@ -368,8 +375,8 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 	}
 	cl_batch_free(b);
 	/* Connections held back by the global bound have no answers of their own to wake them. */
-	if (srv->pending_total < GLOBAL_LOW && srv->globally_throttled) {
-		srv->globally_throttled = 0;
+	if (srv->ingest.pending_total < GLOBAL_LOW && srv->ingest.globally_throttled) {
+		srv->ingest.globally_throttled = 0;
 		econns_resume(srv);
 	}
 }
@@ -401,7 +408,7 @@ cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int
 /* ---- events.unix / events.tcp connections ---- */
 
 struct econn {
-	struct econn *next, *prev; /* srv->econns */
+	struct econn *next, *prev; /* srv->ingest.econns */
 	struct cl_server *srv;
 	struct bufferevent *bev;
 	struct cl_producer *p;
@@ -419,7 +426,7 @@ econn_free(struct econn *c)
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		c->srv->econns = c->next;
+		c->srv->ingest.econns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->m.connections[CL_CONN_EVENTS]--;
@@ -442,7 +449,8 @@ econn_check_throttle(struct econn *c)
 
 	if (c->srv->stopping)
 		return; /* draining: write the answers, read nothing more */
-	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2 && c->srv->pending_total < GLOBAL_LOW) {
+	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2 &&
+	    c->srv->ingest.pending_total < GLOBAL_LOW) {
 		c->throttled = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		/* Lines may already be buffered; read them from the loop, not from inside a flush. */
@@ -545,9 +553,9 @@ econn_read(struct bufferevent *bev, void *arg)
 		cl_ingest_line(c->p, line, n);
 		evbuffer_drain(in, len + 1);
 		if (c->p->pending >= PENDING_HIGH || evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH ||
-		    c->srv->pending_total >= GLOBAL_HIGH) {
-			if (c->srv->pending_total >= GLOBAL_HIGH)
-				c->srv->globally_throttled = 1;
+		    c->srv->ingest.pending_total >= GLOBAL_HIGH) {
+			if (c->srv->ingest.pending_total >= GLOBAL_HIGH)
+				c->srv->ingest.globally_throttled = 1;
 			c->throttled = 1;
 			bufferevent_disable(bev, EV_READ);
 		}
@@ -598,10 +606,10 @@ cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	}
 	c->srv = srv;
 	c->authed = srv->cfg.events_token[0] == '\0';
-	c->next = srv->econns;
+	c->next = srv->ingest.econns;
 	if (c->next)
 		c->next->prev = c;
-	srv->econns = c;
+	srv->ingest.econns = c;
 	/* Read at most a line's worth ahead: the bound on what one client can make us hold. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)srv->cfg.events_max_line + 1);
 	bufferevent_setcb(c->bev, econn_read, econn_write, econn_event, c);
@@ -618,7 +626,7 @@ cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 static void
 econns_resume(struct cl_server *srv)
 {
-	for (struct econn *c = srv->econns; c; c = c->next)
+	for (struct econn *c = srv->ingest.econns; c; c = c->next)
 		econn_check_throttle(c);
 }
 
@@ -627,7 +635,7 @@ cl_ingest_quiesce(struct cl_server *srv)
 {
 	struct econn *c, *next;
 
-	for (c = srv->econns; c; c = next) {
+	for (c = srv->ingest.econns; c; c = next) {
 		next = c->next;
 		bufferevent_disable(c->bev, EV_READ);
 		/* Lines already read from the socket are still answered. */
@@ -640,7 +648,7 @@ cl_ingest_quiesce(struct cl_server *srv)
 void
 cl_ingest_stop_reading(struct cl_server *srv)
 {
-	for (struct econn *c = srv->econns; c; c = c->next) {
+	for (struct econn *c = srv->ingest.econns; c; c = c->next) {
 		c->closing = 1;
 		bufferevent_disable(c->bev, EV_READ);
 	}
@@ -649,6 +657,6 @@ cl_ingest_stop_reading(struct cl_server *srv)
 void
 cl_ingest_close_all(struct cl_server *srv)
 {
-	while (srv->econns)
-		econn_free(srv->econns);
+	while (srv->ingest.econns)
+		econn_free(srv->ingest.econns);
 }

@@ -1,7 +1,9 @@
 /* metrics.c : owns the Prometheus text exposition of the daemon's counters. */
 #include <stdio.h>
 
-#include "callogd/daemon.h"
+#include <event2/buffer.h>
+
+#include "callogd/metrics.h"
 
 const double cl_hist_bounds[CL_HIST_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                 0.005,   0.01,   0.025,   0.05,   0.1,   1.0};
@@ -45,12 +47,20 @@ gauge(struct evbuffer *b, const char *name, const char *help, unsigned long long
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, v);
 }
 
+int
+cl_metrics_gauge(struct cl_metrics *m, const char *name, const char *help, uint64_t (*read)(void *arg), void *arg)
+{
+	if (m->ngauges >= CL_METRICS_GAUGES)
+		return -1;
+	m->gauges[m->ngauges++] = (struct cl_gauge){name, help, read, arg};
+	return 0;
+}
+
 void
-cl_metrics_render(struct cl_server *srv, struct evbuffer *b)
+cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 {
 	static const char *const results[] = {"accepted", "duplicate", "failed"};
 	static const char *const kinds[] = {"events", "console", "sse", "http"};
-	const struct cl_metrics *m = &srv->m;
 
 	evbuffer_add_printf(b, "# HELP callogd_events_total Call events by type and result.\n"
 	                       "# TYPE callogd_events_total counter\n");
@@ -96,12 +106,10 @@ cl_metrics_render(struct cl_server *srv, struct evbuffer *b)
 	        m->slow_consoles_dropped);
 	counter(b, "callogd_replay_skipped_total", "Messages not kept for replay: pops.replay_memory was full.",
 	        m->replay_skipped);
-	gauge(b, "callogd_active_calls", "Calls being tracked for pops (not ended).", cl_pops_live_calls(srv->pops));
-	gauge(b, "callogd_replay_bytes", "Memory held for SSE replay over all agents.",
-	      cl_pops_replay_bytes(srv->pops));
-	gauge(b, "callogd_writer_backlog", "Events waiting for their commit.", cl_writer_backlog(srv->writer));
+	for (int i = 0; i < m->ngauges; i++)
+		gauge(b, m->gauges[i].name, m->gauges[i].help, m->gauges[i].read(m->gauges[i].arg));
 	counter(b, "callogd_reloads_total", "SIGHUP reloads.", m->reloads);
 	counter(b, "callogd_reload_failures_total", "Reloads refused for a broken config.", m->reload_failures);
 	gauge(b, "callogd_start_time_seconds", "When the daemon started (Unix time).",
-	      (unsigned long long)(srv->started_ms / 1000));
+	      (unsigned long long)(m->started_ms / 1000));
 }

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
 #include "callogd/log.h"
+#include "callogd/pops.h"
 #include "callogd/util.h"
 
 #define LIVE_MAX_AGENTS 16                 /* agents a call rang or reached, tracked for pops */

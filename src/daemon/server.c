@@ -16,60 +16,24 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "callogd/consoles.h"
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
+#include "callogd/http.h"
+#include "callogd/ingest.h"
 #include "callogd/log.h"
+#include "callogd/pops.h"
 #include "callogd/sdnotify.h"
 #include "callogd/server.h"
+#include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/writer.h"
 
 #define SHUTDOWN_DEADLINE_MS 4000
 #define RETENTION_CHECK_S 3600
-
-void
-cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
-{
-	struct evbuffer *out = bufferevent_get_output(bev);
-	evutil_socket_t fd = bufferevent_getfd(bev);
-	ssize_t w = 0;
-
-	if (fd < 0) {
-		for (int i = 0; i < n; i++)
-			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
-		return;
-	}
-	if (evbuffer_get_length(out) > 0) {
-		/* Older bytes first: queue behind them and write what the socket takes. */
-		for (int i = 0; i < n; i++)
-			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
-		evbuffer_write(out, fd);
-		return;
-	}
-	/*
-	 * Nothing queued: write straight to the socket, with no copy and no write
-	 * event to arm and disarm for a line the kernel takes whole. What it does
-	 * not take waits in the output buffer for the write event.
-	 */
-	if (n > 0 && (w = writev(fd, iov, n)) < 0)
-		w = 0; /* EAGAIN, or an error the next read reports */
-	for (int i = 0; i < n; i++) {
-		size_t len = iov[i].iov_len;
-		if ((size_t)w >= len) {
-			w -= (ssize_t)len;
-			continue;
-		}
-		evbuffer_add(out, (const char *)iov[i].iov_base + w, len - (size_t)w);
-		w = 0;
-	}
-}
-
-void
-cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len)
-{
-	struct iovec iov = {(void *)data, len};
-
-	cl_bev_writev_now(bev, &iov, len > 0 ? 1 : 0);
-}
 
 /* Creates the directory that will hold path (one level), so a fresh checkout runs. */
 static void
@@ -233,7 +197,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	if (srv->writer == NULL) /* stop() runs the loop once more after the writer is gone */
 		return;
 	cl_ingest_flush(srv);
-	if ((cl_writer_backlog(srv->writer) == 0 && srv->open_batch == NULL) ||
+	if ((cl_writer_backlog(srv->writer) == 0 && srv->ingest.open_batch == NULL) ||
 	    cl_now_ms() - srv->stopping_since > SHUTDOWN_DEADLINE_MS)
 		event_base_loopexit(srv->base, NULL);
 }
@@ -318,6 +282,24 @@ add_timer(struct cl_server *srv, struct event **ev, event_callback_fn cb, int64_
 	return *ev == NULL || event_add(*ev, &tv) < 0 ? -1 : 0;
 }
 
+static uint64_t
+gauge_live_calls(void *pops)
+{
+	return cl_pops_live_calls(pops);
+}
+
+static uint64_t
+gauge_replay_bytes(void *pops)
+{
+	return cl_pops_replay_bytes(pops);
+}
+
+static uint64_t
+gauge_writer_backlog(void *writer)
+{
+	return cl_writer_backlog(writer);
+}
+
 static int
 start(struct cl_server *srv, char *err)
 {
@@ -354,8 +336,14 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
-	srv->flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
-	if (srv->flush_ev == NULL || event_priority_set(srv->flush_ev, 1) < 0) {
+	cl_metrics_gauge(&srv->m, "callogd_active_calls", "Calls being tracked for pops (not ended).", gauge_live_calls,
+	                 srv->pops);
+	cl_metrics_gauge(&srv->m, "callogd_replay_bytes", "Memory held for SSE replay over all agents.",
+	                 gauge_replay_bytes, srv->pops);
+	cl_metrics_gauge(&srv->m, "callogd_writer_backlog", "Events waiting for their commit.", gauge_writer_backlog,
+	                 srv->writer);
+	srv->ingest.flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
+	if (srv->ingest.flush_ev == NULL || event_priority_set(srv->ingest.flush_ev, 1) < 0) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
@@ -438,8 +426,8 @@ stop(struct cl_server *srv)
 		cl_pops_free(srv->pops);
 	cl_customers_free(srv->customers);
 	cl_store_close(srv->reader);
-	struct event *evs[] = {srv->sig_term,     srv->sig_int,  srv->sig_hup, srv->watchdog,
-	                       srv->housekeeping, srv->flush_ev, srv->drain};
+	struct event *evs[] = {srv->sig_term,     srv->sig_int,         srv->sig_hup, srv->watchdog,
+	                       srv->housekeeping, srv->ingest.flush_ev, srv->drain};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -496,7 +484,7 @@ cl_server_main(struct cl_config *cfg)
 	}
 	srv->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	srv->started_ms = cl_now_ms();
+	srv->m.started_ms = cl_now_ms();
 	if (start(srv, err) < 0) {
 		/* One line naming the cause, on stderr, and nothing left half-started. */
 		fprintf(stderr, "callogd: %s\n", err);

@@ -1,0 +1,85 @@
+/* ingest.h : producers (events.unix / events.tcp connections, and consoles and
+ * HTTP posting events) and their ordered answers, which wait for each commit. */
+#ifndef CALLOGD_INGEST_H
+#define CALLOGD_INGEST_H
+
+#include <stddef.h>
+
+#include <event2/util.h>
+
+#include "callogd/event.h"
+
+struct bufferevent;
+struct cl_batch;
+struct cl_server;
+struct econn;
+struct event;
+struct evbuffer;
+struct evconnlistener;
+struct sockaddr;
+
+/* ingest.c's part of the root (srv->ingest). */
+struct cl_ingest {
+	struct cl_batch *open_batch; /* events read this loop turn, not yet submitted */
+	struct econn *econns;        /* producer connections */
+	size_t pending_total;        /* answers waiting for commits, all producers */
+	int globally_throttled;      /* some producer is held back by that total */
+	struct event *flush_ev;      /* submits open_batch at the end of the loop turn */
+};
+
+enum cl_producer_kind {
+	CL_PRODUCER_EVENTS,  /* answers {"ack":..} / {"error":..} */
+	CL_PRODUCER_CONSOLE, /* answers {"type":"ok"} / {"type":"error",..} */
+};
+
+struct cl_producer;
+
+/* Where a producer's answers go and what to do once some were written. */
+struct cl_producer_ops {
+	struct evbuffer *(*out)(void *owner);
+	void (*flushed)(void *owner); /* after answers were appended to out(); may be NULL */
+};
+
+/*
+ * cl_producer_accept() : admits a new connection of conn_kind (refused and
+ * counted at limit, or while stopping) and makes its bufferevent and producer
+ * for owner. 0, or -1 with fd closed.
+ */
+int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
+                       const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev,
+                       struct cl_producer **p);
+struct cl_producer *cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner);
+/* cl_producer_release() : the owner is gone; answers still in flight are dropped. */
+void cl_producer_release(struct cl_producer *p);
+/* Error answers given so far. */
+size_t cl_producer_errors(const struct cl_producer *p);
+/* Answers not yet written (waiting for their commit). */
+size_t cl_producer_pending(const struct cl_producer *p);
+
+/* cl_ingest_line() : one line from p: parse, validate, pop, queue for commit. */
+void cl_ingest_line(struct cl_producer *p, const char *line, size_t len);
+/* cl_ingest_event() : an event built by the daemon (console wrap-up, state); takes *ev. */
+void cl_ingest_event(struct cl_producer *p, struct cl_event *ev);
+/* cl_ingest_reject() : answers an error in order (id may be NULL). */
+void cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id, const char *msg);
+/* cl_ingest_flush() : submits this turn's events to the writer now. */
+void cl_ingest_flush(struct cl_server *srv);
+/* The writer's completion callback. */
+void cl_ingest_done(struct cl_batch *b, void *srv);
+
+/*
+ * cl_ingest_quiesce() : the start of a shutdown: answers the lines already
+ * read into buffers, then reads no more (the sockets stay open for the acks).
+ */
+void cl_ingest_quiesce(struct cl_server *srv);
+/*
+ * cl_ingest_stop_reading() : reads no more lines from producers; each connection
+ * closes once its answers are written (the last loop pass of a shutdown).
+ */
+void cl_ingest_stop_reading(struct cl_server *srv);
+/* cl_ingest_close_all() : closes every producer connection (shutdown). */
+void cl_ingest_close_all(struct cl_server *srv);
+/* Listeners for events.unix / events.tcp. */
+void cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *srv);
+
+#endif

@@ -1,0 +1,60 @@
+/* metrics.h : the daemon's counters and their Prometheus text exposition (a
+ * leaf: modules count into struct cl_metrics; gauges are read through callbacks
+ * their owners register). */
+#ifndef CALLOGD_METRICS_H
+#define CALLOGD_METRICS_H
+
+#include <stdint.h>
+
+#include "callogd/event.h"
+
+struct evbuffer;
+
+#define CL_HIST_BUCKETS 12
+extern const double cl_hist_bounds[CL_HIST_BUCKETS]; /* seconds */
+
+struct cl_hist {
+	uint64_t counts[CL_HIST_BUCKETS + 1]; /* the last is +Inf */
+	uint64_t n;
+	double sum; /* seconds */
+};
+void cl_hist_observe(struct cl_hist *h, double seconds);
+
+enum cl_conn_kind { CL_CONN_EVENTS, CL_CONN_CONSOLE, CL_CONN_SSE, CL_CONN_HTTP, CL_CONN__COUNT };
+
+/* A value owned by another module, read when the metrics are rendered. */
+struct cl_gauge {
+	const char *name, *help; /* static strings */
+	uint64_t (*read)(void *arg);
+	void *arg;
+};
+#define CL_METRICS_GAUGES 8
+
+struct cl_metrics {
+	uint64_t events[CL_EV__COUNT][3];   /* by type: accepted, duplicate, failed */
+	uint64_t errors[CL_EVERR_AUTH + 1]; /* answers by error code */
+	uint64_t pops, call_msgs, retracts;
+	struct cl_hist pop_latency; /* event read -> pop written */
+	struct cl_hist commit_time;
+	uint64_t commits, committed_events;
+	uint64_t connections[CL_CONN__COUNT]; /* open now */
+	uint64_t accepted[CL_CONN__COUNT];
+	uint64_t refused[CL_CONN__COUNT];
+	uint64_t slow_consoles_dropped;
+	uint64_t replay_skipped; /* messages not kept for replay: pops.replay_memory was full */
+	uint64_t reloads, reload_failures;
+	int64_t started_ms;
+	struct cl_gauge gauges[CL_METRICS_GAUGES];
+	int ngauges;
+};
+
+/*
+ * cl_metrics_gauge() : registers a gauge read by read(arg) at each render;
+ * name and help must outlive m. 0, or -1 when the table is full.
+ */
+int cl_metrics_gauge(struct cl_metrics *m, const char *name, const char *help, uint64_t (*read)(void *arg), void *arg);
+
+/* cl_metrics_render() : the Prometheus text exposition of m into out. */
+void cl_metrics_render(const struct cl_metrics *m, struct evbuffer *out);
+
+#endif

@@ -1,0 +1,45 @@
+/* pops.h : live calls, subscribers (socket consoles, SSE streams), the fan-out
+ * of pops and call messages to them, and SSE replay. */
+#ifndef CALLOGD_POPS_H
+#define CALLOGD_POPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callogd/event.h"
+
+struct cl_pops;
+struct cl_server;
+
+/* A subscriber: a socket console or an SSE stream. */
+struct cl_sub {
+	struct cl_sub *next, *prev;
+	char agent[CL_ID_MAX + 1];
+	/* Delivers one message; returns -1 if the subscriber must be dropped (the
+	 * callee then must not free itself: the caller calls drop() after unlinking). */
+	int (*send)(struct cl_sub *s, int64_t seq, const char *type, const char *json, size_t len);
+	void (*drop)(struct cl_sub *s);
+	int kind; /* enum cl_conn_kind */
+};
+
+struct cl_pops *cl_pops_new(struct cl_server *srv);
+void cl_pops_free(struct cl_pops *p);
+/* cl_pops_on_event() : the pop side of a validated event, before it is queued. */
+void cl_pops_on_event(struct cl_pops *p, struct cl_event *ev);
+/*
+ * cl_pops_subscribe() : adds s for its agent. With last_seq >= 0 (an SSE
+ * Last-Event-ID) it replays what the agent was sent since, when the replay
+ * buffer still holds all of it; otherwise it sends the pops of the agent's
+ * live calls. s may be dropped (its drop() called) if it cannot take them.
+ */
+void cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq);
+void cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s);
+/* Consoles connected for agent (socket and SSE). */
+int cl_pops_consoles(struct cl_pops *p, const char *agent);
+size_t cl_pops_live_calls(struct cl_pops *p);
+/* Bytes held for replay over all agents (messages and rings). */
+size_t cl_pops_replay_bytes(struct cl_pops *p);
+/* Drops idle per-agent replay buffers; called periodically. */
+void cl_pops_expire(struct cl_pops *p, int64_t now_ms);
+
+#endif

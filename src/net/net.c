@@ -1,0 +1,63 @@
+/* net.c : socket helpers for every listener's connections: write-now, TCP_NODELAY. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "callogd/net.h"
+
+void
+cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	ssize_t w = 0;
+
+	if (fd < 0) {
+		for (int i = 0; i < n; i++)
+			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
+		return;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		/* Older bytes first: queue behind them and write what the socket takes. */
+		for (int i = 0; i < n; i++)
+			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
+		evbuffer_write(out, fd);
+		return;
+	}
+	/*
+	 * Nothing queued: write straight to the socket, with no copy and no write
+	 * event to arm and disarm for a line the kernel takes whole. What it does
+	 * not take waits in the output buffer for the write event.
+	 */
+	if (n > 0 && (w = writev(fd, iov, n)) < 0)
+		w = 0; /* EAGAIN, or an error the next read reports */
+	for (int i = 0; i < n; i++) {
+		size_t len = iov[i].iov_len;
+		if ((size_t)w >= len) {
+			w -= (ssize_t)len;
+			continue;
+		}
+		evbuffer_add(out, (const char *)iov[i].iov_base + w, len - (size_t)w);
+		w = 0;
+	}
+}
+
+void
+cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len)
+{
+	struct iovec iov = {(void *)data, len};
+
+	cl_bev_writev_now(bev, &iov, len > 0 ? 1 : 0);
+}
+
+void
+cl_sock_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort: fails on Unix sockets */
+}
