@@ -17,6 +17,7 @@ struct cl_customers;
 struct cl_http;
 struct cl_pops;
 struct cl_store;
+struct cl_workers;
 struct cl_writer;
 struct event;
 struct event_base;
@@ -29,6 +30,7 @@ struct cl_server {
 	struct cl_store *reader; /* the loop thread's own read connection */
 	struct cl_customers *customers;
 	struct cl_writer *writer;
+	struct cl_workers *workers; /* database reads off the loop (workers.h) */
 	struct cl_pops *pops;
 	struct cl_http *http;
 	struct cl_ingest ingest;     /* ingest.c's state */

@@ -30,6 +30,7 @@
 #include "callogd/server.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/workers.h"
 #include "callogd/writer.h"
 
 #define SHUTDOWN_DEADLINE_MS 4000
@@ -328,6 +329,9 @@ start(struct cl_server *srv, char *err)
 	ensure_parent_dir(srv->cfg.db_path);
 	if ((srv->writer = cl_writer_start(srv->cfg.db_path, srv->base, cl_ingest_done, srv, err)) == NULL)
 		return -1;
+	if ((srv->workers = cl_workers_start(srv->cfg.db_path, srv->base, CL_WORKERS_DEFAULT_THREADS,
+	                                     CL_WORKERS_DEFAULT_QUEUE, err)) == NULL)
+		return -1;
 	if ((srv->reader = cl_store_open(srv->cfg.db_path, CL_STORE_READONLY, err)) == NULL)
 		return -1;
 	if ((srv->customers = cl_customers_new(cl_store_db(srv->reader), err)) == NULL)
@@ -418,6 +422,9 @@ stop(struct cl_server *srv)
 			event_base_loop(srv->base, EVLOOP_NONBLOCK);
 		cl_ingest_flush(srv); /* what that pass read is answered "storage" and freed */
 	}
+	/* Before the connections close: a finished job's done() may still answer on them. */
+	cl_workers_stop(srv->workers);
+	srv->workers = NULL;
 	cl_ingest_close_all(srv);
 	cl_consoles_close_all(srv);
 	if (srv->http)

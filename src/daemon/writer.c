@@ -291,6 +291,7 @@ writer_main(void *arg)
 	 * cores: pop p99 from ~400 us to ~140 us, ingest unchanged: its work is
 	 * fsync-bound). A filtered setpriority just leaves it as it is.
 	 */
+	pthread_setname_np(pthread_self(), "cl-writer"); /* as ps and tests see it */
 	if (setpriority(PRIO_PROCESS, 0, WRITER_NICE) < 0)
 		log_debug("msg=\"writer priority unchanged\" error=\"%s\"", strerror(errno));
 
