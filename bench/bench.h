@@ -39,7 +39,7 @@ double bn_pct(const double *v, size_t n, double q);
 double bn_median(double *v, size_t n);
 
 /*
- * bn_event_line() : one line of the realistic event mix (SPEC §3), LF included,
+ * bn_event_line() : one line of the realistic event mix (docs/events.md), LF included,
  * into out (at least 1024 bytes); returns its length. A call is 8 events in
  * order, step 0..7: offered, queued, ringing, answered, held, resumed, ended,
  * disposition. call_id is "<tag>-<call>", the event id "<tag>-<call>-<step>".
