@@ -40,6 +40,7 @@ struct cl_config {
 	int pops_replay_seconds; /* SSE Last-Event-ID replay window */
 	int pops_replay_max;     /* messages kept per agent for replay */
 	int pops_replay_memory;  /* MiB kept for replay over all agents */
+	int pops_lookup_ms;      /* how long a pop waits for its caller lookup */
 
 	int retention_days;
 	int sla_seconds;

@@ -10,6 +10,7 @@
 
 struct cl_pops;
 struct cl_server;
+struct cl_store;
 
 /* A subscriber: a socket console or an SSE stream. */
 struct cl_sub {
@@ -24,8 +25,19 @@ struct cl_sub {
 
 struct cl_pops *cl_pops_new(struct cl_server *srv);
 void cl_pops_free(struct cl_pops *p);
-/* cl_pops_on_event() : the pop side of a validated event, before it is queued. */
-void cl_pops_on_event(struct cl_pops *p, struct cl_event *ev);
+/*
+ * cl_pops_on_event() : the pop side of a new (never a duplicate) event, read
+ * at t0 (cl_mono_us), before it is queued: updates the live calls and sends
+ * the messages it causes. Returns 1 when a pop waits for its caller lookup:
+ * release(arg) is then called once it went out (the event's answer waits for
+ * it, SPEC §5); else 0.
+ */
+int cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void (*release)(void *arg), void *arg);
+/*
+ * cl_pops_restore() : at start-up, rebuilds the live calls from the stored
+ * events of the calls not ended (nothing is sent), and starts their lookups.
+ */
+int cl_pops_restore(struct cl_pops *p, struct cl_store *st, char *err);
 /*
  * cl_pops_subscribe() : adds s for its agent. With last_seq >= 0 (an SSE
  * Last-Event-ID) it replays what the agent was sent since, when the replay

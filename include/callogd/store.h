@@ -94,4 +94,16 @@ json_t *cl_store_agents(struct cl_store *st, char *err);
 /* cl_store_purge() : deletes calls ended before before_ms, and their events. */
 int cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
 
+/* ---- TEMPORARY (live branch): the storage engineer ports these to the ops table ---- */
+
+/* cl_store_event_seq() : the dedup probe: 1 with *seq when an event with id is stored, 0 when not, -1 on error. */
+int cl_store_event_seq(struct cl_store *st, const char *id, int64_t *seq, char *err);
+/*
+ * cl_store_live_events() : calls fn(arg, body, len, received_at) for each stored
+ * event line of the calls not ended that were offered at or after since_ms, in
+ * seq order; fn returning -1 stops it. 0, or -1 with err filled.
+ */
+int cl_store_live_events(struct cl_store *st, int64_t since_ms,
+                         int (*fn)(void *arg, const char *body, size_t len, int64_t received_at), void *arg, char *err);
+
 #endif

@@ -69,6 +69,7 @@ static const struct row rows[] = {
     I("pops", "replay_seconds", pops_replay_seconds, 300, 0, 86400, 1),
     I("pops", "replay_max", pops_replay_max, 256, 0, 100000, 1),
     I("pops", "replay_memory", pops_replay_memory, 64, 1, 65536, 1),
+    I("pops", "lookup_ms", pops_lookup_ms, 200, 0, 60000, 1),
     I("retention", "days", retention_days, 0, 0, 36500, 1),
     I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1),
     {"log", "level", K_LEVEL, offsetof(struct cl_config, log_level), NULL, CL_LOG_INFO, 0, 0, 1},

@@ -34,6 +34,7 @@ struct cl_slot {
 	struct cl_producer *p;
 	char *line; /* the answer with its newline, once known: short or malloc'd */
 	size_t len;
+	int held; /* the pops its event caused have not all gone out: the answer waits (SPEC §5) */
 	char short_line[64]; /* most acks fit: no allocation for them */
 };
 
@@ -89,7 +90,7 @@ cl_producer_release(struct cl_producer *p)
 		return;
 	p->owner = NULL;
 	/* Answered slots can go now; the others are freed as their commits finish. */
-	while ((s = p->head) != NULL && s->line != NULL) {
+	while ((s = p->head) != NULL && s->line != NULL && !s->held) {
 		next = s->next;
 		p->head = next;
 		slot_free(s);
@@ -133,7 +134,7 @@ producer_flush(struct cl_producer *p)
 	struct cl_slot *s;
 	int wrote = 0;
 
-	while ((s = p->head) != NULL && s->line != NULL) {
+	while ((s = p->head) != NULL && s->line != NULL && !s->held) {
 		p->head = s->next;
 		if (out) {
 			evbuffer_add(out, s->line, s->len);
@@ -241,6 +242,16 @@ cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id
 	producer_flush(p);
 }
 
+/* slot_release() : the pops s's event caused went out: its answer may be written. */
+static void
+slot_release(void *arg)
+{
+	struct cl_slot *s = arg;
+
+	s->held = 0;
+	producer_flush(s->p);
+}
+
 static void
 schedule_flush(struct cl_server *srv)
 {
@@ -257,12 +268,11 @@ cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 
 	if (ev->received_at == 0)
 		ev->received_at = cl_now_ms();
-	cl_pops_on_event(srv->pops, ev);
-	if (srv->ingest.open_batch == NULL && (srv->ingest.open_batch = cl_batch_new()) == NULL)
-		goto oom;
 	if ((s = slot_new(p)) == NULL)
 		goto oom;
-	if (cl_batch_add(srv->ingest.open_batch, ev, s) < 0) {
+	s->held = cl_pops_on_event(srv->pops, ev, cl_mono_us(), slot_release, s);
+	if ((srv->ingest.open_batch == NULL && (srv->ingest.open_batch = cl_batch_new()) == NULL) ||
+	    cl_batch_add(srv->ingest.open_batch, ev, s) < 0) {
 		slot_error(s, CL_EVERR_STORAGE, ev->id, "out of memory");
 		producer_flush(p);
 		goto oom;

@@ -4,40 +4,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
+#include "callogd/live.h"
 #include "callogd/log.h"
+#include "callogd/popmsg.h"
 #include "callogd/pops.h"
+#include "callogd/store.h"
 #include "callogd/util.h"
 
-#define LIVE_MAX_AGENTS 16                 /* agents a call rang or reached, tracked for pops */
-#define LIVE_CALLS_MAX 200000              /* calls tracked at once */
-#define LIVE_STALE_MS (12 * 3600 * 1000LL) /* a call never ended is forgotten after this */
-#define AGENTS_MAX 100000                  /* agent entries (subscribers and replay) */
-#define REPLAY_BYTES_MAX (256 * 1024)      /* replay kept per agent */
+#define AGENTS_MAX 100000            /* agent entries (subscribers and replay) */
+#define REPLAY_BYTES_MAX (256 * 1024) /* replay kept per agent */
+#define HOLDS_MAX 64                  /* answers one call's waiting pops may hold back */
 
-enum { LA_RINGING, LA_CONNECTED };
-
-struct live_agent {
-	char id[CL_ID_MAX + 1];
-	int state;
-	int popped; /* this agent was sent the pop */
+/* A pop that waits for its call's lookup (until the deadline). */
+struct deferred {
+	char agent[CL_ID_MAX + 1];
+	int64_t t0; /* when its trigger was read, for the latency histogram */
 };
 
-struct live_call {
-	char call_id[CL_ID_MAX + 1];
-	int direction;
-	char from[CL_PARTY_MAX + 1], to[CL_PARTY_MAX + 1];
-	char queue[CL_ID_MAX + 1];
-	json_t *data;              /* attached data, or NULL */
-	json_t *lookup;            /* {"customer","matches","candidates"?,"history"}, or NULL until offered */
-	char *pop_head, *pop_tail; /* the pop's text before and after "agent", cached */
-	struct live_agent agents[LIVE_MAX_AGENTS];
-	int nagents;
-	int64_t updated_ms;
+/* An answer held back until the pops its event caused have gone out. */
+struct hold {
+	void (*release)(void *arg);
+	void *arg;
+};
+
+/* A live call's pop context: the cl_live_call's ctx. */
+struct popctx {
+	struct cl_pops *p;
+	struct cl_live_call *call;
+	json_t *lookup;     /* the finished lookup, or NULL */
+	char *head, *tail;  /* the pop's text before and after "agent", cached; NULL when stale */
+	uint64_t lookup_id; /* the running lookup, 0 when none: pops wait for it */
+	struct deferred *deferred;
+	int ndeferred;
+	struct hold holds[HOLDS_MAX];
+	int nholds;
+	int64_t deadline_us;             /* when the deferred pops go out anyway */
+	struct popctx *wnext, *wprev;    /* p->waiting, by deadline */
 };
 
 struct replay_msg {
@@ -58,13 +66,19 @@ struct agent_ent {
 
 struct cl_pops {
 	struct cl_server *srv;
-	struct cl_hmap *calls;  /* call_id -> struct live_call */
+	struct cl_live *live;   /* the live-call model; each call's ctx is a struct popctx */
 	struct cl_hmap *agents; /* agent id -> struct agent_ent */
 	int64_t seq;
 	int warned_full;
+	struct popctx *waiting, *waiting_tail; /* calls whose pops wait for a lookup, by deadline */
+	struct event *deadline_ev;
+	uint64_t lookups; /* lookup ids given out */
 	size_t replay_bytes; /* every agent's replay messages and rings: within pops.replay_memory */
 	int warned_replay;   /* logged that the budget was reached, until usage falls to half */
 };
+
+static void popctx_free(void *ctx);
+static void on_deadline(evutil_socket_t fd, short what, void *arg);
 
 struct cl_pops *
 cl_pops_new(struct cl_server *srv)
@@ -76,22 +90,14 @@ cl_pops_new(struct cl_server *srv)
 	p->srv = srv;
 	/* Message seqs grow across restarts, so an SSE Last-Event-ID never points ahead. */
 	p->seq = cl_now_ms() * 1000;
-	if ((p->calls = cl_hmap_new()) == NULL || (p->agents = cl_hmap_new()) == NULL) {
-		cl_hmap_free(p->calls);
+	if ((p->live = cl_live_new(popctx_free)) == NULL || (p->agents = cl_hmap_new()) == NULL ||
+	    (p->deadline_ev = evtimer_new(srv->base, on_deadline, p)) == NULL) {
+		cl_live_free(p->live);
+		cl_hmap_free(p->agents);
 		free(p);
 		return NULL;
 	}
 	return p;
-}
-
-static void
-live_free(struct live_call *lc)
-{
-	free(lc->pop_head);
-	free(lc->pop_tail);
-	json_decref(lc->data);
-	json_decref(lc->lookup);
-	free(lc);
 }
 
 static void
@@ -146,8 +152,7 @@ cl_pops_free(struct cl_pops *p)
 
 	if (p == NULL)
 		return;
-	for (e = cl_hmap_next(p->calls, NULL); e; e = cl_hmap_next(p->calls, e))
-		live_free(e->val);
+	cl_live_free(p->live); /* releases the answers still held */
 	for (e = cl_hmap_next(p->agents, NULL); e; e = cl_hmap_next(p->agents, e)) {
 		struct agent_ent *a = e->val;
 		while (a->subs) {
@@ -157,8 +162,8 @@ cl_pops_free(struct cl_pops *p)
 		}
 		agent_free(p, a);
 	}
-	cl_hmap_free(p->calls);
 	cl_hmap_free(p->agents);
+	event_free(p->deadline_ev);
 	free(p);
 }
 
@@ -264,198 +269,97 @@ static void
 deliver(struct cl_pops *p, struct agent_ent *a, const char *type, const char *body)
 {
 	int64_t seq = ++p->seq;
-	char *text;
-	int len;
+	size_t len;
+	char *text = cl_popmsg_frame(type, seq, body, &len);
 
-	if ((len = asprintf(&text, "{\"type\":\"%s\",\"seq\":%lld,%s}", type, (long long)seq, body)) < 0)
+	if (text == NULL)
 		return;
 	for (struct cl_sub *s = a->subs, *next; s; s = next) {
 		next = s->next;
-		send_to_sub(p, a, s, seq, type, text, (size_t)len);
+		send_to_sub(p, a, s, seq, type, text, len);
 	}
-	ring_push(p, a, seq, type, text, (size_t)len); /* the ring keeps text */
+	ring_push(p, a, seq, type, text, len); /* the ring keeps text */
 }
 
-static json_t *
-str_or_null(const char *s)
-{
-	return s && s[0] ? json_string(s) : json_null();
-}
+/* ---- each live call's pop context ---- */
 
-/* An object's members as text, without the braces; malloc'd. Takes the reference. */
-static char *
-members(json_t *obj)
-{
-	char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	size_t n;
-
-	json_decref(obj);
-	if (text == NULL)
-		return NULL;
-	n = strlen(text);
-	if (n < 2)
-		return text;
-	memmove(text, text + 1, n - 2);
-	text[n - 2] = '\0';
-	return text;
-}
-
-/* Drops the cached pop text: the call's context changed. */
 static void
-pop_invalidate(struct live_call *lc)
+pop_invalidate(struct popctx *x)
 {
-	free(lc->pop_head);
-	free(lc->pop_tail);
-	lc->pop_head = lc->pop_tail = NULL;
+	free(x->head);
+	free(x->tail);
+	x->head = x->tail = NULL;
+}
+
+static void
+holds_release(struct popctx *x)
+{
+	int n = x->nholds;
+
+	x->nholds = 0;
+	for (int i = 0; i < n; i++)
+		x->holds[i].release(x->holds[i].arg);
+}
+
+static void waiting_unlink(struct cl_pops *p, struct popctx *x);
+
+static void
+popctx_free(void *ctx)
+{
+	struct popctx *x = ctx;
+
+	waiting_unlink(x->p, x);
+	holds_release(x);
+	pop_invalidate(x);
+	json_decref(x->lookup);
+	free(x->deferred);
+	free(x);
+}
+
+static struct popctx *
+ctx_of(struct cl_pops *p, struct cl_live_call *c)
+{
+	struct popctx *x = c->ctx;
+
+	if (x == NULL && (x = calloc(1, sizeof(*x))) != NULL) {
+		x->p = p;
+		x->call = c;
+		c->ctx = x;
+	}
+	return x;
 }
 
 /*
  * pop_body() : the pop for agent (SPEC §5) as members text; malloc'd. Built
- * from text cached per call, so the pop on call.ringing costs one copy: the
- * lookup and its serialisation were done when the call was offered.
+ * from text cached per call, so a pop costs one copy: the lookup and its
+ * serialisation are done once per call.
  */
 static char *
-pop_body(struct live_call *lc, const char *agent)
+pop_body(struct popctx *x, const char *agent)
 {
-	char *body = NULL, aj[CL_ID_MAX * 6 + 3];
-
-	if (lc->pop_head == NULL) {
-		json_t *tail = json_pack("{s:O}", "data", lc->data ? lc->data : json_null());
-		if (tail && lc->lookup)
-			json_object_update(tail, lc->lookup);
-		else if (tail)
-			json_object_update_new(tail,
-			                       json_pack("{s:n, s:i, s:[]}", "customer", "matches", 0, "history"));
-		lc->pop_head = members(json_pack("{s:s, s:s, s:o, s:o, s:o}", "call_id", lc->call_id, "direction",
-		                                 lc->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from",
-		                                 str_or_null(lc->from), "to", str_or_null(lc->to), "queue",
-		                                 str_or_null(lc->queue)));
-		lc->pop_tail = members(tail);
-		if (lc->pop_head == NULL || lc->pop_tail == NULL) {
-			pop_invalidate(lc);
+	if (x->head == NULL || x->tail == NULL) {
+		pop_invalidate(x);
+		x->head = cl_popmsg_head(x->call);
+		x->tail = cl_popmsg_tail(x->call, x->lookup);
+		if (x->head == NULL || x->tail == NULL) {
+			pop_invalidate(x);
 			return NULL;
 		}
 	}
-	if (cl_json_quote(agent, aj, sizeof(aj)) < 0 ||
-	    asprintf(&body, "%s,\"agent\":%s,%s", lc->pop_head, aj, lc->pop_tail) < 0)
-		body = NULL;
-	return body;
-}
-
-/* A call state message's members (SPEC §5); malloc'd. extra may add members. */
-static char *
-call_body(const struct live_call *lc, const char *state, const char *agent, json_t *extra)
-{
-	json_t *m = json_pack("{s:s, s:s, s:o}", "call_id", lc->call_id, "state", state, "agent", str_or_null(agent));
-
-	if (m && extra)
-		json_object_update(m, extra);
-	return members(m);
+	return cl_popmsg_pop(x->head, agent, x->tail);
 }
 
 static void
-send_call(struct cl_pops *p, struct live_call *lc, const char *to, const char *state, const char *agent, json_t *extra)
-{
-	struct agent_ent *a = agent_get(p, to, 0);
-	char *body;
-
-	if (a == NULL || (body = call_body(lc, state, agent, extra)) == NULL)
-		return;
-	deliver(p, a, "call", body);
-	free(body);
-	if (strcmp(state, "retracted") == 0)
-		p->srv->m.retracts++;
-	else
-		p->srv->m.call_msgs++;
-}
-
-static struct live_call *
-live_get(struct cl_pops *p, const char *call_id, int create)
-{
-	struct live_call *lc = cl_hmap_get(p->calls, call_id);
-
-	if (lc || !create)
-		return lc;
-	if (cl_hmap_count(p->calls) >= LIVE_CALLS_MAX) {
-		if (!p->warned_full)
-			log_warnx("msg=\"too many live calls tracked for pops\" max=%d", LIVE_CALLS_MAX);
-		p->warned_full = 1;
-		return NULL;
-	}
-	if ((lc = calloc(1, sizeof(*lc))) == NULL)
-		return NULL;
-	snprintf(lc->call_id, sizeof(lc->call_id), "%s", call_id);
-	if (cl_hmap_put(p->calls, call_id, lc) < 0) {
-		free(lc);
-		return NULL;
-	}
-	return lc;
-}
-
-static void
-live_end(struct cl_pops *p, struct live_call *lc)
-{
-	cl_hmap_del(p->calls, lc->call_id);
-	live_free(lc);
-}
-
-static struct live_agent *
-live_agent(struct live_call *lc, const char *agent, int create)
-{
-	for (int i = 0; i < lc->nagents; i++)
-		if (strcmp(lc->agents[i].id, agent) == 0)
-			return &lc->agents[i];
-	if (!create || lc->nagents == LIVE_MAX_AGENTS)
-		return NULL;
-	struct live_agent *la = &lc->agents[lc->nagents++];
-	memset(la, 0, sizeof(*la));
-	snprintf(la->id, sizeof(la->id), "%s", agent);
-	return la;
-}
-
-static void
-live_agent_remove(struct live_call *lc, struct live_agent *la)
-{
-	int i = (int)(la - lc->agents);
-
-	memmove(&lc->agents[i], &lc->agents[i + 1], (size_t)(lc->nagents - i - 1) * sizeof(*la));
-	lc->nagents--;
-}
-
-/* Looks the caller up once per call; fills ev->customer_id for the call record. */
-static void
-lookup(struct cl_pops *p, struct live_call *lc, struct cl_event *ev)
-{
-	const char *number = lc->direction == CL_DIR_OUTBOUND ? ev->to : ev->from;
-	char err[CL_ERR_LEN];
-	json_t *cust;
-	const char *id;
-
-	json_decref(lc->lookup);
-	lc->lookup = cl_customers_lookup_raw(p->srv->customers, &p->srv->numbers, number ? number : "",
-	                                     p->srv->cfg.pops_history, lc->call_id, err);
-	if (lc->lookup == NULL) {
-		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", lc->call_id, err);
-		return;
-	}
-	cust = json_object_get(lc->lookup, "customer");
-	id = json_string_value(json_object_get(cust, "id"));
-	if (id != NULL && (ev->ext = strdup(id)) != NULL)
-		ev->customer_id = ev->ext;
-}
-
-static void
-send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t t0)
+send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
 {
 	/*
 	 * An agent that never had a console has nothing to replay and nobody to
 	 * tell: it gets its pops when one connects (cl_pops_subscribe).
 	 */
-	struct agent_ent *a = agent_get(p, la->id, 0);
+	struct agent_ent *a = agent_get(p, agent, 0);
 	char *body;
 
-	la->popped = 1;
-	if (a == NULL || (body = pop_body(lc, la->id)) == NULL)
+	if (a == NULL || (body = pop_body(x, agent)) == NULL)
 		return;
 	deliver(p, a, "pop", body);
 	free(body);
@@ -463,98 +367,271 @@ send_pop(struct cl_pops *p, struct live_call *lc, struct live_agent *la, int64_t
 	cl_hist_observe(&p->srv->m.pop_latency, (double)(cl_mono_us() - t0) / 1e6);
 }
 
-/* Tells every popped agent of lc (but skip) that the call changed state. */
 static void
-notify_popped(struct cl_pops *p, struct live_call *lc, const char *state, const char *agent, json_t *extra)
+send_call(struct cl_pops *p, struct popctx *x, const struct cl_live_act *act)
 {
-	for (int i = 0; i < lc->nagents; i++)
-		if (lc->agents[i].popped)
-			send_call(p, lc, lc->agents[i].id, state, agent, extra);
+	struct agent_ent *a = agent_get(p, act->to, 0);
+	char *body;
+
+	if (a == NULL || (body = cl_popmsg_call(x->call->call_id, act)) == NULL)
+		return;
+	deliver(p, a, "call", body);
+	free(body);
+	if (strcmp(act->state, "retracted") == 0)
+		p->srv->m.retracts++;
+	else
+		p->srv->m.call_msgs++;
 }
 
-void
-cl_pops_on_event(struct cl_pops *p, struct cl_event *ev)
+/* ---- pops that wait for their call's lookup, until a deadline ---- */
+
+static void
+waiting_rearm(struct cl_pops *p)
 {
-	int trigger = p->srv->cfg.pop_trigger;
-	int64_t t0 = cl_mono_us();
-	struct live_call *lc;
-	struct live_agent *la;
+	int64_t us;
+	struct timeval tv;
+
+	if (p->waiting == NULL) {
+		event_del(p->deadline_ev);
+		return;
+	}
+	us = p->waiting->deadline_us - cl_mono_us();
+	if (us < 0)
+		us = 0;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	event_add(p->deadline_ev, &tv);
+}
+
+static void
+waiting_unlink(struct cl_pops *p, struct popctx *x)
+{
+	int was_head = p->waiting == x;
+
+	if (x->deadline_us == 0)
+		return;
+	if (x->wprev)
+		x->wprev->wnext = x->wnext;
+	else
+		p->waiting = x->wnext;
+	if (x->wnext)
+		x->wnext->wprev = x->wprev;
+	else
+		p->waiting_tail = x->wprev;
+	x->wnext = x->wprev = NULL;
+	x->deadline_us = 0;
+	if (was_head)
+		waiting_rearm(p);
+}
+
+/* Sends x's waiting pops with what is known now, then lets their events' answers go. */
+static void
+flush_deferred(struct cl_pops *p, struct popctx *x)
+{
+	waiting_unlink(p, x);
+	for (int i = 0; i < x->ndeferred; i++) {
+		const struct cl_live_agent *la = cl_live_agent(x->call, x->deferred[i].agent);
+		if (la != NULL && la->popped)
+			send_pop(p, x, la->id, x->deferred[i].t0);
+	}
+	x->ndeferred = 0;
+	holds_release(x);
+}
+
+/* Keeps agent's pop until x's lookup ends or the deadline; -1 when it cannot wait. */
+static int
+defer_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
+{
+	if (x->deferred == NULL && (x->deferred = calloc(CL_LIVE_MAX_AGENTS, sizeof(*x->deferred))) == NULL)
+		return -1;
+	if (x->ndeferred == CL_LIVE_MAX_AGENTS)
+		return -1;
+	snprintf(x->deferred[x->ndeferred].agent, sizeof(x->deferred[0].agent), "%s", agent);
+	x->deferred[x->ndeferred++].t0 = t0;
+	if (x->deadline_us == 0) {
+		/* The deadline is the same length for every call: appending keeps the list sorted. */
+		x->deadline_us = t0 + (int64_t)p->srv->cfg.pops_lookup_ms * 1000;
+		x->wprev = p->waiting_tail;
+		if (p->waiting_tail)
+			p->waiting_tail->wnext = x;
+		else
+			p->waiting = x;
+		p->waiting_tail = x;
+		if (p->waiting == x)
+			waiting_rearm(p);
+	}
+	return 0;
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_pops *p = arg;
+	int64_t now = cl_mono_us();
+
+	(void)fd;
+	(void)what;
+	while (p->waiting && p->waiting->deadline_us <= now) {
+		p->srv->m.lookup_late++;
+		flush_deferred(p, p->waiting);
+	}
+	waiting_rearm(p);
+}
+
+/* ---- caller lookups ---- */
+
+/*
+ * lookup_done() : x's lookup (id) ended with result (taken; NULL when it
+ * failed). The waiting pops go out now; agents already popped without it get
+ * an updated pop.
+ */
+static void
+lookup_done(struct cl_pops *p, struct popctx *x, uint64_t id, json_t *result)
+{
+	if (id != x->lookup_id) {
+		json_decref(result); /* an older offer's */
+		return;
+	}
+	x->lookup_id = 0;
+	if (result == NULL)
+		return;
+	json_decref(x->lookup);
+	x->lookup = result;
+	pop_invalidate(x);
+	if (x->ndeferred > 0) {
+		flush_deferred(p, x);
+		return;
+	}
+	for (int i = 0; i < x->call->nagents; i++)
+		if (x->call->agents[i].popped) {
+			send_pop(p, x, x->call->agents[i].id, cl_mono_us());
+			p->srv->m.pop_updates++;
+		}
+}
+
+/* lookup_start() : looks the call's caller up (the customer side: from, or to when outbound). */
+static void
+lookup_start(struct cl_pops *p, struct popctx *x)
+{
+	const char *number = x->call->direction == CL_DIR_OUTBOUND ? x->call->to : x->call->from;
+	char err[CL_ERR_LEN];
+	json_t *j;
+
+	x->lookup_id = ++p->lookups;
+	j = cl_customers_lookup_raw(p->srv->customers, &p->srv->numbers, number, p->srv->cfg.pops_history,
+	                            x->call->call_id, err);
+	if (j == NULL)
+		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", x->call->call_id, err);
+	lookup_done(p, x, x->lookup_id, j);
+}
+
+/* ---- events ---- */
+
+int
+cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void (*release)(void *arg), void *arg)
+{
+	struct cl_live_result r;
+	struct cl_live_call *c;
+	struct popctx *x;
+	int held = 0, deferred = 0;
 
 	if (ev->call_id == NULL)
-		return; /* agent.state */
-	lc = live_get(p, ev->call_id, ev->type != CL_EV_ENDED && ev->type != CL_EV_DISPOSITION);
-	if (lc == NULL)
-		return;
-	lc->updated_ms = ev->received_at;
-	switch (ev->type) {
-	case CL_EV_OFFERED:
-		lc->direction = ev->direction;
-		snprintf(lc->from, sizeof(lc->from), "%s", ev->from ? ev->from : "");
-		snprintf(lc->to, sizeof(lc->to), "%s", ev->to ? ev->to : "");
-		if (ev->queue)
-			snprintf(lc->queue, sizeof(lc->queue), "%s", ev->queue);
-		if (ev->data) {
-			json_decref(lc->data);
-			lc->data = json_loads(ev->data, 0, NULL);
-		}
-		lookup(p, lc, ev);
-		pop_invalidate(lc);
-		break;
-	case CL_EV_QUEUED:
-		snprintf(lc->queue, sizeof(lc->queue), "%s", ev->queue);
-		pop_invalidate(lc);
-		break;
-	case CL_EV_RINGING:
-		if ((la = live_agent(lc, ev->agent, 1)) != NULL && trigger == CL_TRIGGER_RINGING && !la->popped)
-			send_pop(p, lc, la, t0);
-		break;
-	case CL_EV_ANSWERED:
-		if ((la = live_agent(lc, ev->agent, 1)) == NULL)
-			break;
-		la->state = LA_CONNECTED;
-		if (!la->popped && trigger == CL_TRIGGER_ANSWERED)
-			send_pop(p, lc, la, t0);
-		else if (la->popped)
-			send_call(p, lc, la->id, "answered", ev->agent, NULL);
-		/* The call is taken: the other agents it rang lose it. */
-		for (int i = lc->nagents - 1; i >= 0; i--) {
-			struct live_agent *o = &lc->agents[i];
-			if (o->state != LA_RINGING)
-				continue;
-			if (o->popped)
-				send_call(p, lc, o->id, "retracted", ev->agent, NULL);
-			live_agent_remove(lc, o);
-		}
-		break;
-	case CL_EV_HELD:
-	case CL_EV_RESUMED:
-		notify_popped(p, lc, ev->type == CL_EV_HELD ? "held" : "resumed", ev->agent, NULL);
-		break;
-	case CL_EV_TRANSFERRED: {
-		json_t *extra = json_pack("{s:o, s:o}", "to_agent", str_or_null(ev->to_agent), "to",
-		                          str_or_null(ev->to_agent ? NULL : ev->to));
-		notify_popped(p, lc, "transferred", ev->agent, extra);
-		json_decref(extra);
-		/* The transferring agent is done with the call; the target gets the pop. */
-		if ((la = live_agent(lc, ev->agent, 0)) != NULL && (!ev->to_agent || strcmp(ev->agent, ev->to_agent)))
-			live_agent_remove(lc, la);
-		if (ev->to_agent && (la = live_agent(lc, ev->to_agent, 1)) != NULL) {
-			la->state = LA_RINGING;
-			if (trigger == CL_TRIGGER_RINGING && !la->popped)
-				send_pop(p, lc, la, t0);
-		}
-		break;
+		return 0; /* agent.state */
+	/* One call's messages keep their order: its pops still waiting for the lookup go out first. */
+	if ((c = cl_live_get(p->live, ev->call_id)) != NULL && (x = c->ctx) != NULL && x->ndeferred > 0)
+		flush_deferred(p, x);
+	if (cl_live_apply(p->live, ev, p->srv->cfg.pop_trigger, ev->received_at, &r) < 0) {
+		log_warnx("msg=\"live call not updated: out of memory\" call_id=\"%s\"", ev->call_id);
+		return 0;
 	}
-	case CL_EV_ENDED: {
-		json_t *extra = json_pack("{s:o}", "reason", str_or_null(ev->reason));
-		notify_popped(p, lc, "ended", NULL, extra);
-		json_decref(extra);
-		live_end(p, lc);
-		break;
+	if (r.full && !p->warned_full)
+		log_warnx("msg=\"too many live calls tracked for pops\" max=%d", CL_LIVE_CALLS_MAX);
+	p->warned_full |= r.full;
+	if (r.call == NULL || (x = ctx_of(p, r.call)) == NULL)
+		goto out;
+	if (r.context) {
+		pop_invalidate(x);
+		if (ev->type == CL_EV_OFFERED)
+			lookup_start(p, x);
 	}
-	default:
-		break;
+	for (int i = 0; i < r.n; i++) {
+		const struct cl_live_act *a = &r.acts[i];
+		if (a->kind == CL_LIVE_CALL)
+			send_call(p, x, a);
+		else if (x->lookup_id != 0 && p->srv->cfg.pops_lookup_ms > 0 && defer_pop(p, x, a->to, t0) == 0)
+			deferred = 1;
+		else
+			send_pop(p, x, a->to, t0);
 	}
+	if (deferred && release != NULL) {
+		if (x->nholds < HOLDS_MAX) {
+			x->holds[x->nholds].release = release;
+			x->holds[x->nholds++].arg = arg;
+			held = 1;
+		} else {
+			flush_deferred(p, x); /* cannot hold the answer: the pop goes first */
+		}
+	}
+out:
+	if (r.ended)
+		cl_live_call_free(p->live, r.call);
+	return held;
+}
+
+/* ---- start-up: the live calls from the database ---- */
+
+struct restore {
+	struct cl_pops *p;
+	size_t events, bad;
+};
+
+static int
+restore_line(void *arg, const char *body, size_t len, int64_t received_at)
+{
+	struct restore *rs = arg;
+	struct cl_pops *p = rs->p;
+	struct cl_live_result r;
+	struct cl_event ev;
+	char msg[CL_ERR_LEN], *id = NULL;
+
+	if (cl_event_parse(body, len, received_at, &p->srv->numbers, &ev, &id, msg) != CL_EVERR_NONE) {
+		free(id);
+		rs->bad++;
+		return 0;
+	}
+	ev.received_at = received_at;
+	rs->events++;
+	/* Nothing is sent: nobody is subscribed yet, and these messages went out before. */
+	if (cl_live_apply(p->live, &ev, p->srv->cfg.pop_trigger, received_at, &r) == 0 && r.ended)
+		cl_live_call_free(p->live, r.call);
+	cl_event_clear(&ev);
+	return 0;
+}
+
+static int
+restore_lookup(void *arg, struct cl_live_call *c)
+{
+	struct cl_pops *p = arg;
+	struct popctx *x;
+
+	if (c->offered && (x = ctx_of(p, c)) != NULL)
+		lookup_start(p, x);
+	return 0;
+}
+
+int
+cl_pops_restore(struct cl_pops *p, struct cl_store *st, char *err)
+{
+	struct restore rs = {.p = p};
+	int64_t now = cl_now_ms();
+
+	if (cl_store_live_events(st, now - CL_LIVE_STALE_MS, restore_line, &rs, err) < 0)
+		return -1;
+	cl_live_expire(p->live, now);
+	cl_live_each(p->live, restore_lookup, p);
+	log_info("msg=\"live calls restored\" calls=%zu events=%zu unreadable=%zu", cl_live_count(p->live), rs.events,
+	         rs.bad);
+	return 0;
 }
 
 /*
@@ -582,11 +659,37 @@ replay(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t after_s
 	return 1;
 }
 
+struct welcome {
+	struct cl_pops *p;
+	struct cl_sub *s;
+};
+
+/* Sends c's pop to a new subscriber of one of its popped agents; -1 when the subscriber must go. */
+static int
+welcome_pop(void *arg, struct cl_live_call *c)
+{
+	struct welcome *w = arg;
+	const struct cl_live_agent *la = cl_live_agent(c, w->s->agent);
+	struct popctx *x;
+	char *body, *text;
+	size_t len;
+	int rc;
+
+	if (la == NULL || !la->popped || (x = ctx_of(w->p, c)) == NULL || (body = pop_body(x, la->id)) == NULL)
+		return 0;
+	text = cl_popmsg_frame("pop", ++w->p->seq, body, &len);
+	free(body);
+	if (text == NULL)
+		return 0;
+	rc = w->s->send(w->s, w->p->seq, "pop", text, len);
+	free(text);
+	return rc < 0 ? -1 : 0;
+}
+
 void
 cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq)
 {
 	struct agent_ent *a = agent_get(p, s->agent, 1);
-	struct cl_hmap_entry *e;
 
 	if (a == NULL) {
 		/* Out of memory or AGENTS_MAX: a console that would never get a pop is closed. */
@@ -608,23 +711,9 @@ cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq)
 			goto drop;
 	}
 	/* A fresh start (or a gap too old to replay): the calls ringing or connected to this agent now. */
-	for (e = cl_hmap_next(p->calls, NULL); e; e = cl_hmap_next(p->calls, e)) {
-		struct live_call *lc = e->val;
-		struct live_agent *la = live_agent(lc, s->agent, 0);
-		char *body, *text;
-		int len;
-		if (la == NULL || !la->popped || (body = pop_body(lc, la->id)) == NULL)
-			continue;
-		len = asprintf(&text, "{\"type\":\"pop\",\"seq\":%lld,%s}", (long long)++p->seq, body);
-		free(body);
-		if (len < 0)
-			continue;
-		int rc = s->send(s, p->seq, "pop", text, (size_t)len);
-		free(text);
-		if (rc < 0)
-			goto drop;
-	}
-	return;
+	struct welcome w = {p, s};
+	if (cl_live_each(p->live, welcome_pop, &w) == 0)
+		return;
 drop:
 	unlink_sub(a, s);
 	s->drop(s);
@@ -650,7 +739,7 @@ cl_pops_consoles(struct cl_pops *p, const char *agent)
 size_t
 cl_pops_live_calls(struct cl_pops *p)
 {
-	return cl_hmap_count(p->calls);
+	return cl_live_count(p->live);
 }
 
 size_t
@@ -675,10 +764,5 @@ cl_pops_expire(struct cl_pops *p, int64_t now_ms)
 			agent_free(p, a);
 		}
 	}
-	for (e = cl_hmap_next(p->calls, NULL); e; e = next) {
-		struct live_call *lc = e->val;
-		next = cl_hmap_next(p->calls, e);
-		if (now_ms - lc->updated_ms > LIVE_STALE_MS)
-			live_end(p, lc);
-	}
+	cl_live_expire(p->live, now_ms);
 }

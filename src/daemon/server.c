@@ -340,6 +340,9 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
+	/* Welcome re-pops and live figures are right after any restart, kill -9 included. */
+	if (cl_pops_restore(srv->pops, srv->reader, err) < 0)
+		return -1;
 	cl_metrics_gauge(&srv->m, "callogd_active_calls", "Calls being tracked for pops (not ended).", gauge_live_calls,
 	                 srv->pops);
 	cl_metrics_gauge(&srv->m, "callogd_replay_bytes", "Memory held for SSE replay over all agents.",

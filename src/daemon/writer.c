@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "callogd/calls.h"
+#include "callogd/customers.h"
 #include "callogd/hmap.h"
 #include "callogd/log.h"
 #include "callogd/store.h"
@@ -38,6 +39,7 @@ struct cl_writer {
 	int nrevokes;
 
 	struct cl_store *st;
+	struct cl_customers *customers; /* on st: stamps an offered call's customer */
 	int64_t last_seq;
 	struct cl_hmap *cache; /* call_id -> struct cached * */
 	uint64_t gen;          /* counts transactions: marks which calls one touched */
@@ -176,6 +178,28 @@ touch(struct touched *t, struct cached *k)
 	return 0;
 }
 
+/*
+ * stamp_customer() : the offered call's customer (the best match for the
+ * customer side's number), for calls.customer_id. Pops look the caller up on
+ * their own, without waiting for this; a failed match only leaves it unset.
+ */
+static void
+stamp_customer(struct cl_writer *w, struct cl_event *ev)
+{
+	int outbound = ev->direction == CL_DIR_OUTBOUND;
+	const char *number = outbound ? ev->to : ev->from;
+	char id[CL_ID_MAX + 1], err[CL_ERR_LEN];
+
+	if (ev->customer_id != NULL || number == NULL || (outbound ? ev->to_kind : ev->from_kind) != CL_NUMBER_OK)
+		return;
+	if (cl_customers_match(w->customers, number, id, NULL, err) < 0) {
+		log_warnx("msg=\"customer not stamped on the call\" call_id=\"%s\" error=\"%s\"", ev->call_id, err);
+		return;
+	}
+	if (id[0] != '\0' && ev->ext == NULL && (ev->ext = strdup(id)) != NULL)
+		ev->customer_id = ev->ext;
+}
+
 /* Applies and stores one event inside the open transaction; -1 fails the transaction. */
 static int
 write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *err)
@@ -198,6 +222,8 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 	it->result = CL_WRITE_OK;
 	if (ev->type == CL_EV_AGENT_STATE)
 		return cl_store_put_agent_state(w->st, ev->agent, ev->state, ev->reason, ev->ts, err);
+	if (ev->type == CL_EV_OFFERED)
+		stamp_customer(w, ev);
 	struct cached *k = get_call(w, ev->call_id, err);
 	if (k == NULL)
 		return -1;
@@ -386,6 +412,8 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 	if ((w->st = cl_store_open(path, 0, err)) == NULL)
 		goto fail;
 	w->last_seq = cl_store_last_seq(w->st);
+	if ((w->customers = cl_customers_new(cl_store_db(w->st), err)) == NULL)
+		goto fail;
 	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
 		goto fail;
@@ -412,6 +440,7 @@ fail:
 		event_free(w->done_ev);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	cl_customers_free(w->customers);
 	cl_store_close(w->st);
 	free(w);
 	return NULL;
@@ -476,6 +505,7 @@ cl_writer_stop(struct cl_writer *w)
 	close(w->wake_fd);
 	cache_clear(w);
 	cl_hmap_free(w->cache);
+	cl_customers_free(w->customers);
 	cl_store_close(w->st);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);

@@ -962,3 +962,54 @@ fail:
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
+
+/* ---- TEMPORARY (live branch): the storage engineer ports these to the ops table ---- */
+
+int
+cl_store_event_seq(struct cl_store *st, const char *id, int64_t *seq, char *err)
+{
+	sqlite3_stmt *s = st->find_eid;
+	int rc;
+
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*seq = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	snprintf(err, CL_ERR_LEN, "find event: %s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+cl_store_live_events(struct cl_store *st, int64_t since_ms,
+                     int (*fn)(void *arg, const char *body, size_t len, int64_t received_at), void *arg, char *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT e.body, e.received_at FROM calls c JOIN events e ON e.call_id = c.call_id"
+	                       " WHERE c.offered_at >= ?1 AND c.ended_at = 0 ORDER BY e.seq",
+	                       -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, CL_ERR_LEN, "live events: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_text(s, 0);
+		if (body != NULL &&
+		    fn(arg, body, (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int64(s, 1)) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(err, CL_ERR_LEN, "live events: %s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
