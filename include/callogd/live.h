@@ -11,9 +11,9 @@
 
 #include "callogd/event.h"
 
-#define CL_LIVE_MAX_AGENTS 16                  /* agents a call rang or reached, tracked for pops */
-#define CL_LIVE_CALLS_MAX 200000               /* calls tracked at once */
-#define CL_LIVE_STALE_MS (12 * 3600 * 1000LL)  /* a call never ended is forgotten after this */
+#define CL_LIVE_MAX_AGENTS 16                     /* agents a call rang or reached, tracked for pops */
+#define CL_LIVE_CALLS_MAX 200000                  /* calls tracked at once */
+#define CL_LIVE_STALE_MS (12 * 3600 * 1000LL)     /* a call never ended is forgotten after this */
 #define CL_LIVE_ACTS_MAX (CL_LIVE_MAX_AGENTS + 2) /* messages one event can cause */
 
 enum cl_live_agent_state { CL_LA_RINGING, CL_LA_CONNECTED };
@@ -46,11 +46,11 @@ enum cl_live_act_kind {
 struct cl_live_act {
 	enum cl_live_act_kind kind;
 	char to[CL_ID_MAX + 1]; /* the agent the message is for */
-	const char *state;    /* CALL: answered, held, resumed, transferred, ended, retracted */
-	const char *agent;    /* CALL: the event's agent, or NULL */
-	const char *to_agent; /* CALL transferred: the target agent, or NULL */
-	const char *to_num;   /* CALL transferred to a number: the number, or NULL */
-	const char *reason;   /* CALL ended: the reason, or NULL */
+	const char *state;      /* CALL: answered, held, resumed, transferred, ended, retracted */
+	const char *agent;      /* CALL: the event's agent, or NULL */
+	const char *to_agent;   /* CALL transferred: the target agent, or NULL */
+	const char *to_num;     /* CALL transferred to a number: the number, or NULL */
+	const char *reason;     /* CALL ended: the reason, or NULL */
 };
 
 struct cl_live_result {

@@ -34,7 +34,7 @@ struct cl_slot {
 	struct cl_producer *p;
 	char *line; /* the answer with its newline, once known: short or malloc'd */
 	size_t len;
-	int held; /* the pops its event caused have not all gone out: the answer waits (SPEC §5) */
+	int held;            /* the pops its event caused have not all gone out: the answer waits (SPEC §5) */
 	char short_line[64]; /* most acks fit: no allocation for them */
 };
 

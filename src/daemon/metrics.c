@@ -77,8 +77,10 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	counter(b, "callogd_pops_total", "Screen-pops sent to agents.", m->pops);
 	counter(b, "callogd_call_messages_total", "Call state messages sent to agents.", m->call_msgs);
 	counter(b, "callogd_retractions_total", "Pops retracted when another agent answered.", m->retracts);
-	counter(b, "callogd_pop_updates_total", "Pops sent again when their call's caller lookup ended.", m->pop_updates);
-	counter(b, "callogd_lookups_late_total", "Calls whose pops went out before their lookup ended.", m->lookup_late);
+	counter(b, "callogd_pop_updates_total", "Pops sent again when their call's caller lookup ended.",
+	        m->pop_updates);
+	counter(b, "callogd_lookups_late_total", "Calls whose pops went out before their lookup ended.",
+	        m->lookup_late);
 	hist(b, "callogd_pop_latency_seconds", "From the event read to the pop written.", &m->pop_latency);
 	counter(b, "callogd_commits_total", "Database transactions committed or failed.", m->commits);
 	counter(b, "callogd_committed_events_total", "Events committed (and duplicates answered).",

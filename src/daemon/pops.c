@@ -17,7 +17,7 @@
 #include "callogd/store.h"
 #include "callogd/util.h"
 
-#define AGENTS_MAX 100000            /* agent entries (subscribers and replay) */
+#define AGENTS_MAX 100000             /* agent entries (subscribers and replay) */
 #define REPLAY_BYTES_MAX (256 * 1024) /* replay kept per agent */
 #define HOLDS_MAX 64                  /* answers one call's waiting pops may hold back */
 
@@ -44,8 +44,8 @@ struct popctx {
 	int ndeferred;
 	struct hold holds[HOLDS_MAX];
 	int nholds;
-	int64_t deadline_us;             /* when the deferred pops go out anyway */
-	struct popctx *wnext, *wprev;    /* p->waiting, by deadline */
+	int64_t deadline_us;          /* when the deferred pops go out anyway */
+	struct popctx *wnext, *wprev; /* p->waiting, by deadline */
 };
 
 struct replay_msg {
@@ -72,7 +72,7 @@ struct cl_pops {
 	int warned_full;
 	struct popctx *waiting, *waiting_tail; /* calls whose pops wait for a lookup, by deadline */
 	struct event *deadline_ev;
-	uint64_t lookups; /* lookup ids given out */
+	uint64_t lookups;    /* lookup ids given out */
 	size_t replay_bytes; /* every agent's replay messages and rings: within pops.replay_memory */
 	int warned_replay;   /* logged that the budget was reached, until usage falls to half */
 };

@@ -1002,8 +1002,7 @@ cl_store_live_events(struct cl_store *st, int64_t since_ms,
 	sqlite3_bind_int64(s, 1, since_ms);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *body = (const char *)sqlite3_column_text(s, 0);
-		if (body != NULL &&
-		    fn(arg, body, (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int64(s, 1)) < 0) {
+		if (body != NULL && fn(arg, body, (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int64(s, 1)) < 0) {
 			rc = SQLITE_DONE;
 			break;
 		}
