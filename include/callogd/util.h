@@ -18,6 +18,10 @@ void cl_time_format(int64_t ms, char *buf);
 /* Parses an RFC 3339 time (any offset, optional fraction); returns 0 or -1. */
 int cl_time_parse(const char *s, int64_t *ms);
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; m 1..12), and back. */
+int64_t cl_days_from_civil(int64_t y, int m, int d);
+void cl_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* Fills buf with n cryptographically random bytes; 0 or -1. */
 int cl_random_bytes(void *buf, size_t n);
 
