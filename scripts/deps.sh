@@ -2,9 +2,9 @@
 # Installs what callogd needs to build and run (and, with --test, to test) on
 # Debian 12. Idempotent and quick when everything is present.
 set -eu
-pkgs="build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev libjansson-dev sqlite3 tzdata"
+pkgs="build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev libjansson-dev sqlite3 tzdata libssl-dev"
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs python3 clang chromium chromium-driver python3-selenium systemd curl"
+	pkgs="$pkgs python3 clang chromium chromium-driver python3-selenium systemd curl openssl"
 fi
 missing=""
 for p in $pkgs; do
