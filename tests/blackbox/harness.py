@@ -1,8 +1,16 @@
-"""harness.py : runs a real callogd on free ports with a temp config, and talks
-to it as a telephony system, an agent console and an operator would.
+"""harness.py : runs a real callogd with a temp config, and talks to it as a
+telephony system, an agent console and an operator would.
+
+The harness binds the daemon's TCP listeners itself (port 0: the kernel picks a
+free port) and hands them to the daemon with LISTEN_FDS/LISTEN_FDNAMES, the way
+systemd's socket activation does, so no other process can take a port between
+choosing it and the daemon binding it. Readiness is the daemon's own READY=1 on
+a NOTIFY_SOCKET the harness listens on.
 
 Every black-box suite imports this. The binaries come from the environment
-(CALLOGD, CALLOGCTL), set by ctest."""
+(CALLOGD, CALLOGCTL), set by ctest. A test may call skip("why"): it is reported
+as SKIP, and a suite with skips and no failures exits SKIP_EXIT (77), which
+ctest reports as a skipped test, never as a pass."""
 import http.client
 import json
 import os
@@ -21,12 +29,43 @@ SRC = os.environ.get("CALLOGD_SRC", os.path.join(os.path.dirname(__file__), ".."
 ARTIFACTS = os.environ.get("CALLOGD_ARTIFACTS", os.path.join(tempfile.gettempdir(), "callogd-artifacts"))
 
 
+SKIP_EXIT = 77  # tests/CMakeLists.txt: SKIP_RETURN_CODE
+
+
 def free_port():
+    """A port free now, for a test that must have the daemon bind by itself: racy, prefer Daemon's listeners."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# The config keys of the TCP listeners and the names the daemon takes their passed fds by.
+PASSED_LISTENERS = (("events.tcp", "events-tcp"), ("agents.tcp", "agents-tcp"), ("http.listen", "http"))
+
+# Runs in the child: puts the passed fds at 3, 4, ... (sd_listen_fds(3)), sets LISTEN_PID to its own
+# pid, which exec keeps, and execs the daemon. argv: N FD... PROGRAM ARGS...
+_LAUNCH = """
+import fcntl, os, sys
+n = int(sys.argv[1])
+fds = [int(f) for f in sys.argv[2:2 + n]]
+high = [fcntl.fcntl(f, fcntl.F_DUPFD, 100) for f in fds]
+for f in fds:
+    os.close(f)
+for i, f in enumerate(high):
+    os.dup2(f, 3 + i)
+    os.close(f)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.argv[2 + n], sys.argv[2 + n:])
+"""
+
+
+def _listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1024)
+    return s
 
 
 DEFAULTS = {
@@ -39,13 +78,23 @@ DEFAULTS = {
 
 
 class Daemon:
-    """A callogd in its own temp directory. Keys like "events.token" override the config."""
+    """A callogd in its own temp directory. Keys like "events.token" override the config.
 
-    def __init__(self, **overrides):
+    bind=True (the default): the harness owns the TCP listeners for the Daemon's
+    whole life (across restarts) and passes them in on every start; a connection
+    made while the daemon is down waits in the backlog. bind=False: the daemon
+    binds free_port() ports itself (for tests of binding and of other activators)."""
+
+    def __init__(self, bind=True, **overrides):
         self.dir = tempfile.mkdtemp(prefix="callogd-test-")
-        self.events_port = free_port()
-        self.agents_port = free_port()
-        self.http_port = free_port()
+        self.listeners = {key: _listener() for key, _ in PASSED_LISTENERS} if bind else {}
+        ports = {key: s.getsockname()[1] for key, s in self.listeners.items()}
+        self.events_port = ports.get("events.tcp") or free_port()
+        self.agents_port = ports.get("agents.tcp") or free_port()
+        self.http_port = ports.get("http.listen") or free_port()
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(os.path.join(self.dir, "harness-notify.sock"))
+        self.notify_used = False  # this run reports READY=1 to self.notify
         self.settings = {
             "database.path": "callog.db",
             "events.unix": "events.sock",
@@ -88,26 +137,66 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n" + extra_text)
 
+    def passed_listeners(self):
+        """[(fd name, socket)] for the listeners the config still names at the harness's address."""
+        out = []
+        for key, name in PASSED_LISTENERS:
+            s = self.listeners.get(key)
+            if s is not None and self.settings.get(key) == "127.0.0.1:%d" % s.getsockname()[1]:
+                out.append((name, s))
+        return out
+
     def start(self, wait=True, env=None):
         self.log = open(self.log_path, "ab")
         self.log_mark = self.log.tell()  # where this run's output starts
         e = dict(os.environ)
+        for k in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+            e.pop(k, None)
+        self.notify_used = not (env and "NOTIFY_SOCKET" in env)
+        if self.notify_used:
+            self.notify.setblocking(False)
+            try:
+                while self.notify.recv(4096):  # what an earlier run said
+                    pass
+            except BlockingIOError:
+                pass
+            e["NOTIFY_SOCKET"] = self.notify.getsockname()
+        passed = self.passed_listeners()
+        argv = [CALLOGD, "-c", self.conf]
+        fds = ()
+        if passed:
+            fds = tuple(s.fileno() for _, s in passed)
+            e["LISTEN_FDS"] = str(len(passed))
+            e["LISTEN_FDNAMES"] = ":".join(name for name, _ in passed)
+            argv = [sys.executable, "-S", "-c", _LAUNCH, str(len(fds))] + [str(f) for f in fds] + argv
         if env:
             e.update(env)
-        self.proc = subprocess.Popen([CALLOGD, "-c", self.conf], stdout=self.log, stderr=self.log, env=e)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=e, pass_fds=fds)
         if wait:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=10.0):
+    def wait_ready(self, timeout=20.0):
+        """Returns once the daemon said READY=1 (or, when a test took NOTIFY_SOCKET, answers HTTP)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("callogd exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
+            if self.notify_used:
+                self.notify.settimeout(0.05)
+                try:
+                    if "READY=1" in self.notify.recv(4096).decode("utf-8", "replace").split("\n"):
+                        return
+                except (socket.timeout, TimeoutError):
+                    pass
+                continue
             try:
-                socket.create_connection(("127.0.0.1", self.http_port), timeout=0.2).close()
+                c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=0.5)
+                c.request("GET", "/healthz")
+                c.getresponse().read()
+                c.close()
                 return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.02)
         raise RuntimeError("callogd did not start:\n" + self.read_log())
 
@@ -155,6 +244,10 @@ class Daemon:
         try:
             self.stop()
         finally:
+            for s in self.listeners.values():
+                s.close()
+            self.listeners = {}
+            self.notify.close()
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- operator ----
@@ -435,9 +528,17 @@ def login_cookie(d, agent, token):
     return status, None
 
 
-# ---- a tiny test runner: ctest reads the closing "N passed, N failed" ----
+# ---- a tiny test runner: ctest reads the exit status, people the closing "N passed, N failed, N skipped" ----
 
 _tests = []
+
+
+class Skip(Exception):
+    """Raised by skip(): the test could not run here; reported, never counted as passed."""
+
+
+def skip(reason):
+    raise Skip(reason)
 
 
 def test(fn):
@@ -455,9 +556,15 @@ def eq(a, b, msg=""):
         raise AssertionError("%s: %r != %r" % (msg, a, b) if msg else "%r != %r" % (a, b))
 
 
+def summary(passed, failed, skipped):
+    """Prints the tally; the exit status: 1 on any failure, else SKIP_EXIT on any skip, else 0."""
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
+    return 1 if failed else SKIP_EXIT if skipped else 0
+
+
 def run():
     only = sys.argv[1:]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for fn in _tests:
         if only and fn.__name__ not in only:
             continue
@@ -466,12 +573,14 @@ def run():
             fn()
             passed += 1
             print("ok   %s (%.2fs)" % (fn.__name__, time.time() - t0), flush=True)
+        except Skip as e:
+            skipped += 1
+            print("SKIP %s: %s" % (fn.__name__, e), flush=True)
         except Exception:
             failed += 1
             print("FAIL %s (%.2fs)" % (fn.__name__, time.time() - t0), flush=True)
             traceback.print_exc()
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(summary(passed, failed, skipped))
 
 
 class running:

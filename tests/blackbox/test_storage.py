@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from callcheck import db_rows, expected_call  # noqa: E402
-from harness import Daemon, Producer, check, eq, run, test  # noqa: E402
+from harness import Daemon, Producer, check, eq, run, skip, test  # noqa: E402
 
 FS_SIZE = "4m"
 
@@ -96,8 +96,7 @@ def disk_full_answers_storage_and_recovers():
     why = fs.mount()
     if why:
         fs.cleanup()
-        print("SKIP disk_full_answers_storage_and_recovers: cannot make a small filesystem here (%s)" % why)
-        return
+        skip("cannot make a small filesystem here (%s)" % why)
     d = Daemon(database__path=os.path.join(fs.dir, "callog.db"))
     try:
         d.start()
@@ -216,8 +215,7 @@ def pipelined_calls_through_disk_full_stay_consistent():
     why = fs.mount()
     if why:
         fs.cleanup()
-        print("SKIP pipelined_calls_through_disk_full_stay_consistent: %s" % why)
-        return
+        skip(why)
     d = Daemon(database__path=os.path.join(fs.dir, "callog.db"))
     n = 60
     t0 = 1768467600000
