@@ -70,6 +70,41 @@ main(void)
 	CHECK_INT(c.log_level, CL_LOG_INFO);
 	cl_config_free(&c);
 
+	/* Group validators: values each key accepts alone, refused together, at the blamed key's line. */
+	expect_error("numbers = {\n country_code = \"0\";\n};\n", 2, "numbers.country_code must be 1 to 3 digits");
+	expect_error("numbers = { country_code = \"1234\"; };\n", 1, "numbers.country_code");
+	expect_error("numbers = {\n national_prefix = \"00\";\n international_prefix = \"00\";\n};\n", 2,
+	             "must differ from international_prefix");
+	expect_error("events = { tcp = \"127.0.0.1:9000\"; };\n\nhttp = { listen = \"127.0.0.1:9000\"; };\n", 3,
+	             "http.listen is the same address as events.tcp");
+	expect_error("events = { unix = \"/tmp/s\"; };\nagents = {\n unix = \"/tmp/s\";\n};\n", 3,
+	             "agents.unix is the same socket as events.unix");
+	expect_error("database = { path = \"\"; };\n", 1, "database.path must not be empty");
+	/* A group not in the file is blamed at line 0: here the defaults of events and agents clash. */
+	expect_error("events = { tcp = \"127.0.0.1:7071\"; };\n", 0, "agents.tcp is the same address as events.tcp");
+
+	/* The table can be enumerated, for docs/: every key once, defaults that load. */
+	{
+		struct cl_config_key k;
+		size_t n = 0;
+		int saw_level = 0;
+		for (; cl_config_key_at(n, &k) == 0; n++) {
+			CHECK(k.group != NULL && k.key != NULL && k.type != NULL && k.doc != NULL && k.doc[0] != '\0');
+			CHECK(k.def[0] != '\0');
+			if (strcmp(k.type, "integer") == 0)
+				CHECK(k.min <= atol(k.def) && atol(k.def) <= k.max);
+			if (strcmp(k.group, "log") == 0 && strcmp(k.key, "level") == 0) {
+				saw_level = 1;
+				CHECK_STR(k.def, "\"info\"");
+				CHECK_STR(k.values, "error|warn|info|debug");
+				CHECK_INT(k.reloadable, 1);
+			}
+		}
+		CHECK(n >= 26);
+		CHECK(saw_level);
+		CHECK_INT(cl_config_key_at(n, &k), -1);
+	}
+
 	/* Every key of the spec, relative paths resolved against the file's directory. */
 	path =
 	    write_conf("full.conf",
@@ -125,7 +160,10 @@ main(void)
 	path = write_conf("moved.conf", "http = { listen = \"127.0.0.1:1\"; };\n");
 	CHECK_INT(cl_config_load(&d, path, err), 0);
 	CHECK_INT(cl_config_reload_compatible(&c, &d, err), -1);
-	CHECK(strstr(err, "cannot change on reload") != NULL);
+	CHECK(strstr(err, "http.listen") != NULL); /* every key needing a restart is named */
+	CHECK(strstr(err, "database.path") != NULL);
+	CHECK(strstr(err, "events.max_line") != NULL);
+	CHECK(strstr(err, "log.level") == NULL); /* reloadable: not listed */
 	cl_config_free(&d);
 	cl_config_free(&c);
 

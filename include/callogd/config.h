@@ -47,6 +47,23 @@ struct cl_config {
 	int log_level; /* enum cl_log_level */
 };
 
+/* One key of the settings table, for documentation and checks (docs/). */
+struct cl_config_key {
+	const char *group, *key;
+	const char *type;   /* string, path, socket, listen, digits, integer, enum */
+	char def[96];       /* the default as a config file spells it: "\"127.0.0.1:7070\"", 65536, "\"info\"" */
+	long min, max;      /* integers: the accepted range */
+	const char *values; /* enums: "error|warn|info|debug"; else NULL */
+	int reloadable;     /* SIGHUP applies a change */
+	const char *doc;    /* one sentence */
+};
+
+/*
+ * cl_config_key_at() : fills k with the i-th key of the table (0-based, in the
+ * order of the documentation); 0, or -1 past the last key.
+ */
+int cl_config_key_at(size_t i, struct cl_config_key *k);
+
 /* cl_config_defaults() : fills c with every default (strings malloc'd). */
 int cl_config_defaults(struct cl_config *c);
 
@@ -67,7 +84,7 @@ int cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *o
 
 /*
  * cl_config_reload_compatible() : 0 when b only changes what a reload can
- * apply, else -1 with the first fixed key named in err.
+ * apply, else -1 with err listing the keys that need a restart ("a.b c.d").
  */
 int cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b, char *err);
 

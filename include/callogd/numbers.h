@@ -2,6 +2,8 @@
 #ifndef CALLOGD_NUMBERS_H
 #define CALLOGD_NUMBERS_H
 
+#include <stddef.h>
+
 #define CL_NUMBER_LEN 33       /* "+" and at most 31 digits, NUL */
 #define CL_NUMBER_MAX_INPUT 64 /* longer input is not a phone number */
 
@@ -24,6 +26,13 @@ enum cl_number_result {
  */
 int cl_numbers_init(struct cl_numbers *rules, const char *country_code, const char *national_prefix,
                     const char *international_prefix);
+/*
+ * cl_numbers_check() : the same rules without filling anything: 0, or -1 with
+ * *field naming the bad one ("country_code", "national_prefix",
+ * "international_prefix") and err saying why (errlen bytes).
+ */
+int cl_numbers_check(const char *country_code, const char *national_prefix, const char *international_prefix,
+                     const char **field, char *err, size_t errlen);
 
 /*
  * cl_number_normalize() : normalises in (NUL-terminated) into out

@@ -13,6 +13,7 @@
 
 #include "callogd/config.h"
 #include "callogd/log.h"
+#include "callogd/numbers.h"
 #include "callogd/util.h"
 
 enum kind {
@@ -34,45 +35,77 @@ struct row {
 	const char *sdef; /* default of string kinds */
 	long idef, min, max;
 	int reloadable; /* SIGHUP may change it */
+	const char *doc;
 };
 
-#define S(g, k, kind, f, d, r)                                                                                         \
+#define S(g, k, kind_, f, d, r, doc_)                                                                                  \
 	{                                                                                                              \
-		g, k, kind, offsetof(struct cl_config, f), d, 0, 0, 0, r                                               \
+		.group = g, .key = k, .kind = kind_, .off = offsetof(struct cl_config, f), .sdef = d, .reloadable = r, \
+		.doc = doc_                                                                                            \
 	}
-#define I(g, k, f, d, lo, hi, r)                                                                                       \
+#define I(g, k, f, d, lo, hi, r, doc_)                                                                                 \
 	{                                                                                                              \
-		g, k, K_INT, offsetof(struct cl_config, f), NULL, d, lo, hi, r                                         \
+		.group = g, .key = k, .kind = K_INT, .off = offsetof(struct cl_config, f), .idef = d, .min = lo,       \
+		.max = hi, .reloadable = r, .doc = doc_                                                                \
 	}
 
 static const struct row rows[] = {
-    S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0),
-    S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0),
-    S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0),
-    I("events", "max_line", events_max_line, 65536, 256, 16 * 1024 * 1024, 0),
-    S("events", "token", K_STR, events_token, "", 1),
-    I("events", "max_clients", events_max_clients, 1024, 1, 100000, 1),
-    I("events", "idle_timeout", events_idle_timeout, 0, 0, 86400 * 7, 1),
-    S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0),
-    S("agents", "tcp", K_LISTEN, agents_tcp, "127.0.0.1:7071", 0),
-    I("agents", "max_clients", agents_max_clients, 20000, 1, 1000000, 1),
-    I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1),
-    I("agents", "idle_timeout", agents_idle_timeout, 0, 0, 86400 * 7, 1),
-    S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0),
-    I("http", "timeout", http_timeout, 60, 1, 86400, 0),
-    I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0),
-    S("numbers", "country_code", K_DIGITS, country_code, "1", 1),
-    S("numbers", "national_prefix", K_DIGITS, national_prefix, "1", 1),
-    S("numbers", "international_prefix", K_DIGITS, international_prefix, "011", 1),
-    {"pops", "trigger", K_TRIGGER, offsetof(struct cl_config, pop_trigger), NULL, CL_TRIGGER_RINGING, 0, 0, 1},
-    I("pops", "history", pops_history, 5, 0, 100, 1),
-    I("pops", "replay_seconds", pops_replay_seconds, 300, 0, 86400, 1),
-    I("pops", "replay_max", pops_replay_max, 256, 0, 100000, 1),
-    I("pops", "replay_memory", pops_replay_memory, 64, 1, 65536, 1),
-    I("pops", "lookup_ms", pops_lookup_ms, 200, 0, 60000, 1),
-    I("retention", "days", retention_days, 0, 0, 36500, 1),
-    I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1),
-    {"log", "level", K_LEVEL, offsetof(struct cl_config, log_level), NULL, CL_LOG_INFO, 0, 0, 1},
+    S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0, "The SQLite database (WAL mode)."),
+    S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0,
+      "Unix socket for call events (NDJSON), created with mode 0660; \"\" = off."),
+    S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0, "HOST:PORT for call events; \"\" = off."),
+    I("events", "max_line", events_max_line, 65536, 256, 16 * 1024 * 1024, 0, "Bytes per event line."),
+    S("events", "token", K_STR, events_token, "", 1,
+      "When set, a producer's first line must be {\"type\":\"hello\",\"token\":...}; \"\" = none required."),
+    I("events", "max_clients", events_max_clients, 1024, 1, 100000, 1,
+      "Producer connections at once; more are refused and counted."),
+    I("events", "idle_timeout", events_idle_timeout, 0, 0, 86400 * 7, 1,
+      "Seconds without a line before a producer is closed; 0 = never."),
+    S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0,
+      "Unix socket for agent consoles (NDJSON), mode 0660; \"\" = off."),
+    S("agents", "tcp", K_LISTEN, agents_tcp, "127.0.0.1:7071", 0, "HOST:PORT for agent consoles; \"\" = off."),
+    I("agents", "max_clients", agents_max_clients, 20000, 1, 1000000, 1,
+      "Socket consoles and SSE streams at once; more are refused and counted."),
+    I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1,
+      "Bytes queued to one console before it is dropped."),
+    I("agents", "idle_timeout", agents_idle_timeout, 0, 0, 86400 * 7, 1,
+      "Seconds without a line before a console is closed; 0 = never."),
+    S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0,
+      "HOST:PORT for the HTTP API, SSE streams and the console page; \"\" = off."),
+    I("http", "timeout", http_timeout, 60, 1, 86400, 0,
+      "Seconds to read a request or write a reply; idle keep-alive connections close after it."),
+    I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0,
+      "Bytes of a request body (POST /api/events)."),
+    S("numbers", "country_code", K_DIGITS, country_code, "1", 1,
+      "Country code added to national numbers: 1 to 3 digits, not starting with 0."),
+    S("numbers", "national_prefix", K_DIGITS, national_prefix, "1", 1,
+      "Trunk prefix replaced by + and the country code; \"\" = none. Differs from international_prefix."),
+    S("numbers", "international_prefix", K_DIGITS, international_prefix, "011", 1,
+      "Prefix replaced by +; \"\" = none."),
+    {.group = "pops",
+     .key = "trigger",
+     .kind = K_TRIGGER,
+     .off = offsetof(struct cl_config, pop_trigger),
+     .idef = CL_TRIGGER_RINGING,
+     .reloadable = 1,
+     .doc = "When an agent is popped: ringing (call.ringing) or answered (call.answered)."},
+    I("pops", "history", pops_history, 5, 0, 100, 1, "Past calls shown in a pop."),
+    I("pops", "replay_seconds", pops_replay_seconds, 300, 0, 86400, 1, "SSE Last-Event-ID replay window, in seconds."),
+    I("pops", "replay_max", pops_replay_max, 256, 0, 100000, 1, "Messages kept per agent for replay."),
+    I("pops", "replay_memory", pops_replay_memory, 64, 1, 65536, 1,
+      "MiB kept for replay over all agents; when full, new messages are not kept."),
+    I("pops", "lookup_ms", pops_lookup_ms, 200, 0, 60000, 1,
+      "Milliseconds a pop waits for its caller lookup before it goes out with what is known."),
+    I("retention", "days", retention_days, 0, 0, 36500, 1,
+      "Delete calls ended more than N days ago; 0 = keep forever."),
+    I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1, "Service level: answered within this many seconds."),
+    {.group = "log",
+     .key = "level",
+     .kind = K_LEVEL,
+     .off = offsetof(struct cl_config, log_level),
+     .idef = CL_LOG_INFO,
+     .reloadable = 1,
+     .doc = "error, warn, info or debug."},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -186,6 +219,84 @@ resolve_path(const char *dir, const char *path)
 	return out;
 }
 
+/*
+ * Group validators: the checks that span keys, or that a later stage (the
+ * numbering rules, the listeners) would otherwise make on its own. Each is run
+ * by cl_config_load(), so callogd -t, start-up, reload and callogctl agree.
+ * They return -1 with *key naming the key to blame and msg saying why.
+ */
+static int
+check_database(const struct cl_config *c, const char **key, char *msg, size_t mlen)
+{
+	if (c->db_path[0] == '\0') {
+		*key = "path";
+		snprintf(msg, mlen, "database.path must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_numbers(const struct cl_config *c, const char **key, char *msg, size_t mlen)
+{
+	char why[128];
+
+	if (cl_numbers_check(c->country_code, c->national_prefix, c->international_prefix, key, why, sizeof(why)) < 0) {
+		snprintf(msg, mlen, "numbers.%s %s", *key, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Two listeners on one address or path would fail at start-up, or steal each other's clients. */
+static int
+same_listener(const char *a, const char *b)
+{
+	return a[0] != '\0' && strcmp(a, b) == 0;
+}
+
+static int
+check_agents(const struct cl_config *c, const char **key, char *msg, size_t mlen)
+{
+	if (same_listener(c->agents_unix, c->events_unix)) {
+		*key = "unix";
+		snprintf(msg, mlen, "agents.unix is the same socket as events.unix (\"%s\")", c->agents_unix);
+		return -1;
+	}
+	if (same_listener(c->agents_tcp, c->events_tcp)) {
+		*key = "tcp";
+		snprintf(msg, mlen, "agents.tcp is the same address as events.tcp (\"%s\")", c->agents_tcp);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_http(const struct cl_config *c, const char **key, char *msg, size_t mlen)
+{
+	const char *other = same_listener(c->http_listen, c->events_tcp)   ? "events.tcp"
+	                    : same_listener(c->http_listen, c->agents_tcp) ? "agents.tcp"
+	                                                                   : NULL;
+
+	if (other != NULL) {
+		*key = "listen";
+		snprintf(msg, mlen, "http.listen is the same address as %s (\"%s\")", other, c->http_listen);
+		return -1;
+	}
+	return 0;
+}
+
+/* The groups whose keys must agree, and the validator of each, in the order they run. */
+static const struct validator {
+	const char *group;
+	int (*check)(const struct cl_config *c, const char **key, char *msg, size_t mlen);
+} validators[] = {
+    {"database", check_database},
+    {"agents", check_agents},
+    {"http", check_http},
+    {"numbers", check_numbers},
+};
+
 static int
 set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const char *dir, char *msg, size_t mlen)
 {
@@ -274,9 +385,39 @@ static const struct row *
 find_row(const char *group, const char *key)
 {
 	for (size_t i = 0; i < NROWS; i++)
-		if (strcmp(rows[i].group, group) == 0 && (key == NULL || strcmp(rows[i].key, key) == 0))
+		if (strcmp(rows[i].group, group) == 0 && strcmp(rows[i].key, key) == 0)
 			return &rows[i];
 	return NULL;
+}
+
+/* The index of the first row of group name, or -1: a group is known by its rows. */
+static int
+find_group(const char *name)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (strcmp(rows[i].group, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Runs every group's validator; -1 with msg and *line set to the blamed key's
+ * line (or its group's, or 0 when the file sets neither).
+ */
+static int
+validate(const struct cl_config *c, const int *row_line, const int *group_line, int *line, char *msg, size_t mlen)
+{
+	for (size_t i = 0; i < sizeof(validators) / sizeof(validators[0]); i++) {
+		const struct validator *v = &validators[i];
+		const char *key = NULL;
+		int gi = find_group(v->group);
+		if (v->check(c, &key, msg, mlen) == 0)
+			continue;
+		const struct row *r = key ? find_row(v->group, key) : NULL;
+		*line = r && row_line[r - rows] ? row_line[r - rows] : gi >= 0 ? group_line[gi] : 0;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -287,7 +428,8 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 	char *copy = NULL, *dir;
 	char absdir[PATH_MAX];
 	config_setting_t *root;
-	int line = 0;
+	int line = 0, gi;
+	int row_line[NROWS] = {0}, group_line[NROWS] = {0};
 
 	config_init(&cf);
 	if (cl_config_defaults(c) < 0) {
@@ -322,10 +464,11 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 		config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
 		const char *gname = config_setting_name(g);
 		line = (int)config_setting_source_line(g);
-		if (find_row(gname, NULL) == NULL) {
+		if ((gi = find_group(gname)) < 0) {
 			snprintf(msg, sizeof(msg), "unknown setting \"%s\"", gname);
 			goto bad;
 		}
+		group_line[gi] = line;
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			snprintf(msg, sizeof(msg), "\"%s\" must be a group: %s = { ... };", gname, gname);
 			goto bad;
@@ -340,8 +483,11 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 			}
 			if (set_value(c, r, s, absdir, msg, sizeof(msg)) < 0)
 				goto bad;
+			row_line[r - rows] = line;
 		}
 	}
+	if (validate(c, row_line, group_line, &line, msg, sizeof(msg)) < 0)
+		goto bad;
 	if ((c->path = strdup(path)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "%s:0: out of memory", path);
 		goto fail;
@@ -412,14 +558,18 @@ cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *out, 
 int
 cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b, char *err)
 {
+	size_t used = 0;
+	int n = 0;
+
+	err[0] = '\0';
 	for (size_t i = 0; i < NROWS; i++) {
-		if (!rows[i].reloadable && row_differs(a, b, &rows[i])) {
-			snprintf(err, CL_ERR_LEN, "%s.%s cannot change on reload (restart instead)", rows[i].group,
-			         rows[i].key);
-			return -1;
-		}
+		if (rows[i].reloadable || !row_differs(a, b, &rows[i]))
+			continue;
+		int w = snprintf(err + used, CL_ERR_LEN - used, "%s%s.%s", n++ ? " " : "", rows[i].group, rows[i].key);
+		if (w > 0 && (size_t)w < CL_ERR_LEN - used)
+			used += (size_t)w;
 	}
-	return 0;
+	return n > 0 ? -1 : 0;
 }
 
 void
@@ -437,4 +587,43 @@ cl_config_apply_reloadable(struct cl_config *dst, struct cl_config *src)
 			*int_field(dst, r) = *int_field(src, r);
 		}
 	}
+}
+
+int
+cl_config_key_at(size_t i, struct cl_config_key *k)
+{
+	static const char *const type_names[] = {
+	    [K_STR] = "string",    [K_PATH] = "path",   [K_SOCK] = "socket", [K_LISTEN] = "listen",
+	    [K_DIGITS] = "digits", [K_INT] = "integer", [K_LEVEL] = "enum",  [K_TRIGGER] = "enum",
+	};
+	const struct row *r;
+
+	if (i >= NROWS)
+		return -1;
+	r = &rows[i];
+	memset(k, 0, sizeof(*k));
+	k->group = r->group;
+	k->key = r->key;
+	k->type = type_names[r->kind];
+	k->reloadable = r->reloadable;
+	k->doc = r->doc;
+	switch (r->kind) {
+	case K_INT:
+		k->min = r->min;
+		k->max = r->max;
+		snprintf(k->def, sizeof(k->def), "%ld", r->idef);
+		break;
+	case K_LEVEL:
+		k->values = "error|warn|info|debug";
+		snprintf(k->def, sizeof(k->def), "\"%s\"", cl_log_level_name((int)r->idef));
+		break;
+	case K_TRIGGER:
+		k->values = "ringing|answered";
+		snprintf(k->def, sizeof(k->def), "\"%s\"", r->idef == CL_TRIGGER_ANSWERED ? "answered" : "ringing");
+		break;
+	default:
+		snprintf(k->def, sizeof(k->def), "\"%s\"", r->sdef);
+		break;
+	}
+	return 0;
 }

@@ -1,6 +1,7 @@
 /* numbers.c : owns E.164 normalisation of caller and customer numbers (pure). */
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -42,22 +43,56 @@ copy_rule(char *dst, size_t len, const char *src)
 }
 
 int
-cl_numbers_init(struct cl_numbers *rules, const char *country_code, const char *national_prefix,
-                const char *international_prefix)
+cl_numbers_check(const char *country_code, const char *national_prefix, const char *international_prefix,
+                 const char **field, char *err, size_t errlen)
 {
 	struct cl_numbers r;
 
 	memset(&r, 0, sizeof(r));
-	if (copy_rule(r.country_code, sizeof(r.country_code), country_code) < 0 ||
-	    copy_rule(r.national_prefix, sizeof(r.national_prefix), national_prefix) < 0 ||
-	    copy_rule(r.international_prefix, sizeof(r.international_prefix), international_prefix) < 0)
+	if (copy_rule(r.country_code, sizeof(r.country_code), country_code) < 0) {
+		*field = "country_code";
+		snprintf(err, errlen, "must be 1 to 3 digits not starting with 0");
 		return -1;
+	}
+	if (copy_rule(r.national_prefix, sizeof(r.national_prefix), national_prefix) < 0) {
+		*field = "national_prefix";
+		snprintf(err, errlen, "must be at most %zu digits", sizeof(r.national_prefix) - 1);
+		return -1;
+	}
+	if (copy_rule(r.international_prefix, sizeof(r.international_prefix), international_prefix) < 0) {
+		*field = "international_prefix";
+		snprintf(err, errlen, "must be at most %zu digits", sizeof(r.international_prefix) - 1);
+		return -1;
+	}
 	/* Country codes are 1 to 3 digits and never start with 0 (ITU-T E.164). */
-	if (strlen(r.country_code) < 1 || strlen(r.country_code) > 3 || r.country_code[0] == '0')
+	if (strlen(r.country_code) < 1 || strlen(r.country_code) > 3 || r.country_code[0] == '0') {
+		*field = "country_code";
+		snprintf(err, errlen, "must be 1 to 3 digits not starting with 0, not \"%s\"", r.country_code);
 		return -1;
+	}
 	/* Equal prefixes would make every prefixed number ambiguous. */
-	if (r.national_prefix[0] != '\0' && strcmp(r.national_prefix, r.international_prefix) == 0)
+	if (r.national_prefix[0] != '\0' && strcmp(r.national_prefix, r.international_prefix) == 0) {
+		*field = "national_prefix";
+		snprintf(err, errlen, "must differ from international_prefix (both \"%s\")", r.national_prefix);
 		return -1;
+	}
+	return 0;
+}
+
+int
+cl_numbers_init(struct cl_numbers *rules, const char *country_code, const char *national_prefix,
+                const char *international_prefix)
+{
+	struct cl_numbers r;
+	const char *field;
+	char err[96];
+
+	if (cl_numbers_check(country_code, national_prefix, international_prefix, &field, err, sizeof(err)) < 0)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	copy_rule(r.country_code, sizeof(r.country_code), country_code);
+	copy_rule(r.national_prefix, sizeof(r.national_prefix), national_prefix);
+	copy_rule(r.international_prefix, sizeof(r.international_prefix), international_prefix);
 	*rules = r;
 	return 0;
 }

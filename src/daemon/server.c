@@ -175,7 +175,7 @@ reload(struct cl_server *srv)
 		return;
 	}
 	if (cl_config_reload_compatible(&srv->cfg, &next, err) < 0)
-		log_warnx("msg=\"setting needs a restart, not applied\" error=\"%s\"", err);
+		log_warnx("msg=\"changed settings need a restart, not applied\" keys=\"%s\"", err);
 	n = cl_config_diff(&srv->cfg, &next, diff, sizeof(diff));
 	cl_config_apply_reloadable(&srv->cfg, &next);
 	cl_config_free(&next);
