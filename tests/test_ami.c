@@ -168,18 +168,16 @@ test_queue_answered(void)
 
 	reset(CL_AMI_AGENT_MEMBERNAME);
 	feed(NEWCHANNEL("1700000000.1") JOIN("1700000000.1", "sales", "") AGENT_EV(
-	    "AgentCalled", "1700000000.1", "PJSIP/1001-00000011", "1700000000.2", "PJSIP/1001", "alice",
-	    "") AGENT_EV("AgentConnect", "1700000000.1", "PJSIP/1001-00000011", "1700000000.2", "PJSIP/1001",
-	                 "alice", "HoldTime: 9\nRingTime: 9\n") "Event: QueueCallerLeave\nPrivilege: "
-	                                                        "agent,all\n" CALLER("1700000000.1",
-	                                                                             "s") "Queue: sales\n"
-	                                                                                  "Count: 0\nPosition: "
-	                                                                                  "1\n\n" HANGUP_REQ(
-	                                                                                      AGENT_LEG("1700000000.1"))
-	                                                                                      HANGUP(CALLER_LEG(
-	                                                                                          "1700000000.1"))
-	                                                                                          HANGUP(AGENT_LEG(
-	                                                                                              "1700000000.1")));
+	    "AgentCalled", "1700000000.1", "PJSIP/1001-00000011", "1700000000.2", "PJSIP/1001", "alice", "")
+	         AGENT_EV("AgentConnect", "1700000000.1", "PJSIP/1001-00000011", "1700000000.2", "PJSIP/1001", "alice",
+	                  "HoldTime: 9\nRingTime: 9\n") "Event: QueueCallerLeave\nPrivilege: "
+	                                                "agent,all\n" CALLER(
+	                                                    "1700000000.1",
+	                                                    "s") "Queue: sales\n"
+	                                                         "Count: 0\nPosition: "
+	                                                         "1\n\n" HANGUP_REQ(AGENT_LEG("1700000000.1"))
+	                                                             HANGUP(CALLER_LEG("1700000000.1"))
+	                                                                 HANGUP(AGENT_LEG("1700000000.1")));
 	all_valid();
 	l = line_of("call.offered", 0, &ev);
 	CHECK(has(l, "\"id\":\"ast1:1700000000.1:offered\"") && has(l, "\"call_id\":\"ast1:1700000000.1\""));
@@ -642,9 +640,12 @@ test_framer(void)
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "Banner\r\nEvent: X\r\nData: ", 24);
 	size_t took = cl_pbx_framer_feed(f, big, sizeof(big));
+	int r;
+	CHECK(took < sizeof(big)); /* it holds no more than a frame's worth */
 	CHECK(cl_pbx_framer_next(f, &FR, err) == 1 && FR.banner);
-	CHECK(took < sizeof(big) || 1);
-	CHECK(cl_pbx_framer_next(f, &FR, err) == -1 && strstr(err, "longer") != NULL);
+	while ((r = cl_pbx_framer_next(f, &FR, err)) == 0 && took < sizeof(big))
+		took += cl_pbx_framer_feed(f, big + took, sizeof(big) - took);
+	CHECK(r == -1 && strstr(err, "longer") != NULL);
 	cl_pbx_framer_free(f);
 }
 

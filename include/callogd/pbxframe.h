@@ -11,8 +11,6 @@
 /* Headers kept per frame; more are counted in dropped, not kept (a FreeSWITCH
  * CHANNEL_HANGUP_COMPLETE carries some 300). */
 #define CL_PBX_MAX_HEADERS 512
-/* An ESL message's own header block (before its Content-Length body). */
-#define CL_PBX_MAX_ENVELOPE 4096
 
 enum cl_pbx_proto { CL_PBX_AMI, CL_PBX_ESL };
 
@@ -37,7 +35,8 @@ struct cl_pbx_frame {
 
 struct cl_pbx_framer;
 
-/* cl_pbx_framer_new() : a framer whose frames (an AMI block, an ESL body) are at most max bytes. */
+/* cl_pbx_framer_new() : a framer whose frames (an AMI block; an ESL header block, and its body) are at most max bytes
+ * each. */
 struct cl_pbx_framer *cl_pbx_framer_new(enum cl_pbx_proto proto, size_t max);
 void cl_pbx_framer_free(struct cl_pbx_framer *f);
 /* cl_pbx_framer_reset() : forgets what is buffered (a new connection: AMI expects its banner again). */

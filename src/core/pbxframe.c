@@ -14,6 +14,7 @@ struct cl_pbx_framer {
 	char *buf;
 	size_t start, len, cap; /* live bytes: buf[start .. start + len) */
 	size_t scanned;         /* bytes from start already searched for a blank line */
+	size_t want;            /* ESL: the whole message's length once its envelope is read, else 0 */
 	int need_banner;        /* AMI greets with one line before any block */
 	char *body;             /* ESL bodies are copied here: max + 1 bytes */
 };
@@ -27,7 +28,7 @@ cl_pbx_framer_new(enum cl_pbx_proto proto, size_t max)
 		return NULL;
 	f->proto = proto;
 	f->max = max;
-	f->cap = max + CL_PBX_MAX_ENVELOPE + 1;
+	f->cap = (proto == CL_PBX_ESL ? 2 * max : max) + 1; /* ESL: an envelope and a body, each up to max */
 	if ((f->buf = malloc(f->cap + 1)) == NULL || (f->body = malloc(max + 1)) == NULL) {
 		cl_pbx_framer_free(f);
 		return NULL;
@@ -49,7 +50,7 @@ cl_pbx_framer_free(struct cl_pbx_framer *f)
 void
 cl_pbx_framer_reset(struct cl_pbx_framer *f)
 {
-	f->start = f->len = f->scanned = 0;
+	f->start = f->len = f->scanned = f->want = 0;
 	f->need_banner = f->proto == CL_PBX_AMI;
 }
 
@@ -215,6 +216,8 @@ cl_pbx_framer_next(struct cl_pbx_framer *f, struct cl_pbx_frame *fr, char *err)
 		f->scanned = 0;
 	}
 	p = f->buf + f->start;
+	if (f->want > f->len)
+		return 0; /* the rest of a body is still to come */
 	if (f->need_banner) {
 		char *nl = memchr(p, '\n', f->len);
 		if (nl == NULL) {
@@ -239,7 +242,7 @@ cl_pbx_framer_next(struct cl_pbx_framer *f, struct cl_pbx_frame *fr, char *err)
 	next = find_blank(p, f->len, f->scanned > 2 ? f->scanned - 2 : 0, &hdr_end);
 	if (next == 0) {
 		f->scanned = f->len;
-		if (f->len > (f->proto == CL_PBX_AMI ? f->max : CL_PBX_MAX_ENVELOPE))
+		if (f->len > f->max)
 			goto too_long;
 		return 0;
 	}
@@ -252,7 +255,7 @@ cl_pbx_framer_next(struct cl_pbx_framer *f, struct cl_pbx_frame *fr, char *err)
 		f->scanned = 0;
 		return 1;
 	}
-	if (next > CL_PBX_MAX_ENVELOPE)
+	if (next > f->max)
 		goto too_long;
 	long long cl = content_length(p, hdr_end);
 	if (cl == -1) {
@@ -265,7 +268,7 @@ cl_pbx_framer_next(struct cl_pbx_framer *f, struct cl_pbx_frame *fr, char *err)
 	}
 	size_t body = cl > 0 ? (size_t)cl : 0;
 	if (f->len < next + body) {
-		f->scanned = 0; /* the envelope (at most CL_PBX_MAX_ENVELOPE) is searched again: cheap */
+		f->want = next + body;
 		return 0;
 	}
 	memcpy(f->body, p + next, body);
@@ -275,10 +278,10 @@ cl_pbx_framer_next(struct cl_pbx_framer *f, struct cl_pbx_frame *fr, char *err)
 	fr->body_len = body;
 	f->start += next + body;
 	f->len -= next + body;
-	f->scanned = 0;
+	f->scanned = f->want = 0;
 	return 1;
 too_long:
-	snprintf(err, CL_ERR_LEN, "frame longer than %zu bytes", f->proto == CL_PBX_AMI ? f->max : CL_PBX_MAX_ENVELOPE);
+	snprintf(err, CL_ERR_LEN, "frame longer than %zu bytes", f->max);
 	return -1;
 }
 

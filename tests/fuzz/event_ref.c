@@ -25,7 +25,7 @@ static const char *const type_names[CL_EV__COUNT] = {
     [CL_EV_AGENT_STATE] = "agent.state",
 };
 
-static const char *const end_reasons[] = {"completed", "abandoned", "busy", "no_answer", "failed", NULL};
+static const char *const end_reasons[] = {"completed", "abandoned", "busy", "no_answer", "failed", "lost", NULL};
 static const char *const end_bys[] = {"caller", "agent", "system", NULL};
 static const char *const agent_states[] = {"logged_in", "ready", "not_ready", "logged_out", NULL};
 static const char *const directions[] = {"inbound", "outbound", NULL}; /* index = enum cl_direction */
