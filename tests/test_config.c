@@ -193,6 +193,9 @@ main(void)
 	expect_error("numbers = { country_code = \"+1\"; };\n", 1, "digits");
 	expect_error("retention = 5;\n", 1, "must be a group");
 	expect_error("stats = { sla_seconds = 0; };\n", 1, "between 1 and");
+	expect_error("stats = {\n timezone = \"Mars/Olympus\";\n};\n", 2, "stats.timezone: unknown time zone");
+	expect_error("stats = { timezone = \"../../etc/passwd\"; };\n", 1, "stats.timezone");
+	expect_error("stats = { short_abandon_seconds = -1; };\n", 1, "between 0 and");
 	expect_error("events = { unix = "
 	             "\"/tmp/"
 	             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

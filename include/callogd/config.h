@@ -44,7 +44,9 @@ struct cl_config {
 
 	int retention_days;
 	int sla_seconds;
-	int log_level; /* enum cl_log_level */
+	int short_abandon_seconds; /* reports: an abandon quicker than this is short */
+	char *stats_timezone;      /* reports' and today's zone; "" = the host's */
+	int log_level;             /* enum cl_log_level */
 };
 
 /* One key of the settings table, for documentation and checks (docs/). */

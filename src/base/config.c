@@ -14,6 +14,7 @@
 #include "callogd/config.h"
 #include "callogd/log.h"
 #include "callogd/numbers.h"
+#include "callogd/tz.h"
 #include "callogd/util.h"
 
 enum kind {
@@ -99,6 +100,10 @@ static const struct row rows[] = {
     I("retention", "days", retention_days, 0, 0, 36500, 1,
       "Delete calls ended more than N days ago; 0 = keep forever."),
     I("stats", "sla_seconds", sla_seconds, 20, 1, 86400, 1, "Service level: answered within this many seconds."),
+    I("stats", "short_abandon_seconds", short_abandon_seconds, 5, 0, 3600, 1,
+      "Reports: a call abandoned within this many seconds is a short abandon."),
+    S("stats", "timezone", K_STR, stats_timezone, "", 1,
+      "IANA time zone of reports and of today (\"\" = the host's zone)."),
     {.group = "log",
      .key = "level",
      .kind = K_LEVEL,
@@ -286,15 +291,28 @@ check_http(const struct cl_config *c, const char **key, char *msg, size_t mlen)
 	return 0;
 }
 
+static int
+check_stats(const struct cl_config *c, const char **key, char *msg, size_t mlen)
+{
+	char why[CL_ERR_LEN];
+	struct cl_tz *tz = cl_tz_load(c->stats_timezone, why);
+
+	if (tz == NULL) {
+		*key = "timezone";
+		snprintf(msg, mlen, "stats.timezone: %s", why);
+		return -1;
+	}
+	cl_tz_free(tz);
+	return 0;
+}
+
 /* The groups whose keys must agree, and the validator of each, in the order they run. */
 static const struct validator {
 	const char *group;
 	int (*check)(const struct cl_config *c, const char **key, char *msg, size_t mlen);
 } validators[] = {
-    {"database", check_database},
-    {"agents", check_agents},
-    {"http", check_http},
-    {"numbers", check_numbers},
+    {"database", check_database}, {"agents", check_agents}, {"http", check_http},
+    {"numbers", check_numbers},   {"stats", check_stats},
 };
 
 static int
