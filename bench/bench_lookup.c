@@ -1,17 +1,17 @@
-/* bench_lookup.c : the cost of the caller lookup a pop makes, in-process through the customers API. */
+/* bench_lookup.c : the cost of the caller lookup a pop makes, in-process through the lookup view. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "callogd/customers.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/views.h"
 #include "bench.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_lookup -f DBFILE -C CUSTOMERS [-n LOOKUPS] [-H HISTORY] [-P \"PRAGMA ...\"]\n");
+	fprintf(stderr, "usage: bench_lookup -f DBFILE -C CUSTOMERS [-n LOOKUPS] [-H HISTORY]\n");
 	exit(2);
 }
 
@@ -20,16 +20,14 @@ main(int argc, char **argv)
 {
 	const char *path = NULL;
 	long ncust = 1000, n = 20000;
-	const char *pragma = NULL; /* an experiment on the reader connection, e.g. "PRAGMA mmap_size=1073741824" */
 	int hist = 5, opt;
 	char err[CL_ERR_LEN], raw[32];
 	struct cl_store *st;
-	struct cl_customers *cs;
 	struct cl_numbers rules;
 	double *v, sum = 0;
 	long hits = 0;
 
-	while ((opt = getopt(argc, argv, "f:C:n:H:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:C:n:H:")) != -1) {
 		switch (opt) {
 		case 'f':
 			path = optarg;
@@ -43,9 +41,6 @@ main(int argc, char **argv)
 		case 'H':
 			hist = atoi(optarg);
 			break;
-		case 'P':
-			pragma = optarg;
-			break;
 		default:
 			usage();
 		}
@@ -54,13 +49,8 @@ main(int argc, char **argv)
 		usage();
 	if (cl_numbers_init(&rules, "1", "1", "011") < 0)
 		return 1;
-	if ((st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL ||
-	    (cs = cl_customers_new(cl_store_db(st), err)) == NULL) {
+	if ((st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL) {
 		fprintf(stderr, "bench_lookup: %s\n", err);
-		return 1;
-	}
-	if (pragma && sqlite3_exec(cl_store_db(st), pragma, NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "bench_lookup: %s: %s\n", pragma, sqlite3_errmsg(cl_store_db(st)));
 		return 1;
 	}
 	v = malloc((size_t)n * sizeof(*v));
@@ -73,7 +63,7 @@ main(int argc, char **argv)
 
 			snprintf(raw, sizeof(raw), "1 (555) %03ld-%04ld", k / 10000, k % 10000);
 			t0 = bn_now_ns();
-			j = cl_customers_lookup_raw(cs, &rules, raw, hist, NULL, err);
+			j = cl_view_lookup_raw(st, &rules, raw, hist, NULL, err);
 			v[i] = (double)(bn_now_ns() - t0) / 1e3;
 			if (j == NULL) {
 				fprintf(stderr, "bench_lookup: %s\n", err);
@@ -90,7 +80,6 @@ main(int argc, char **argv)
 	printf("customers=%ld lookups=%ld hits=%ld mean_us=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f\n", ncust, n, hits,
 	       sum / (double)n, bn_pct(v, (size_t)n, 0.5), bn_pct(v, (size_t)n, 0.99), v[n - 1]);
 	free(v);
-	cl_customers_free(cs);
 	cl_store_close(st);
 	return 0;
 }

@@ -44,9 +44,11 @@ trun(struct cl_job *j, struct cl_worker_ctx *ctx)
 	struct tjob *t = (struct tjob *)j;
 
 	t->on_loop = pthread_equal(pthread_self(), loop_thread);
-	t->had_ctx = ctx->st != NULL && ctx->customers != NULL;
+	t->had_ctx = ctx->st != NULL;
 	if (ctx->st) {
-		t->seq = cl_store_last_seq(ctx->st);
+		char err[CL_ERR_LEN];
+		if (cl_store_last_seq(ctx->st, &t->seq, err) < 0)
+			t->seq = -1;
 		t->agent_found = cl_store_agent_active(ctx->st, "a1");
 	}
 	if (t->gated) {

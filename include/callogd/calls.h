@@ -66,11 +66,15 @@ enum cl_outcome cl_call_outcome(const struct cl_call *c);
 /* The SPEC §6 outcome rule itself, for callers holding the stored columns (reason/by may be NULL). */
 enum cl_outcome cl_outcome_of(int64_t answered_at, int64_t ended_at, const char *end_reason, const char *end_by);
 const char *cl_outcome_name(enum cl_outcome o);
+/* cl_outcome_parse() : the outcome named name (as cl_outcome_name gives it); 0, or -1 when unknown. */
+int cl_outcome_parse(const char *name, enum cl_outcome *o);
 /* wait_ms/talk_ms as of now_ms (used while the call is still active). */
 int64_t cl_call_wait_ms(const struct cl_call *c, int64_t now_ms);
 int64_t cl_call_talk_ms(const struct cl_call *c, int64_t now_ms);
 int64_t cl_call_hold_total_ms(const struct cl_call *c, int64_t now_ms);
 
+/* cl_json_time() : ms as an RFC 3339 JSON string, or JSON null when 0 (unknown); NULL on OOM. */
+json_t *cl_json_time(int64_t ms);
 /* cl_call_to_json() : the call record of SPEC §6; a new reference, NULL on OOM. */
 json_t *cl_call_to_json(const struct cl_call *c, int64_t now_ms);
 

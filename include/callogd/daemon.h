@@ -13,7 +13,6 @@
 #include "callogd/util.h"
 
 struct cl_console;
-struct cl_customers;
 struct cl_http;
 struct cl_pops;
 struct cl_store;
@@ -28,7 +27,6 @@ struct cl_server {
 	struct cl_numbers numbers;
 	struct event_base *base;
 	struct cl_store *reader; /* the loop thread's own read connection */
-	struct cl_customers *customers;
 	struct cl_writer *writer;
 	struct cl_workers *workers; /* database reads off the loop (workers.h) */
 	struct cl_pops *pops;

@@ -1,56 +1,99 @@
-/* store.h : owns the SQLite database: schema, the event log, call records,
- * agents and API tokens. One struct cl_store per connection and thread. */
+/* store.h : the storage interface: the event log, call records, customers,
+ * agents, API tokens and daemon secrets. Backends live in src/store/ behind an
+ * operations table (SQLite today); callers see only this header, and results
+ * are plain C structs or callbacks, never JSON. One struct cl_store per
+ * connection, used by one thread at a time. */
 #ifndef CALLOGD_STORE_H
 #define CALLOGD_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
-#include <sqlite3.h>
 
 #include "callogd/calls.h"
 #include "callogd/event.h"
-
-#define CL_SCHEMA_VERSION 3
+#include "callogd/numbers.h"
 
 struct cl_store;
 
 enum cl_store_flags {
-	CL_STORE_READONLY = 1, /* a reader: no schema creation, query_only */
+	CL_STORE_READONLY = 1, /* a reader: no schema creation, no writes */
 };
 
 /*
- * cl_store_open() : opens (creating, unless read-only) the database at path in
- * WAL mode with synchronous=FULL and brings its schema to CL_SCHEMA_VERSION.
- * NULL with err filled on failure.
+ * cl_store_open() : opens the store named by where and brings its schema up to
+ * date (a reader only checks it). A path is a SQLite database file (created
+ * unless read-only). NULL with err filled on failure.
  */
-struct cl_store *cl_store_open(const char *path, int flags, char *err);
+struct cl_store *cl_store_open(const char *where, int flags, char *err);
+/* cl_store_close() : accepts NULL. */
 void cl_store_close(struct cl_store *st);
-/* The raw handle, for modules that keep their own statements (customers.c). */
-sqlite3 *cl_store_db(struct cl_store *st);
 
+/*
+ * Write transactions. cl_store_begin() fails inside a transaction already open
+ * on this connection. Each commit also stores the highest seq written in it, so
+ * seq never goes back (cl_store_last_seq). Read snapshots: cl_store_begin_read()
+ * makes the following reads see one state, until cl_store_end_read().
+ */
 int cl_store_begin(struct cl_store *st, char *err);
 int cl_store_commit(struct cl_store *st, char *err);
+/* cl_store_rollback() : a no-op outside a transaction. */
 void cl_store_rollback(struct cl_store *st);
+int cl_store_begin_read(struct cl_store *st, char *err);
+void cl_store_end_read(struct cl_store *st);
+/*
+ * cl_store_changed() : inside a transaction: 1 when another connection has
+ * committed since the previous call on this connection (caches built from
+ * earlier reads are then stale), 0 when not, -1 on error.
+ */
+int cl_store_changed(struct cl_store *st, char *err);
+/* cl_store_check() : 0 when the store answers a trivial query, else -1 with err. */
+int cl_store_check(struct cl_store *st, char *err);
 
-/* The highest seq ever committed (0 for a new database). */
-int64_t cl_store_last_seq(struct cl_store *st);
+/* ---- the event log ---- */
 
+/* cl_store_last_seq() : the highest seq ever committed (0 for a new store), even after purges. */
+int cl_store_last_seq(struct cl_store *st, int64_t *seq, char *err);
 /*
  * cl_store_put_event() : appends ev to the event log with seq ev->seq. Returns
  * 0 when stored, 1 when ev->id was already stored (*dup_seq is then its seq),
  * -1 on error.
  */
 int cl_store_put_event(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);
+/* cl_store_event_seq() : 1 with *seq when an event with producer id event_id is stored, 0 when not, -1 on error. */
+int cl_store_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, char *err);
+
+/* One stored event; the pointers are valid during the callback only. */
+struct cl_stored_event {
+	int64_t seq, ts, received_at;
+	const char *call_id; /* NULL for agent.state */
+	const char *body;    /* the line as received, len bytes */
+	size_t len;
+};
+
+/*
+ * The iterations below call fn for each row; fn returns 0 to go on, anything
+ * else stops the iteration and is returned as is (err untouched). They return
+ * 0 when done, -1 with err on a storage error.
+ */
+
+/* cl_store_call_events() : call_id's events in seq order. */
+int cl_store_call_events(struct cl_store *st, const char *call_id,
+                         int (*fn)(void *arg, const struct cl_stored_event *ev), void *arg, char *err);
+/*
+ * cl_store_live_events() : fn(arg, body, len, received_at) for each stored
+ * event line of the calls not ended whose first event (the offer, or what
+ * stood in for it) is at or after since_ms, all calls' events merged in seq
+ * order: what rebuilds live calls at start-up.
+ */
+int cl_store_live_events(struct cl_store *st, int64_t since_ms,
+                         int (*fn)(void *arg, const char *body, size_t len, int64_t received_at), void *arg, char *err);
+
+/* ---- call records ---- */
 
 /* cl_store_get_call() : 1 and c filled when found (caller clears c), 0 when not, -1 on error. */
 int cl_store_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *err);
-/* cl_store_put_call() : inserts or replaces the record. */
+/* cl_store_put_call() : inserts or replaces the record, with its outcome (cl_call_outcome). */
 int cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err);
-
-/* cl_store_put_agent_state() : records an agent's presence (creates the agent if unknown). */
-int cl_store_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason, int64_t ts,
-                             char *err);
 
 struct cl_call_filter {
 	int64_t since, until;               /* offered_at range in ms, 0 = open */
@@ -58,13 +101,119 @@ struct cl_call_filter {
 	int limit;                          /* 1..1000 */
 };
 
-/* cl_store_list_calls() : {"calls":[...]} newest first; a new reference or NULL. */
-json_t *cl_store_list_calls(struct cl_store *st, const struct cl_call_filter *f, int64_t now_ms, char *err);
+/* cl_store_list_calls() : the calls matching f, newest offered first. */
+int cl_store_list_calls(struct cl_store *st, const struct cl_call_filter *f,
+                        int (*fn)(void *arg, const struct cl_call *c), void *arg, char *err);
+
+/* One call of a caller's history; the pointers are valid during the callback only. */
+struct cl_history_row {
+	const char *call_id;
+	int64_t offered_at;
+	const char *agent; /* "" when none */
+	enum cl_outcome outcome;
+	const char *disp_code;  /* "" when none */
+	const char *disp_notes; /* NULL when none */
+};
+
 /*
- * cl_store_call_json() : the call with "events":[...]. NULL with err "" when
- * there is no such call, NULL with err set on error.
+ * cl_store_history() : the calls of customer_id (by calls.customer_id) or,
+ * when customer_id is NULL, of number (by calls.number), newest offered first,
+ * at most max, leaving out exclude_call_id (may be NULL).
  */
-json_t *cl_store_call_json(struct cl_store *st, const char *call_id, int64_t now_ms, char *err);
+int cl_store_history(struct cl_store *st, const char *customer_id, const char *number, const char *exclude_call_id,
+                     int max, int (*fn)(void *arg, const struct cl_history_row *h), void *arg, char *err);
+
+/* Today's figures of one queue ("" = calls without a queue). */
+struct cl_queue_stats {
+	const char *queue;
+	int64_t offered, waiting, longest_wait_ms, answered, abandoned, answered_within_sla;
+	int has_average;         /* some call was answered: average_wait_ms is set */
+	int64_t average_wait_ms; /* offered to answer, over the answered calls */
+};
+
+/*
+ * cl_store_queue_stats() : per queue (only queue when not NULL), in queue
+ * order, the calls offered at or after from_ms; waits are measured to now_ms,
+ * and "within SLA" is answered within sla_ms of the offer.
+ */
+int cl_store_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms, int64_t now_ms, int64_t sla_ms,
+                         int (*fn)(void *arg, const struct cl_queue_stats *q), void *arg, char *err);
+
+/*
+ * cl_store_purge() : deletes calls ended before before_ms, and their events,
+ * in transactions of about a thousand calls each (other writers get their
+ * turn in between). *ncalls counts the calls deleted, also on error.
+ */
+int cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
+
+/* ---- customers ---- */
+
+#define CL_CUSTOMER_TEXT_MAX 256  /* name, email: bytes of UTF-8 */
+#define CL_CUSTOMER_MAX_PHONES 16 /* phones per customer */
+#define CL_CUSTOMERS_RANKED 100   /* matches of one number ranked by their calls (see below) */
+
+struct cl_customer {
+	char id[CL_ID_MAX + 1];
+	char name[CL_CUSTOMER_TEXT_MAX + 1];
+	char email[CL_CUSTOMER_TEXT_MAX + 1];
+	char account[CL_ID_MAX + 1];
+	char tier[CL_ID_MAX + 1];
+	char notes[CL_NOTES_MAX + 1];
+	char phones[CL_CUSTOMER_MAX_PHONES][CL_NUMBER_LEN]; /* normalised E.164 */
+	int nphones;
+};
+
+/* cl_store_customer_get() : 1 with c filled, 0 when there is no such id, -1 on error. */
+int cl_store_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
+
+/*
+ * cl_store_customer_match() : the customers with a normalised number, best
+ * first: the customer with the most recent call (calls.customer_id, latest
+ * offered_at) first, customers without calls after those with, ties by id
+ * (byte order). Only the first CL_CUSTOMERS_RANKED of a number by id are
+ * ranked, so the cost stays bounded for a number shared by thousands. Copies
+ * at most max ids into ids and returns how many, with *matches (may be NULL)
+ * the count of all customers with the number; -1 on error.
+ */
+int cl_store_customer_match(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1], int *matches,
+                            char *err);
+
+/* The columns of a customer an import writes; a NULL text keeps the stored value ("" for a new customer). */
+enum cl_customer_field { CL_CUST_NAME, CL_CUST_EMAIL, CL_CUST_ACCOUNT, CL_CUST_TIER, CL_CUST_NOTES, CL_CUST__FIELDS };
+
+struct cl_customer_update {
+	const char *id; /* id_len bytes */
+	size_t id_len;
+	const char *text[CL_CUST__FIELDS]; /* len[] bytes each, or NULL */
+	size_t len[CL_CUST__FIELDS];
+	int set_phones; /* replace all of the customer's phones with phones[0..nphones) */
+	const char (*phones)[CL_NUMBER_LEN];
+	int nphones;
+	int64_t now; /* updated_at */
+};
+
+/* cl_store_customer_put() : upserts one customer (in the caller's transaction); *existed says which. */
+int cl_store_customer_put(struct cl_store *st, const struct cl_customer_update *u, int *existed, char *err);
+
+/* cl_store_phones() : the E.164 customer phones >= from in byte order, at most limit (a shared number once per
+ * customer). */
+int cl_store_phones(struct cl_store *st, const char *from, int limit, int (*fn)(void *arg, const char *number),
+                    void *arg, char *err);
+
+/* ---- agents, tokens, sessions ---- */
+
+/* cl_store_put_agent_state() : records an agent's presence (creates the agent if unknown). */
+int cl_store_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason, int64_t ts,
+                             char *err);
+
+/* One agent; the pointers are valid during the callback only. */
+struct cl_agent_row {
+	const char *id, *name, *state, *reason; /* reason "" when none */
+	int64_t since;                          /* 0 when never seen */
+};
+
+/* cl_store_agents() : every agent, by id. */
+int cl_store_agents(struct cl_store *st, int (*fn)(void *arg, const struct cl_agent_row *a), void *arg, char *err);
 
 /* Tokens: 32 random bytes, shown once as 64 hex digits, stored as SHA-256. */
 #define CL_TOKEN_LEN 65
@@ -85,25 +234,7 @@ int cl_store_revoke_session(struct cl_store *st, const char *mac, int64_t until_
 /* cl_store_revoked_sessions() : calls fn(arg, mac, until_ms) for each revocation still running at now_ms. */
 int cl_store_revoked_sessions(struct cl_store *st, int64_t now_ms, void (*fn)(void *, const char *, int64_t), void *arg,
                               char *err);
-
-/* cl_store_secret() : the daemon secret name (len bytes), made at schema set-up. */
+/* cl_store_secret() : the daemon secret name (len bytes), made when the store was created. */
 int cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err);
-/* {"agents":[{"id","name","state","reason","since"}]} */
-json_t *cl_store_agents(struct cl_store *st, char *err);
-
-/* cl_store_purge() : deletes calls ended before before_ms, and their events. */
-int cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
-
-/* ---- TEMPORARY (live branch): the storage engineer ports these to the ops table ---- */
-
-/* cl_store_event_seq() : the dedup probe: 1 with *seq when an event with id is stored, 0 when not, -1 on error. */
-int cl_store_event_seq(struct cl_store *st, const char *id, int64_t *seq, char *err);
-/*
- * cl_store_live_events() : calls fn(arg, body, len, received_at) for each stored
- * event line of the calls not ended that were offered at or after since_ms, in
- * seq order; fn returning -1 stops it. 0, or -1 with err filled.
- */
-int cl_store_live_events(struct cl_store *st, int64_t since_ms,
-                         int (*fn)(void *arg, const char *body, size_t len, int64_t received_at), void *arg, char *err);
 
 #endif

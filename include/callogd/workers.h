@@ -22,7 +22,7 @@
  * Rules:
  * - run() gets only its job and its worker's context. It must not touch libevent,
  *   sockets or anything the loop owns: copy inputs into the job before submitting,
- *   leave outputs in the job. It reads through ctx->st / ctx->customers, which belong
+ *   leave outputs in the job. It reads through ctx->st, which belongs
  *   to that worker thread alone.
  * - done() is called exactly once per accepted job, on the loop thread, from the
  *   loop (never from inside cl_workers_submit()). status is CL_JOB_RAN, or
@@ -53,13 +53,11 @@ enum cl_job_prio { CL_JOB_HIGH = 0, CL_JOB_LOW = 1, CL_JOB__PRIOS };
 enum cl_job_status { CL_JOB_RAN = 0, CL_JOB_CANCELLED = 1 };
 
 struct cl_store;
-struct cl_customers;
 
 /* What a job may use on its worker thread: that worker's own read-only connection. */
 struct cl_worker_ctx {
 	struct cl_store *st;
-	struct cl_customers *customers; /* prepared on st */
-	int index;                      /* 0 .. threads - 1 */
+	int index; /* 0 .. threads - 1 */
 };
 
 struct cl_job;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sqlite3.h>
 
 #include "callogd/log.h"
 
@@ -96,19 +95,6 @@ log_from_libevent(int severity, const char *msg)
 	cl_log(level, "src=libevent msg=\"%s\"", msg);
 }
 
-static void
-log_from_sqlite(void *arg, int code, const char *msg)
-{
-	int prim = code & 0xff;
-
-	(void)arg;
-	/* Routine: a statement re-prepared, WAL recovered, a duplicate event id refused. */
-	if (prim == SQLITE_SCHEMA || prim == SQLITE_NOTICE || prim == SQLITE_CONSTRAINT)
-		cl_log(CL_LOG_DEBUG, "src=sqlite code=%d msg=\"%s\"", code, msg);
-	else
-		cl_log(prim == SQLITE_WARNING ? CL_LOG_WARN : CL_LOG_ERROR, "src=sqlite code=%d msg=\"%s\"", code, msg);
-}
-
 void
 cl_log_init(int level)
 {
@@ -118,11 +104,6 @@ cl_log_init(int level)
 	if (!routed) {
 		routed = 1;
 		event_set_log_callback(log_from_libevent);
-		/* Must precede sqlite3_initialize(); harmless if it is too late. */
-		sqlite3_config(SQLITE_CONFIG_LOG, log_from_sqlite, NULL);
-		/* Memory statistics take a global mutex on every allocation, which the
-		 * writer thread and the loop's reader would then contend for. */
-		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "callogd/sim.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/views.h"
 
 #define EXIT_USAGE 2
 
@@ -210,22 +211,14 @@ parse_when(const char *s, int end_of_day, int64_t *ms)
 static int
 cmd_import(struct ctl *ctl, int argc, char **argv)
 {
-	struct cl_store *st = NULL;
-	struct cl_customers *cs = NULL;
-	char err[CL_ERR_LEN] = "";
-	int rc = 1;
+	struct cl_store *st;
+	int rc;
 
 	if (argc != 2)
 		return usage_error("import takes one FILE.csv", NULL);
 	if ((st = ctl_store(ctl, 0)) == NULL)
-		goto out;
-	if ((cs = cl_customers_new(cl_store_db(st), err)) == NULL) {
-		fail("%s", err);
-		goto out;
-	}
-	rc = cl_customers_import_file(cs, &ctl->rules, argv[1], stdout, stderr);
-out:
-	cl_customers_free(cs);
+		return 1;
+	rc = cl_customers_import_file(st, &ctl->rules, argv[1], stdout, stderr);
 	cl_store_close(st);
 	return rc;
 }
@@ -233,24 +226,16 @@ out:
 static int
 cmd_customer(struct ctl *ctl, int argc, char **argv)
 {
-	struct cl_store *st = NULL;
-	struct cl_customers *cs = NULL;
-	char err[CL_ERR_LEN] = "";
-	int rc = 1;
+	struct cl_store *st;
+	int rc;
 
 	if (argc != 2)
 		return usage_error("customer takes one NUMBER", NULL);
 	if (strlen(argv[1]) > CL_NUMBER_MAX_INPUT)
 		return usage_error("customer: NUMBER is longer than 64 bytes", NULL);
 	if ((st = ctl_store(ctl, CL_STORE_READONLY)) == NULL)
-		goto out;
-	if ((cs = cl_customers_new(cl_store_db(st), err)) == NULL) {
-		fail("%s", err);
-		goto out;
-	}
-	rc = cl_customers_print_lookup(cs, &ctl->rules, argv[1], ctl->cfg.pops_history, stdout, stderr);
-out:
-	cl_customers_free(cs);
+		return 1;
+	rc = cl_customers_print_lookup(st, &ctl->rules, argv[1], ctl->cfg.pops_history, stdout, stderr);
 	cl_store_close(st);
 	return rc;
 }
@@ -363,7 +348,7 @@ agent_list(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((st = ctl_store(ctl, CL_STORE_READONLY)) == NULL)
 		return 1;
-	res = cl_store_agents(st, err);
+	res = cl_view_agents(st, err);
 	cl_store_close(st);
 	if (res == NULL)
 		return fail("%s", err);
@@ -560,7 +545,7 @@ cmd_calls(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((st = ctl_store(ctl, CL_STORE_READONLY)) == NULL)
 		return 1;
-	res = cl_store_list_calls(st, &f, cl_now_ms(), err);
+	res = cl_view_calls(st, &f, cl_now_ms(), err);
 	cl_store_close(st);
 	if (res == NULL)
 		return fail("%s", err);
@@ -799,14 +784,23 @@ sample_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-/* Keeps num in phones[*n] if it is E.164 (the generated JSON then needs no escaping). */
-static void
-sample_keep(char **phones, int *n, const char *num)
+struct sample {
+	char **phones;
+	int n, seen;
+};
+
+/* Keeps num in phones[n] if it is E.164 (the generated JSON then needs no escaping). */
+static int
+sample_keep(void *arg, const char *num)
 {
-	if (num == NULL || strlen(num) >= CL_NUMBER_LEN || strspn(num + 1, "0123456789") != strlen(num + 1) ||
-	    (phones[*n] = strdup(num)) == NULL)
-		return;
-	(*n)++;
+	struct sample *sm = arg;
+
+	sm->seen++;
+	if (strlen(num) >= CL_NUMBER_LEN || strspn(num + 1, "0123456789") != strlen(num + 1) ||
+	    (sm->phones[sm->n] = strdup(num)) == NULL)
+		return 0;
+	sm->n++;
+	return 0;
 }
 
 /*
@@ -820,61 +814,41 @@ sample_phones(struct ctl *ctl, uint64_t seed, char ***out, int max)
 {
 	char err[CL_ERR_LEN] = "", probe[16];
 	struct cl_store *st = cl_store_open(ctl->cfg.db_path, CL_STORE_READONLY, err);
-	sqlite3_stmt *s = NULL;
-	char **phones = NULL;
-	int n = 0, have = 0, small = 4 * max;
+	struct sample sm = {NULL, 0, 0};
+	int small = 4 * max;
 	uint64_t rng = seed;
 
 	*out = NULL;
 	if (st == NULL)
 		return 0;
-	if ((phones = calloc((size_t)small, sizeof(*phones))) == NULL)
+	if ((sm.phones = calloc((size_t)small + 1, sizeof(*sm.phones))) == NULL)
 		goto out;
-	if (sqlite3_prepare_v2(cl_store_db(st),
-	                       "SELECT number FROM customer_phones WHERE number LIKE '+%' ORDER BY number LIMIT ?", -1,
-	                       &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int(s, 1, small + 1);
-	while (sqlite3_step(s) == SQLITE_ROW && have++ < small)
-		sample_keep(phones, &n, (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	s = NULL;
-	if (have <= small) {
-		for (int i = n - 1; i > 0; i--) { /* Fisher-Yates, then keep the first max */
+	if (cl_store_phones(st, "+", small + 1, sample_keep, &sm, err) == 0 && sm.seen <= small) {
+		for (int i = sm.n - 1; i > 0; i--) { /* Fisher-Yates, then keep the first max */
 			int j = (int)(sample_next(&rng) % (uint64_t)(i + 1));
-			char *t = phones[i];
-			phones[i] = phones[j];
-			phones[j] = t;
+			char *t = sm.phones[i];
+			sm.phones[i] = sm.phones[j];
+			sm.phones[j] = t;
 		}
-		for (; n > max; n--)
-			free(phones[n - 1]);
+		for (; sm.n > max; sm.n--)
+			free(sm.phones[sm.n - 1]);
 		goto out;
 	}
-	while (n > 0)
-		free(phones[--n]);
-	if (sqlite3_prepare_v2(cl_store_db(st),
-	                       "SELECT number FROM customer_phones WHERE number >= ?1 AND number LIKE '+%'"
-	                       " ORDER BY number LIMIT 1",
-	                       -1, &s, NULL) != SQLITE_OK)
-		goto out;
+	while (sm.n > 0)
+		free(sm.phones[--sm.n]);
 	for (int i = 0; i < max; i++) {
+		int before = sm.seen;
 		/* "+" and 11 digits: numbers above the last one wrap to the first. */
 		snprintf(probe, sizeof(probe), "+%011llu", (unsigned long long)(sample_next(&rng) % 100000000000ULL));
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, probe, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) != SQLITE_ROW) {
-			sqlite3_reset(s);
-			sqlite3_bind_text(s, 1, "+", -1, SQLITE_STATIC);
-			if (sqlite3_step(s) != SQLITE_ROW)
-				break;
-		}
-		sample_keep(phones, &n, (const char *)sqlite3_column_text(s, 0));
+		if (cl_store_phones(st, probe, 1, sample_keep, &sm, err) != 0 ||
+		    (sm.seen == before &&
+		     (cl_store_phones(st, "+", 1, sample_keep, &sm, err) != 0 || sm.seen == before)))
+			break;
 	}
 out:
-	sqlite3_finalize(s);
 	cl_store_close(st);
-	*out = phones;
-	return n;
+	*out = sm.phones;
+	return sm.n;
 }
 
 static int

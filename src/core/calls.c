@@ -281,6 +281,17 @@ cl_outcome_name(enum cl_outcome o)
 	return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o] : "unknown";
 }
 
+int
+cl_outcome_parse(const char *name, enum cl_outcome *o)
+{
+	for (size_t i = 0; i < sizeof(outcome_names) / sizeof(outcome_names[0]); i++)
+		if (strcmp(name, outcome_names[i]) == 0) {
+			*o = (enum cl_outcome)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* The end of the call, or now while it is still going on. */
 static int64_t
 end_or_now(const struct cl_call *c, int64_t now_ms)
@@ -315,9 +326,8 @@ cl_call_talk_ms(const struct cl_call *c, int64_t now_ms)
 	return max0(end_or_now(c, now_ms) - c->answered_at - cl_call_hold_total_ms(c, now_ms));
 }
 
-/* A time as RFC 3339, or JSON null when unknown. */
-static json_t *
-time_or_null(int64_t ms)
+json_t *
+cl_json_time(int64_t ms)
 {
 	char buf[CL_TIME_LEN];
 
@@ -347,7 +357,7 @@ cl_call_to_json(const struct cl_call *c, int64_t now_ms)
 	if (c->disp_code[0] != '\0') {
 		disp = json_pack("{s:o, s:o, s:o, s:o}", "code", json_string(c->disp_code), "notes",
 		                 c->disp_notes != NULL ? json_string(c->disp_notes) : json_null(), "agent",
-		                 str_or_null(c->disp_agent), "at", time_or_null(c->disp_at));
+		                 str_or_null(c->disp_agent), "at", cl_json_time(c->disp_at));
 		if (disp == NULL)
 			goto fail;
 	} else {
@@ -359,8 +369,8 @@ cl_call_to_json(const struct cl_call *c, int64_t now_ms)
 	    json_string(c->call_id), "direction", c->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from",
 	    str_or_null(c->from), "to", str_or_null(c->to), "queue", str_or_null(c->queue), "agent",
 	    str_or_null(c->agent), "agents", agents, "customer_id", str_or_null(c->customer_id), "offered_at",
-	    time_or_null(c->offered_at), "answered_at", time_or_null(c->answered_at), "ended_at",
-	    time_or_null(c->ended_at), "wait_ms", (json_int_t)cl_call_wait_ms(c, now_ms), "talk_ms",
+	    cl_json_time(c->offered_at), "answered_at", cl_json_time(c->answered_at), "ended_at",
+	    cl_json_time(c->ended_at), "wait_ms", (json_int_t)cl_call_wait_ms(c, now_ms), "talk_ms",
 	    (json_int_t)cl_call_talk_ms(c, now_ms), "hold_ms", (json_int_t)cl_call_hold_total_ms(c, now_ms), "outcome",
 	    cl_outcome_name(cl_call_outcome(c)), "end_reason", str_or_null(c->end_reason), "disposition", disp);
 	if (o == NULL)

@@ -17,7 +17,6 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
 #include "callogd/http.h"
@@ -28,6 +27,7 @@
 #include "callogd/sha256.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/views.h"
 #include "callogd/web.h"
 #include "callogd/writer.h"
 
@@ -648,7 +648,7 @@ get_calls(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 		else
 			f.number = number; /* "anonymous" and the like are stored as given */
 	}
-	if ((out = cl_store_list_calls(h->srv->reader, &f, cl_now_ms(), err)) == NULL) {
+	if ((out = cl_view_calls(h->srv->reader, &f, cl_now_ms(), err)) == NULL) {
 		log_error("msg=\"query failed\" error=\"%s\"", err);
 		reply_error(req, 500, "storage", err);
 		return;
@@ -660,7 +660,7 @@ static void
 get_call(struct cl_http *h, struct evhttp_request *req, const char *id)
 {
 	char err[CL_ERR_LEN];
-	json_t *out = cl_store_call_json(h->srv->reader, id, cl_now_ms(), err);
+	json_t *out = cl_view_call(h->srv->reader, id, cl_now_ms(), err);
 
 	if (out == NULL && err[0] == '\0')
 		reply_error(req, 404, "not_found", "no such call");
@@ -685,7 +685,7 @@ get_customers(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q
 		reply_json(req, 200, json_pack("{s:[]}", "customers"));
 		return;
 	}
-	out = cl_customers_find(h->srv->customers, norm, CL_CUSTOMERS_FIND_MAX, err);
+	out = cl_view_find_customers(h->srv->reader, norm, CL_CUSTOMERS_FIND_MAX, err);
 	if (out == NULL)
 		reply_error(req, 500, "storage", err);
 	else
@@ -696,7 +696,7 @@ static void
 get_agents(struct cl_http *h, struct evhttp_request *req)
 {
 	char err[CL_ERR_LEN];
-	json_t *out = cl_store_agents(h->srv->reader, err), *a;
+	json_t *out = cl_view_agents(h->srv->reader, err), *a;
 	size_t i;
 
 	if (out == NULL) {
@@ -727,51 +727,15 @@ static void
 get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 {
 	const char *queue = evhttp_find_header(q, "queue");
-	sqlite3 *db = cl_store_db(h->srv->reader);
 	int64_t now = cl_now_ms(), day = local_midnight_ms(now);
 	int64_t sla = (int64_t)h->srv->cfg.sla_seconds * 1000;
-	char date[CL_TIME_LEN];
-	sqlite3_stmt *s = NULL;
-	json_t *queues = json_array();
-	int rc;
+	char date[CL_TIME_LEN], err[CL_ERR_LEN];
+	json_t *queues = cl_view_queue_stats(h->srv->reader, queue, day, now, sla, err);
 
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT queue, count(*),"
-	                       " sum(ended_at = 0 AND answered_at = 0),"
-	                       " max(CASE WHEN ended_at = 0 AND answered_at = 0 THEN ?1 - offered_at END),"
-	                       " sum(answered_at > 0),"
-	                       " sum(cl_outcome(answered_at, ended_at, end_reason, end_by) = 'abandoned'),"
-	                       " avg(CASE WHEN answered_at > 0 THEN answered_at - offered_at END),"
-	                       " sum(answered_at > 0 AND answered_at - offered_at <= ?3)"
-	                       " FROM calls WHERE offered_at >= ?2 AND (?4 IS NULL OR queue = ?4)"
-	                       " GROUP BY queue ORDER BY queue",
-	                       -1, &s, NULL) != SQLITE_OK)
-		goto dberr;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, day);
-	sqlite3_bind_int64(s, 3, sla);
-	if (queue)
-		sqlite3_bind_text(s, 4, queue, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *qn = (const char *)sqlite3_column_text(s, 0);
-		int64_t answered = sqlite3_column_int64(s, 4), abandoned = sqlite3_column_int64(s, 5);
-		int64_t within = sqlite3_column_int64(s, 7);
-		json_t *row = json_pack(
-		    "{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "queue",
-		    qn && qn[0] ? json_string(qn) : json_null(), "offered", (json_int_t)sqlite3_column_int64(s, 1),
-		    "waiting", (json_int_t)sqlite3_column_int64(s, 2), "longest_wait_ms",
-		    (json_int_t)sqlite3_column_int64(s, 3), "answered", (json_int_t)answered, "abandoned",
-		    (json_int_t)abandoned, "average_wait_ms",
-		    sqlite3_column_type(s, 6) == SQLITE_NULL ? json_null()
-		                                             : json_integer((json_int_t)sqlite3_column_double(s, 6)),
-		    "answered_within_sla", (json_int_t)within, "service_level",
-		    answered + abandoned > 0 ? json_real((double)within / (double)(answered + abandoned))
-		                             : json_null());
-		json_array_append_new(queues, row);
+	if (queues == NULL) {
+		reply_error(req, 500, "storage", err);
+		return;
 	}
-	if (rc != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(s);
 	{
 		time_t t = (time_t)(now / 1000);
 		struct tm tm;
@@ -781,23 +745,14 @@ get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 	reply_json(
 	    req, 200,
 	    json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
-	return;
-dberr:
-	reply_error(req, 500, "storage", sqlite3_errmsg(db));
-	sqlite3_finalize(s);
-	json_decref(queues);
 }
 
 static void
 get_health(struct cl_http *h, struct evhttp_request *req)
 {
-	sqlite3_stmt *s = NULL;
-	int ok = sqlite3_prepare_v2(cl_store_db(h->srv->reader), "SELECT count(*) FROM sqlite_schema", -1, &s, NULL) ==
-	             SQLITE_OK &&
-	         sqlite3_step(s) == SQLITE_ROW;
+	char err[CL_ERR_LEN];
 
-	sqlite3_finalize(s);
-	if (!ok)
+	if (cl_store_check(h->srv->reader, err) < 0)
 		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", "database unreadable"));
 	else if (h->srv->storage_failing)
 		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", h->srv->storage_error));

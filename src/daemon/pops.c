@@ -7,7 +7,6 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
 #include "callogd/live.h"
@@ -16,6 +15,7 @@
 #include "callogd/pops.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/views.h"
 
 #define AGENTS_MAX 100000             /* agent entries (subscribers and replay) */
 #define REPLAY_BYTES_MAX (256 * 1024) /* replay kept per agent */
@@ -518,8 +518,8 @@ lookup_start(struct cl_pops *p, struct popctx *x)
 	json_t *j;
 
 	x->lookup_id = ++p->lookups;
-	j = cl_customers_lookup_raw(p->srv->customers, &p->srv->numbers, number, p->srv->cfg.pops_history,
-	                            x->call->call_id, err);
+	j = cl_view_lookup_raw(p->srv->reader, &p->srv->numbers, number, p->srv->cfg.pops_history, x->call->call_id,
+	                       err);
 	if (j == NULL)
 		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", x->call->call_id, err);
 	lookup_done(p, x, x->lookup_id, j);

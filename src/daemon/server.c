@@ -20,7 +20,6 @@
 #include <event2/listener.h>
 
 #include "callogd/consoles.h"
-#include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/http.h"
 #include "callogd/ingest.h"
@@ -334,8 +333,6 @@ start(struct cl_server *srv, char *err)
 		return -1;
 	if ((srv->reader = cl_store_open(srv->cfg.db_path, CL_STORE_READONLY, err)) == NULL)
 		return -1;
-	if ((srv->customers = cl_customers_new(cl_store_db(srv->reader), err)) == NULL)
-		return -1;
 	if ((srv->pops = cl_pops_new(srv)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
@@ -434,7 +431,6 @@ stop(struct cl_server *srv)
 		cl_http_free(srv->http);
 	if (srv->pops)
 		cl_pops_free(srv->pops);
-	cl_customers_free(srv->customers);
 	cl_store_close(srv->reader);
 	struct event *evs[] = {srv->sig_term,     srv->sig_int,         srv->sig_hup, srv->watchdog,
 	                       srv->housekeeping, srv->ingest.flush_ev, srv->drain};

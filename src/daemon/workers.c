@@ -9,7 +9,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "callogd/customers.h"
 #include "callogd/log.h"
 #include "callogd/store.h"
 #include "callogd/workers.h"
@@ -176,9 +175,7 @@ deliver(evutil_socket_t fd, short what, void *arg)
 static void
 close_ctx(struct cl_worker_ctx *ctx)
 {
-	cl_customers_free(ctx->customers);
 	cl_store_close(ctx->st);
-	ctx->customers = NULL;
 	ctx->st = NULL;
 }
 
@@ -237,8 +234,7 @@ cl_workers_start(const char *path, struct event_base *base, int threads, size_t 
 		struct cl_worker_ctx *ctx = &w->t[i].ctx;
 		w->t[i].pool = w;
 		ctx->index = i;
-		if ((ctx->st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL ||
-		    (ctx->customers = cl_customers_new(cl_store_db(ctx->st), err)) == NULL)
+		if ((ctx->st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL)
 			goto fail;
 	}
 	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "callogd/calls.h"
-#include "callogd/customers.h"
 #include "callogd/hmap.h"
 #include "callogd/log.h"
 #include "callogd/store.h"
@@ -39,7 +38,6 @@ struct cl_writer {
 	int nrevokes;
 
 	struct cl_store *st;
-	struct cl_customers *customers; /* on st: stamps an offered call's customer */
 	int64_t last_seq;
 	struct cl_hmap *cache; /* call_id -> struct cached * */
 	uint64_t gen;          /* counts transactions: marks which calls one touched */
@@ -188,15 +186,16 @@ stamp_customer(struct cl_writer *w, struct cl_event *ev)
 {
 	int outbound = ev->direction == CL_DIR_OUTBOUND;
 	const char *number = outbound ? ev->to : ev->from;
-	char id[CL_ID_MAX + 1], err[CL_ERR_LEN];
+	char id[1][CL_ID_MAX + 1], err[CL_ERR_LEN];
+	int n;
 
 	if (ev->customer_id != NULL || number == NULL || (outbound ? ev->to_kind : ev->from_kind) != CL_NUMBER_OK)
 		return;
-	if (cl_customers_match(w->customers, number, id, NULL, err) < 0) {
+	if ((n = cl_store_customer_match(w->st, number, 1, id, NULL, err)) < 0) {
 		log_warnx("msg=\"customer not stamped on the call\" call_id=\"%s\" error=\"%s\"", ev->call_id, err);
 		return;
 	}
-	if (id[0] != '\0' && ev->ext == NULL && (ev->ext = strdup(id)) != NULL)
+	if (n == 1 && ev->ext == NULL && (ev->ext = strdup(id[0])) != NULL)
 		ev->customer_id = ev->ext;
 }
 
@@ -244,8 +243,15 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 	int64_t start = cl_mono_us(), saved_seq = w->last_seq;
 	size_t total = 0;
 	struct cl_batch *b;
-	int ok = cl_store_begin(w->st, err) == 0;
+	int ok = cl_store_begin(w->st, err) == 0, changed;
 
+	/* Another connection (callogctl purge, import) committed: cached records may be stale. */
+	if (ok && (changed = cl_store_changed(w->st, err)) != 0) {
+		if (changed < 0)
+			ok = 0;
+		else
+			cache_clear(w);
+	}
 	for (b = group; ok && b; b = b->next)
 		for (size_t i = 0; ok && i < b->n; i++)
 			ok = write_item(w, &b->items[i], &t, err) == 0;
@@ -409,10 +415,7 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 	w->done_tail = &w->done;
 	w->done_fn = done;
 	w->done_arg = arg;
-	if ((w->st = cl_store_open(path, 0, err)) == NULL)
-		goto fail;
-	w->last_seq = cl_store_last_seq(w->st);
-	if ((w->customers = cl_customers_new(cl_store_db(w->st), err)) == NULL)
+	if ((w->st = cl_store_open(path, 0, err)) == NULL || cl_store_last_seq(w->st, &w->last_seq, err) < 0)
 		goto fail;
 	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
@@ -440,7 +443,6 @@ fail:
 		event_free(w->done_ev);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
-	cl_customers_free(w->customers);
 	cl_store_close(w->st);
 	free(w);
 	return NULL;
@@ -505,7 +507,6 @@ cl_writer_stop(struct cl_writer *w)
 	close(w->wake_fd);
 	cache_clear(w);
 	cl_hmap_free(w->cache);
-	cl_customers_free(w->customers);
 	cl_store_close(w->st);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);

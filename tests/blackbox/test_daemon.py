@@ -282,6 +282,16 @@ def socket_activation():
         d.cleanup()
 
 
+SCHEMA_VERSION = 4
+
+
+def downgrade_to_v3(db):
+    """What version 3 left: no outcome column, no durable last seq."""
+    db.execute("ALTER TABLE calls DROP COLUMN outcome")
+    db.execute("DELETE FROM meta WHERE key = 'last_seq'")
+    db.execute("PRAGMA user_version=3")
+
+
 @test
 def schema_migrations():
     d = Daemon()
@@ -291,16 +301,17 @@ def schema_migrations():
         p.event({"type": "call.offered", "call_id": "m1", "from": "5551234567", "to": "1"})
         p.event({"type": "call.answered", "call_id": "m1", "agent": "a1", "ts": "2026-11-22T10:00:05Z"})
         eq(d.stop(), 0)
-        # Make it a version-2 database, as the previous release left it.
+        # Make it a version-2 database, as the release before last left it.
         db = sqlite3.connect(d.db)
-        eq(db.execute("PRAGMA user_version").fetchone()[0], 3)
+        eq(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
+        downgrade_to_v3(db)
         db.execute("ALTER TABLE calls DROP COLUMN last_answered_at")
         db.execute("PRAGMA user_version=2")
         db.commit()
         db.close()
         d.start()
         db = sqlite3.connect(d.db)
-        eq(db.execute("PRAGMA user_version").fetchone()[0], 3)
+        eq(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         eq(db.execute("SELECT answered_at = last_answered_at FROM calls WHERE call_id = 'm1'").fetchone()[0], 1)
         db.close()
         eq(d.stop(), 0)
@@ -310,6 +321,59 @@ def schema_migrations():
         db.commit()
         db.close()
         start_fails(d, "newer")
+    finally:
+        d.cleanup()
+
+
+@test
+def schema_v4_stores_outcomes_and_backfills_them():
+    """Version 4 keeps each call's outcome in a column, computed in C when the call is
+    written; a version-3 database gets it filled in for every existing call."""
+    calls = {
+        "answered": [{"type": "call.offered", "call_id": "o1", "from": "5551234567", "to": "1"},
+                     {"type": "call.answered", "call_id": "o1", "agent": "a1"},
+                     {"type": "call.ended", "call_id": "o1", "reason": "completed"}],
+        "abandoned": [{"type": "call.offered", "call_id": "o2", "from": "5551234567", "to": "1"},
+                      {"type": "call.ended", "call_id": "o2", "reason": "completed", "by": "caller"}],
+        "unanswered": [{"type": "call.offered", "call_id": "o3", "from": "5551234567", "to": "1"},
+                       {"type": "call.ended", "call_id": "o3", "reason": "no_answer", "by": "system"}],
+        "active": [{"type": "call.offered", "call_id": "o4", "from": "5551234567", "to": "1"}],
+    }
+    ids = {"answered": "o1", "abandoned": "o2", "unanswered": "o3", "active": "o4"}
+    d = Daemon()
+    try:
+        d.start()
+        p = Producer(d)
+        last = 0
+        for evs in calls.values():
+            for e in evs:
+                last = p.event(e)["seq"]
+        eq(d.stop(), 0)
+
+        def outcomes():
+            db = sqlite3.connect(d.db)
+            try:
+                return dict(db.execute("SELECT call_id, outcome FROM calls").fetchall())
+            finally:
+                db.close()
+
+        want = {ids[o]: o for o in ids}
+        eq(outcomes(), want, "written by the daemon")
+        db = sqlite3.connect(d.db)
+        downgrade_to_v3(db)
+        db.commit()
+        db.close()
+        d.start()
+        db = sqlite3.connect(d.db)
+        eq(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
+        eq(db.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0], last)
+        db.close()
+        eq(outcomes(), want, "back-filled by the migration")
+        # A call written after the migration gets its outcome as it is written.
+        a = Producer(d).event({"type": "call.ended", "call_id": "o4", "reason": "abandoned"})
+        eq(a["seq"], last + 1, a)
+        eq(outcomes()["o4"], "abandoned")
+        eq(d.stop(), 0)
     finally:
         d.cleanup()
 

@@ -1,0 +1,82 @@
+/* backend.h : what a storage backend implements (private to src/store). A
+ * backend's state struct starts with struct cl_store, whose first member is
+ * its operations table (SQLite's sqlite3_vfs, nginx's modules); store.c
+ * dispatches every public function through it. A new backend is one more
+ * file and one more row in store.c's table. */
+#ifndef CALLOGD_STORE_BACKEND_H
+#define CALLOGD_STORE_BACKEND_H
+
+#include "callogd/sha256.h"
+#include "callogd/store.h"
+
+struct cl_store {
+	const struct cl_store_ops *ops;
+};
+
+/*
+ * Each operation has the public function's contract (store.h), except where
+ * noted: tokens arrive already hashed (store.c makes and hashes them).
+ */
+struct cl_store_ops {
+	const char *name;
+	void (*close)(struct cl_store *st);
+
+	int (*begin)(struct cl_store *st, char *err);
+	int (*commit)(struct cl_store *st, char *err);
+	void (*rollback)(struct cl_store *st);
+	int (*begin_read)(struct cl_store *st, char *err);
+	void (*end_read)(struct cl_store *st);
+	int (*changed)(struct cl_store *st, char *err);
+	int (*check)(struct cl_store *st, char *err);
+
+	int (*last_seq)(struct cl_store *st, int64_t *seq, char *err);
+	int (*put_event)(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);
+	int (*event_seq)(struct cl_store *st, const char *event_id, int64_t *seq, char *err);
+	int (*call_events)(struct cl_store *st, const char *call_id, int (*fn)(void *, const struct cl_stored_event *),
+	                   void *arg, char *err);
+	int (*live_events)(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const char *, size_t, int64_t),
+	                   void *arg, char *err);
+
+	int (*get_call)(struct cl_store *st, const char *call_id, struct cl_call *c, char *err);
+	int (*put_call)(struct cl_store *st, const struct cl_call *c, char *err);
+	int (*list_calls)(struct cl_store *st, const struct cl_call_filter *f,
+	                  int (*fn)(void *, const struct cl_call *), void *arg, char *err);
+	int (*history)(struct cl_store *st, const char *customer_id, const char *number, const char *exclude, int max,
+	               int (*fn)(void *, const struct cl_history_row *), void *arg, char *err);
+	int (*queue_stats)(struct cl_store *st, const char *queue, int64_t from_ms, int64_t now_ms, int64_t sla_ms,
+	                   int (*fn)(void *, const struct cl_queue_stats *), void *arg, char *err);
+	int (*purge)(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
+
+	int (*customer_get)(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
+	int (*customer_match)(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1],
+	                      int *matches, char *err);
+	int (*customer_put)(struct cl_store *st, const struct cl_customer_update *u, int *existed, char *err);
+	int (*phones)(struct cl_store *st, const char *from, int limit, int (*fn)(void *, const char *), void *arg,
+	              char *err);
+
+	int (*put_agent_state)(struct cl_store *st, const char *agent, const char *state, const char *reason,
+	                       int64_t ts, char *err);
+	int (*agents)(struct cl_store *st, int (*fn)(void *, const struct cl_agent_row *), void *arg, char *err);
+	/* hash: the token's SHA-256 in hex. */
+	int (*token_add)(struct cl_store *st, const char *name, const char *hash, int64_t now, char *err);
+	int (*token_find)(struct cl_store *st, const char *hash, char *err);
+	int (*agent_add)(struct cl_store *st, const char *id, const char *name, const char *hash, int64_t now,
+	                 char *err);
+	int (*agent_remove)(struct cl_store *st, const char *id, char *err);
+	/* 1 with hash (CL_SHA256_HEX bytes, "" when the agent has no token) when agent id exists, 0 when not. */
+	int (*agent_token)(struct cl_store *st, const char *id, char *hash, char *err);
+	int (*revoke_session)(struct cl_store *st, const char *mac, int64_t until_ms, int64_t now_ms, char *err);
+	int (*revoked_sessions)(struct cl_store *st, int64_t now_ms, void (*fn)(void *, const char *, int64_t),
+	                        void *arg, char *err);
+	int (*secret)(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err);
+};
+
+/* A backend: claims(where) says whether it serves that store name; open() as cl_store_open(). */
+struct cl_store_backend {
+	int (*claims)(const char *where);
+	struct cl_store *(*open)(const char *where, int flags, char *err);
+};
+
+extern const struct cl_store_backend cl_store_sqlite;
+
+#endif

@@ -1,0 +1,86 @@
+-- schema_sqlite.sql : the SQLite backend's schema, as the steps that build it.
+-- Each "-- version N" section takes a database from version N-1 to N
+-- (PRAGMA user_version); a new database runs them all, in one transaction.
+-- Embedded into the library at build time (scripts/embed_text.cmake); add a
+-- section to change the schema, never edit one that has shipped.
+
+-- version 1
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY,
+  eid TEXT,
+  call_id TEXT,
+  type TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE UNIQUE INDEX events_eid ON events(eid) WHERE eid IS NOT NULL;
+CREATE INDEX events_call ON events(call_id, seq);
+CREATE TABLE calls(
+  call_id TEXT PRIMARY KEY,
+  direction INTEGER NOT NULL DEFAULT 0,
+  from_num TEXT NOT NULL DEFAULT '',
+  to_num TEXT NOT NULL DEFAULT '',
+  number TEXT NOT NULL DEFAULT '',
+  queue TEXT NOT NULL DEFAULT '',
+  agent TEXT NOT NULL DEFAULT '',
+  agents TEXT NOT NULL DEFAULT '[]',
+  customer_id TEXT,
+  has_offer INTEGER NOT NULL DEFAULT 0,
+  offered_at INTEGER NOT NULL DEFAULT 0,
+  answered_at INTEGER NOT NULL DEFAULT 0,
+  ended_at INTEGER NOT NULL DEFAULT 0,
+  hold_ms INTEGER NOT NULL DEFAULT 0,
+  hold_since INTEGER NOT NULL DEFAULT 0,
+  end_reason TEXT NOT NULL DEFAULT '',
+  end_by TEXT NOT NULL DEFAULT '',
+  disp_code TEXT NOT NULL DEFAULT '',
+  disp_agent TEXT NOT NULL DEFAULT '',
+  disp_at INTEGER NOT NULL DEFAULT 0,
+  disp_notes TEXT,
+  data TEXT,
+  last_seq INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX calls_offered ON calls(offered_at);
+CREATE INDEX calls_customer ON calls(customer_id, offered_at) WHERE customer_id IS NOT NULL;
+CREATE INDEX calls_number ON calls(number, offered_at);
+CREATE INDEX calls_ended ON calls(ended_at) WHERE ended_at > 0;
+CREATE TABLE customers(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  phones TEXT NOT NULL DEFAULT '[]',
+  email TEXT NOT NULL DEFAULT '',
+  account TEXT NOT NULL DEFAULT '',
+  tier TEXT NOT NULL DEFAULT '',
+  notes TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE customer_phones(
+  number TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  PRIMARY KEY(number, customer_id)) WITHOUT ROWID;
+CREATE INDEX customer_phones_customer ON customer_phones(customer_id);
+CREATE TABLE agents(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  token_hash TEXT,
+  state TEXT NOT NULL DEFAULT 'logged_out',
+  reason TEXT NOT NULL DEFAULT '',
+  since INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE api_tokens(
+  name TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL);
+
+-- version 2: daemon secrets (the session cookie signing key), revoked sessions
+CREATE TABLE meta(
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL) WITHOUT ROWID;
+
+-- version 3: the latest answer's time, so the last agent is right when answers arrive out of order
+ALTER TABLE calls ADD COLUMN last_answered_at INTEGER NOT NULL DEFAULT 0;
+UPDATE calls SET last_answered_at = answered_at;
+
+-- version 4: the outcome (SPEC 6), computed in C when a call is written; sqlite.c
+-- back-fills existing rows with the same rule (calls.c). meta 'last_seq' keeps
+-- the highest seq ever committed, so purges never make seq go back.
+ALTER TABLE calls ADD COLUMN outcome TEXT NOT NULL DEFAULT 'active';
+INSERT OR IGNORE INTO meta(key, value) SELECT 'last_seq', coalesce(max(seq), 0) FROM events;

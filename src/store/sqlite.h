@@ -1,0 +1,117 @@
+/* sqlite.h : the SQLite backend's state and helpers, shared by its files
+ * (sqlite.c: connection, schema, transactions, event log, secrets;
+ * sqlite_calls.c: call records; sqlite_people.c: customers, agents, tokens).
+ * Private to src/store. */
+#ifndef CALLOGD_STORE_SQLITE_H
+#define CALLOGD_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "backend.h"
+
+/* Statements prepared on first use and kept until close; one slot each. */
+enum sq_slot {
+	SQ_BEGIN,
+	SQ_BEGIN_READ,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_PUT_SEQ,
+	SQ_DATA_VERSION,
+	SQ_CHECK,
+	SQ_INS_EVENT,
+	SQ_FIND_EID,
+	SQ_CALL_EVENTS,
+	SQ_LIVE_EVENTS,
+	SQ_GET_CALL,
+	SQ_PUT_CALL,
+	SQ_HIST_CUSTOMER,
+	SQ_HIST_NUMBER,
+	SQ_STATS,
+	SQ_PURGE_PICK,
+	SQ_PURGE_EVENTS,
+	SQ_PURGE_CALL,
+	SQ_CUST_COUNT,
+	SQ_CUST_RANK,
+	SQ_CUST_GET,
+	SQ_CUST_EXISTS,
+	SQ_CUST_DEL_PHONES,
+	SQ_CUST_INS_PHONE,
+	SQ_PHONES,
+	SQ_AGENT_STATE,
+	SQ_AGENTS,
+	SQ_AGENT_ADD,
+	SQ_AGENT_REMOVE,
+	SQ_AGENT_TOKEN,
+	SQ_TOKEN_ADD,
+	SQ_TOKEN_FIND,
+	SQ_META_GET,
+	SQ_META_PUT,
+	SQ_REVOKE_PUT,
+	SQ_REVOKE_EXPIRE,
+	SQ_REVOKED,
+	SQ_LIST_CALLS,                       /* 32 slots: one per combination of filters */
+	SQ_CUST_UPSERT = SQ_LIST_CALLS + 32, /* 64 slots: one per set of columns an import writes */
+	SQ__SLOTS = SQ_CUST_UPSERT + 64
+};
+
+struct sq {
+	struct cl_store base; /* first: its ops table */
+	sqlite3 *db;
+	int readonly;
+	int64_t txn_seq;      /* the highest seq written in the open transaction, 0 if none */
+	int64_t data_version; /* as last seen by sq_changed */
+	int nested_reads;     /* begin_read calls inside a transaction already open */
+	sqlite3_stmt *stmt[SQ__SLOTS];
+};
+
+/* sq_stmt() : the statement in slot, prepared from sql on first use; NULL with err filled. */
+sqlite3_stmt *sq_stmt(struct sq *q, int slot, const char *sql, char *err);
+/* sq_done() : resets s and clears its bindings after use. */
+void sq_done(sqlite3_stmt *s);
+/* sq_fail() : fills err with what, then SQLite's message; returns -1. */
+int sq_fail(struct sq *q, const char *what, char *err);
+/* sq_exec() : runs SQL text that returns no rows (set-up, migrations). */
+int sq_exec(struct sq *q, const char *sql, char *err);
+/* sq_run() : steps s to its end; resets it either way; -1 with err. */
+int sq_run(struct sq *q, sqlite3_stmt *s, const char *what, char *err);
+
+/*
+ * Binding: each helper does nothing once *rc is no longer SQLITE_OK, so a
+ * row of binds is checked once. Texts are bound SQLITE_STATIC: they must
+ * outlive the step. A NULL text binds NULL.
+ */
+void sq_text(sqlite3_stmt *s, int i, const char *v, int *rc);
+void sq_textn(sqlite3_stmt *s, int i, const char *v, size_t len, int *rc);
+void sq_int(sqlite3_stmt *s, int i, int64_t v, int *rc);
+
+/* Column readers: "" for NULL text; sq_copy truncates into dst (len bytes). */
+const char *sq_col(sqlite3_stmt *s, int i);
+void sq_copy(char *dst, size_t len, sqlite3_stmt *s, int i);
+
+/* The operations, by file. */
+int sq_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *err);
+int sq_put_call(struct cl_store *st, const struct cl_call *c, char *err);
+int sq_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(void *, const struct cl_call *),
+                  void *arg, char *err);
+int sq_history(struct cl_store *st, const char *customer_id, const char *number, const char *exclude, int max,
+               int (*fn)(void *, const struct cl_history_row *), void *arg, char *err);
+int sq_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms, int64_t now_ms, int64_t sla_ms,
+                   int (*fn)(void *, const struct cl_queue_stats *), void *arg, char *err);
+int sq_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
+int sq_backfill_outcomes(struct sq *q, char *err);
+
+int sq_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
+int sq_customer_match(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1], int *matches,
+                      char *err);
+int sq_customer_put(struct cl_store *st, const struct cl_customer_update *u, int *existed, char *err);
+int sq_phones(struct cl_store *st, const char *from, int limit, int (*fn)(void *, const char *), void *arg, char *err);
+int sq_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason, int64_t ts,
+                       char *err);
+int sq_agents(struct cl_store *st, int (*fn)(void *, const struct cl_agent_row *), void *arg, char *err);
+int sq_token_add(struct cl_store *st, const char *name, const char *hash, int64_t now, char *err);
+int sq_token_find(struct cl_store *st, const char *hash, char *err);
+int sq_agent_add(struct cl_store *st, const char *id, const char *name, const char *hash, int64_t now, char *err);
+int sq_agent_remove(struct cl_store *st, const char *id, char *err);
+int sq_agent_token(struct cl_store *st, const char *id, char *hash, char *err);
+
+#endif

@@ -1,0 +1,382 @@
+/* customers.c : owns customer import: the CSV rows checked and normalised
+ * (SPEC §7), then upserted through the store in bounded transactions; and
+ * callogctl's import and lookup entry points. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "callogd/csv.h"
+#include "callogd/customers.h"
+#include "callogd/util.h"
+#include "callogd/views.h"
+
+/* ---- import ---- */
+
+enum col { COL_ID, COL_NAME, COL_PHONES, COL_EMAIL, COL_ACCOUNT, COL_TIER, COL_NOTES, NCOLS };
+
+static const char *const col_names[NCOLS] = {"id", "name", "phones", "email", "account", "tier", "notes"};
+static const size_t col_max[NCOLS] = {CL_ID_MAX, CL_CUSTOMER_TEXT_MAX, 0, CL_CUSTOMER_TEXT_MAX, CL_ID_MAX,
+                                      CL_ID_MAX, CL_NOTES_MAX};
+
+/* The phones cell is bounded by what its parts can be. */
+#define PHONES_CELL_MAX (CL_CUSTOMER_MAX_PHONES * (CL_NUMBER_MAX_INPUT + 1) * 2)
+
+struct import {
+	struct cl_store *st;
+	const struct cl_numbers *rules;
+	const char *name;
+	FILE *report;
+	struct cl_import_summary *sum;
+	int field_of[NCOLS]; /* the CSV field of each column, -1 when absent */
+	int nfields;
+	int64_t now;
+	long pending;                  /* rows written in the open transaction */
+	struct cl_import_summary done; /* committed */
+};
+
+struct row {
+	const char *v[NCOLS];
+	size_t len[NCOLS];
+	char phones[CL_CUSTOMER_MAX_PHONES][CL_NUMBER_LEN];
+	int nphones;
+};
+
+static void
+trim(const char **s, size_t *len)
+{
+	while (*len > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+		(*len)--;
+}
+
+static int
+header(struct import *im, struct cl_csv *csv, char *err)
+{
+	char msg[CL_ERR_LEN];
+	enum cl_csv_status st = cl_csv_next(csv, msg);
+
+	for (int c = 0; c < NCOLS; c++)
+		im->field_of[c] = -1;
+	if (st == CL_CSV_EOF) {
+		snprintf(err, CL_ERR_LEN,
+		         "%s:1: empty file: a header id,name,phones,email,account,tier,notes is needed", im->name);
+		return -1;
+	}
+	if (st != CL_CSV_RECORD) {
+		snprintf(err, CL_ERR_LEN, "%.100s:%ld: header: %.100s", im->name, cl_csv_line(csv), msg);
+		return -1;
+	}
+	im->nfields = cl_csv_nfields(csv);
+	for (int i = 0; i < im->nfields; i++) {
+		const char *f = cl_csv_field(csv, i);
+		size_t len = cl_csv_field_len(csv, i);
+		int c;
+		trim(&f, &len);
+		for (c = 0; c < NCOLS; c++)
+			if (strlen(col_names[c]) == len && strncasecmp(f, col_names[c], len) == 0)
+				break;
+		if (c == NCOLS) {
+			snprintf(
+			    err, CL_ERR_LEN,
+			    "%s:%ld: unknown column \"%.*s\" (the columns are id,name,phones,email,account,tier,notes)",
+			    im->name, cl_csv_line(csv), (int)(len > 64 ? 64 : len), f);
+			return -1;
+		}
+		if (im->field_of[c] >= 0) {
+			snprintf(err, CL_ERR_LEN, "%s:%ld: column \"%s\" appears twice", im->name, cl_csv_line(csv),
+			         col_names[c]);
+			return -1;
+		}
+		im->field_of[c] = i;
+	}
+	if (im->field_of[COL_ID] < 0) {
+		snprintf(err, CL_ERR_LEN, "%s:%ld: the header has no \"id\" column", im->name, cl_csv_line(csv));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+has_control(const char *s, size_t len, int allow_newlines)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			if (allow_newlines && (c == '\n' || c == '\t' || c == '\r'))
+				continue;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Splits, normalises and de-duplicates the phones cell; -1 with why filled. */
+static int
+parse_phones(struct import *im, struct row *row, char *why)
+{
+	const char *p = row->v[COL_PHONES], *end = p + row->len[COL_PHONES];
+
+	row->nphones = 0;
+	while (p != NULL && p <= end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *q = semi ? semi : end;
+		char one[CL_NUMBER_MAX_INPUT + 1], norm[CL_NUMBER_LEN];
+		size_t len = (size_t)(q - p);
+		const char *s = p;
+		enum cl_number_result r;
+		int dup = 0;
+
+		p = semi ? semi + 1 : NULL;
+		trim(&s, &len);
+		if (len == 0)
+			continue;
+		if (len > CL_NUMBER_MAX_INPUT) {
+			snprintf(why, CL_ERR_LEN, "phone \"%.24s...\" is too long", s);
+			return -1;
+		}
+		memcpy(one, s, len);
+		one[len] = '\0';
+		r = cl_number_normalize(im->rules, one, norm);
+		if (r != CL_NUMBER_OK) {
+			snprintf(why, CL_ERR_LEN, "phone \"%s\" is %s", one,
+			         r == CL_NUMBER_NONE ? "no number" : "not a valid phone number");
+			return -1;
+		}
+		for (int i = 0; i < row->nphones; i++)
+			dup |= strcmp(row->phones[i], norm) == 0;
+		if (dup)
+			continue;
+		if (row->nphones == CL_CUSTOMER_MAX_PHONES) {
+			snprintf(why, CL_ERR_LEN, "more than %d phones", CL_CUSTOMER_MAX_PHONES);
+			return -1;
+		}
+		memcpy(row->phones[row->nphones++], norm, sizeof(norm));
+	}
+	return 0;
+}
+
+/* Checks a data record into row; -1 with why filled when the row is to be rejected. */
+static int
+check_row(struct import *im, struct cl_csv *csv, struct row *row, char *why)
+{
+	if (cl_csv_nfields(csv) != im->nfields) {
+		snprintf(why, CL_ERR_LEN, "%d fields, the header has %d", cl_csv_nfields(csv), im->nfields);
+		return -1;
+	}
+	for (int c = 0; c < NCOLS; c++) {
+		int f = im->field_of[c];
+		if (f < 0) {
+			row->v[c] = NULL;
+			continue;
+		}
+		row->v[c] = cl_csv_field(csv, f);
+		row->len[c] = cl_csv_field_len(csv, f);
+		if (!cl_utf8_valid(row->v[c], row->len[c])) {
+			snprintf(why, CL_ERR_LEN, "%s is not valid UTF-8", col_names[c]);
+			return -1;
+		}
+		if (c != COL_NOTES)
+			trim(&row->v[c], &row->len[c]);
+		if (c == COL_PHONES) {
+			if (row->len[c] > PHONES_CELL_MAX) {
+				snprintf(why, CL_ERR_LEN, "phones longer than %d bytes", PHONES_CELL_MAX);
+				return -1;
+			}
+			continue;
+		}
+		if (row->len[c] > col_max[c]) {
+			snprintf(why, CL_ERR_LEN, "%s longer than %zu bytes", col_names[c], col_max[c]);
+			return -1;
+		}
+		if (has_control(row->v[c], row->len[c], c == COL_NOTES)) {
+			snprintf(why, CL_ERR_LEN, "control character in %s", col_names[c]);
+			return -1;
+		}
+	}
+	if (row->len[COL_ID] == 0) {
+		snprintf(why, CL_ERR_LEN, "no id");
+		return -1;
+	}
+	if (row->v[COL_PHONES] != NULL && parse_phones(im, row, why) < 0)
+		return -1;
+	return 0;
+}
+
+/* The store's column of each CSV column but id and phones. */
+static const int field_of_col[NCOLS] = {
+    [COL_ID] = -1,
+    [COL_NAME] = CL_CUST_NAME,
+    [COL_PHONES] = -1,
+    [COL_EMAIL] = CL_CUST_EMAIL,
+    [COL_ACCOUNT] = CL_CUST_ACCOUNT,
+    [COL_TIER] = CL_CUST_TIER,
+    [COL_NOTES] = CL_CUST_NOTES,
+};
+
+/* Writes one checked row; -1 on a database error (which ends the import). */
+static int
+store_row(struct import *im, struct row *row, char *err)
+{
+	struct cl_customer_update u;
+	int existed;
+
+	memset(&u, 0, sizeof(u));
+	u.id = row->v[COL_ID];
+	u.id_len = row->len[COL_ID];
+	for (int c = 0; c < NCOLS; c++) {
+		int f = field_of_col[c];
+		if (f >= 0 && row->v[c] != NULL) {
+			u.text[f] = row->v[c];
+			u.len[f] = row->len[c];
+		}
+	}
+	u.set_phones = row->v[COL_PHONES] != NULL;
+	u.phones = (const char(*)[CL_NUMBER_LEN])row->phones;
+	u.nphones = row->nphones;
+	u.now = im->now;
+	if (cl_store_customer_put(im->st, &u, &existed, err) < 0)
+		return -1;
+	if (existed)
+		im->sum->updated++;
+	else
+		im->sum->inserted++;
+	return 0;
+}
+
+/*
+ * Commits the rows written so far. The pause after it lets a writer waiting
+ * for the database (the daemon's) take its turn before the next chunk.
+ */
+static int
+commit_chunk(struct import *im, char *err)
+{
+	struct timespec gap = {0, 2000000};
+
+	if (cl_store_commit(im->st, err) < 0)
+		return -1;
+	im->done = *im->sum;
+	im->pending = 0;
+	nanosleep(&gap, NULL);
+	return 0;
+}
+
+static void
+reject(struct import *im, long line, const char *why)
+{
+	im->sum->rejected++;
+	if (im->report != NULL)
+		fprintf(im->report, "%s:%ld: %s\n", im->name, line, why);
+}
+
+int
+cl_customers_import(struct cl_store *st, const struct cl_numbers *rules, FILE *in, const char *name, FILE *report,
+                    struct cl_import_summary *sum, char *err)
+{
+	struct import im;
+	struct cl_csv *csv = NULL;
+	struct row row;
+	char why[CL_ERR_LEN];
+	enum cl_csv_status cs;
+	int open = 0;
+
+	memset(&im, 0, sizeof(im));
+	memset(sum, 0, sizeof(*sum));
+	im.st = st;
+	im.rules = rules;
+	im.name = name ? name : "-";
+	im.report = report;
+	im.sum = sum;
+	im.now = cl_now_ms();
+	/* Room for every column quoted and separated, with the widest phones cell. */
+	csv = cl_csv_new_file(in, CL_CSV_MAX_FIELDS, 2 * (CL_NOTES_MAX + PHONES_CELL_MAX + 5 * CL_CUSTOMER_TEXT_MAX));
+	if (csv == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		goto fail;
+	}
+	if (header(&im, csv, err) < 0)
+		goto fail;
+	while ((cs = cl_csv_next(csv, why)) != CL_CSV_EOF) {
+		if (cs == CL_CSV_IO) {
+			snprintf(err, CL_ERR_LEN, "%.100s:%ld: %.100s", im.name, cl_csv_line(csv), why);
+			goto fail;
+		}
+		if (cs == CL_CSV_BAD || check_row(&im, csv, &row, why) < 0) {
+			reject(&im, cl_csv_line(csv), why);
+			continue;
+		}
+		if (!open) {
+			if (cl_store_begin(st, err) < 0)
+				goto fail;
+			open = 1;
+		}
+		if (store_row(&im, &row, err) < 0)
+			goto fail;
+		if (++im.pending == CL_IMPORT_CHUNK) {
+			if (commit_chunk(&im, err) < 0)
+				goto fail;
+			open = 0;
+		}
+	}
+	if (open && commit_chunk(&im, err) < 0)
+		goto fail;
+	cl_csv_free(csv);
+	return 0;
+fail:
+	if (open)
+		cl_store_rollback(st);
+	cl_csv_free(csv);
+	sum->inserted = im.done.inserted;
+	sum->updated = im.done.updated;
+	return -1;
+}
+
+int
+cl_customers_import_file(struct cl_store *st, const struct cl_numbers *rules, const char *path, FILE *out, FILE *errout)
+{
+	struct cl_import_summary sum;
+	char err[CL_ERR_LEN];
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "r");
+	int r;
+
+	if (f == NULL) {
+		fprintf(errout, "cannot open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	r = cl_customers_import(st, rules, f, is_stdin ? "<stdin>" : path, errout, &sum, err);
+	if (!is_stdin)
+		fclose(f);
+	if (r < 0) {
+		fprintf(errout, "%s\n", err);
+		return 1;
+	}
+	fprintf(out, "imported: %ld inserted, %ld updated, %ld rejected\n", sum.inserted, sum.updated, sum.rejected);
+	return 0;
+}
+
+int
+cl_customers_print_lookup(struct cl_store *st, const struct cl_numbers *rules, const char *number, int nhistory,
+                          FILE *out, FILE *errout)
+{
+	char err[CL_ERR_LEN];
+	json_t *j = cl_view_lookup_raw(st, rules, number, nhistory, NULL, err);
+
+	if (j == NULL) {
+		fprintf(errout, "lookup: %s\n", err);
+		return 1;
+	}
+	if (json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+		json_decref(j);
+		fprintf(errout, "lookup: cannot write the answer\n");
+		return 1;
+	}
+	fputc('\n', out);
+	json_decref(j);
+	return 0;
+}
