@@ -11,6 +11,7 @@
 
 struct bufferevent;
 struct cl_batch;
+struct cl_dedup;
 struct cl_server;
 struct econn;
 struct event;
@@ -25,6 +26,8 @@ struct cl_ingest {
 	size_t pending_total;        /* answers waiting for commits, all producers */
 	int globally_throttled;      /* some producer is held back by that total */
 	struct event *flush_ev;      /* submits open_batch at the end of the loop turn */
+	struct cl_dedup *dedup;      /* ids in flight and duplicate probes (dedup.h) */
+	size_t queued;               /* events read, waiting for a duplicate verdict before fan-out */
 };
 
 enum cl_producer_kind {
@@ -62,6 +65,8 @@ void cl_ingest_line(struct cl_producer *p, const char *line, size_t len);
 void cl_ingest_event(struct cl_producer *p, struct cl_event *ev);
 /* cl_ingest_reject() : answers an error in order (id may be NULL). */
 void cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id, const char *msg);
+/* cl_ingest_waiting() : events read and not yet queued for the writer (waiting for a duplicate verdict). */
+size_t cl_ingest_waiting(struct cl_server *srv);
 /* cl_ingest_flush() : submits this turn's events to the writer now. */
 void cl_ingest_flush(struct cl_server *srv);
 /* The writer's completion callback. */

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "callogd/daemon.h"
+#include "callogd/dedup.h"
 #include "callogd/ingest.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
@@ -35,6 +36,7 @@ struct cl_slot {
 	char *line; /* the answer with its newline, once known: short or malloc'd */
 	size_t len;
 	int held;            /* the pops its event caused have not all gone out: the answer waits (SPEC §5) */
+	int checked;         /* its event's id went through cl_dedup_check(): cl_dedup_done() once answered */
 	char short_line[64]; /* most acks fit: no allocation for them */
 };
 
@@ -58,6 +60,16 @@ struct cl_producer {
 	int busy;       /* inside producer_flush(): the owner may release it meanwhile */
 	int listed;     /* in cl_ingest_done()'s list of producers to flush */
 	struct cl_producer *next_listed;
+	struct pend *qhead, *qtail; /* events read, waiting (in order) for a duplicate verdict */
+};
+
+/* An event read and not yet fanned out: it, or one before it, waits for its duplicate verdict. */
+struct pend {
+	struct pend *next;
+	struct cl_event ev;
+	struct cl_slot *slot;
+	int64_t t0;  /* when it was read (cl_mono_us) */
+	int verdict; /* enum cl_verdict */
 };
 
 struct cl_producer *
@@ -260,27 +272,108 @@ schedule_flush(struct cl_server *srv)
 		event_active(srv->ingest.flush_ev, EV_TIMEOUT, 0);
 }
 
+/*
+ * dispatch() : fans ev out unless it is a duplicate (its pops before its ack,
+ * SPEC §5), then queues it for the writer in s. Takes *ev.
+ */
+static void
+dispatch(struct cl_producer *p, struct cl_event *ev, struct cl_slot *s, int64_t t0, int verdict)
+{
+	struct cl_server *srv = p->srv;
+
+	if (verdict == CL_VERDICT_NEW) {
+		s->held = cl_pops_on_event(srv->pops, ev, t0, slot_release, s);
+		if (s->checked)
+			cl_dedup_fanned(srv->ingest.dedup, ev->id);
+	}
+	if ((srv->ingest.open_batch == NULL && (srv->ingest.open_batch = cl_batch_new()) == NULL) ||
+	    cl_batch_add(srv->ingest.open_batch, ev, s) < 0) {
+		if (s->checked)
+			cl_dedup_done(srv->ingest.dedup, ev->id, 0);
+		slot_error(s, CL_EVERR_STORAGE, ev->id, "out of memory");
+		producer_flush(p);
+		cl_event_clear(ev);
+		return;
+	}
+	schedule_flush(srv);
+}
+
+/* Dispatches p's waiting events up to the first whose verdict is not known yet. */
+static void
+producer_run(struct cl_producer *p)
+{
+	struct pend *d;
+
+	while ((d = p->qhead) != NULL && d->verdict != CL_VERDICT_WAIT) {
+		if ((p->qhead = d->next) == NULL)
+			p->qtail = NULL;
+		p->srv->ingest.queued--;
+		dispatch(p, &d->ev, d->slot, d->t0, d->verdict);
+		free(d);
+	}
+}
+
+/* The dedup module's verdict for a waiting event. */
+static void
+on_verdict(void *arg, void *waiter, int verdict)
+{
+	struct pend *d = waiter;
+
+	(void)arg;
+	d->verdict = verdict;
+	producer_run(d->slot->p);
+}
+
 void
 cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 {
 	struct cl_server *srv = p->srv;
+	int64_t t0 = cl_mono_us();
 	struct cl_slot *s;
+	struct pend *d;
 
 	if (ev->received_at == 0)
 		ev->received_at = cl_now_ms();
-	if ((s = slot_new(p)) == NULL)
-		goto oom;
-	s->held = cl_pops_on_event(srv->pops, ev, cl_mono_us(), slot_release, s);
-	if ((srv->ingest.open_batch == NULL && (srv->ingest.open_batch = cl_batch_new()) == NULL) ||
-	    cl_batch_add(srv->ingest.open_batch, ev, s) < 0) {
-		slot_error(s, CL_EVERR_STORAGE, ev->id, "out of memory");
-		producer_flush(p);
-		goto oom;
+	if ((s = slot_new(p)) == NULL) {
+		cl_event_clear(ev);
+		return;
 	}
-	schedule_flush(srv);
+	/* The common case: no id to check and nothing waiting before it. */
+	if (ev->id == NULL && p->qhead == NULL) {
+		dispatch(p, ev, s, t0, CL_VERDICT_NEW);
+		return;
+	}
+	if (srv->ingest.dedup == NULL && (srv->ingest.dedup = cl_dedup_new(srv->workers, on_verdict, srv)) == NULL)
+		goto oom;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto oom;
+	d->ev = *ev;
+	memset(ev, 0, sizeof(*ev));
+	d->slot = s;
+	d->t0 = t0;
+	d->verdict = CL_VERDICT_NEW;
+	if (d->ev.id != NULL) {
+		s->checked = 1;
+		d->verdict = cl_dedup_check(srv->ingest.dedup, d->ev.id, d);
+	}
+	if (p->qtail)
+		p->qtail->next = d;
+	else
+		p->qhead = d;
+	p->qtail = d;
+	srv->ingest.queued++;
+	producer_run(p);
 	return;
 oom:
+	slot_error(s, CL_EVERR_STORAGE, ev->id, "out of memory");
+	producer_flush(p);
 	cl_event_clear(ev);
+}
+
+size_t
+cl_ingest_waiting(struct cl_server *srv)
+{
+	return srv->ingest.queued;
 }
 
 void
@@ -369,6 +462,8 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		struct cl_slot *s = it->slot;
 		int r = it->result == CL_WRITE_OK ? 0 : it->result == CL_WRITE_DUPLICATE ? 1 : 2;
 		srv->m.events[it->ev.type][r]++;
+		if (s->checked)
+			cl_dedup_done(srv->ingest.dedup, it->ev.id, r != 2);
 		if (r != 2) /* a failure is counted with the error answer */
 			srv->m.committed_events++;
 		answer_item(s, it, b->err);
@@ -669,4 +764,6 @@ cl_ingest_close_all(struct cl_server *srv)
 {
 	while (srv->ingest.econns)
 		econn_free(srv->ingest.econns);
+	cl_dedup_free(srv->ingest.dedup); /* after the workers stopped: no verdict is on its way */
+	srv->ingest.dedup = NULL;
 }

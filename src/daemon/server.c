@@ -197,7 +197,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	if (srv->writer == NULL) /* stop() runs the loop once more after the writer is gone */
 		return;
 	cl_ingest_flush(srv);
-	if ((cl_writer_backlog(srv->writer) == 0 && srv->ingest.open_batch == NULL) ||
+	if ((cl_writer_backlog(srv->writer) == 0 && srv->ingest.open_batch == NULL && cl_ingest_waiting(srv) == 0) ||
 	    cl_now_ms() - srv->stopping_since > SHUTDOWN_DEADLINE_MS)
 		event_base_loopexit(srv->base, NULL);
 }
@@ -425,6 +425,7 @@ stop(struct cl_server *srv)
 	/* Before the connections close: a finished job's done() may still answer on them. */
 	cl_workers_stop(srv->workers);
 	srv->workers = NULL;
+	cl_ingest_flush(srv); /* events a last duplicate verdict let through: answered "storage" and freed */
 	cl_ingest_close_all(srv);
 	cl_consoles_close_all(srv);
 	if (srv->http)

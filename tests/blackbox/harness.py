@@ -562,6 +562,18 @@ def summary(passed, failed, skipped):
     return 1 if failed else SKIP_EXIT if skipped else 0
 
 
+def metrics(d):
+    """/metrics as {"name{labels}": value}."""
+    status, text, _ = d.get("/metrics", auth=False)
+    eq(status, 200, "/metrics")
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
 def run():
     only = sys.argv[1:]
     passed = failed = skipped = 0

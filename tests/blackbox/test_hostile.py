@@ -15,18 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Console, LineClient, Producer, check, eq, run, running, test  # noqa: E402
-
-
-def metrics(d):
-    status, text, _ = d.get("/metrics", auth=False)
-    eq(status, 200, "/metrics")
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
+from harness import Console, LineClient, Producer, check, eq, metrics, run, running, test  # noqa: E402
 
 
 def agent(d, aid):

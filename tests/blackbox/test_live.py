@@ -1,10 +1,13 @@
 """test_live.py : the live-call model across restarts, duplicates decided before
 fan-out, and caller lookups that do not hold pops back (SPEC §3, §5; issue 11)."""
+import json
 import os
+import sqlite3
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Console, Producer, check, eq, run, running, test  # noqa: E402
+from harness import Console, Producer, check, eq, metrics, run, running, test  # noqa: E402
 
 CUSTOMERS = """id,name,phones,email,account,tier,notes
 C-7,Ada Lovelace,+1 (555) 123-4567,ada@example.com,ACC-1,gold,
@@ -108,6 +111,121 @@ def live_calls_survive_sigterm_with_answered_trigger():
         eq(sorted(got), ["t-1"])
         got, _ = pops_until_quiet(Console(d, "a1", tok["a1"]))
         eq(got, {}, "a1 only rang (trigger answered): no pop")
+
+
+CALL = [
+    {"type": "call.offered", "call_id": "d-1", "id": "d1-o", "from": "5551234567", "to": "8005550100",
+     "queue": "support"},
+    {"type": "call.ringing", "call_id": "d-1", "id": "d1-r1", "agent": "a1"},
+    {"type": "call.ringing", "call_id": "d-1", "id": "d1-r2", "agent": "a2"},
+    {"type": "call.answered", "call_id": "d-1", "id": "d1-a", "agent": "a1"},
+    {"type": "call.held", "call_id": "d-1", "id": "d1-h", "agent": "a1"},
+    {"type": "call.ended", "call_id": "d-1", "id": "d1-e", "reason": "completed"},
+]
+
+
+@test
+def replayed_events_pop_nobody_and_bring_no_call_back():
+    with running() as d:
+        tok = setup(d)
+        a1, a2 = Console(d, "a1", tok["a1"]), Console(d, "a2", tok["a2"])
+        p = Producer(d)
+        acks = [send(p, ev) for ev in CALL]
+        _, m1 = pops_until_quiet(a1)
+        _, m2 = pops_until_quiet(a2)
+        eq([(m["type"], m.get("state")) for m in m1],
+           [("pop", None), ("call", "answered"), ("call", "held"), ("call", "ended")])
+        eq([(m["type"], m.get("state")) for m in m2], [("pop", None), ("call", "retracted")])
+        before = metrics(d)
+        # The producer reconnects and resends everything (at-least-once), then parts of it.
+        for replay in (CALL, CALL[:3], CALL[1:2], CALL[3:5]):
+            p.close()
+            p = Producer(d)
+            for ev, first in zip(replay, acks[CALL.index(replay[0]):]):
+                eq(p.event(ev), {"ack": ev["id"], "seq": first["seq"], "duplicate": True})
+        eq(a1.try_read(0.5), None, "a1 popped again by a replay")
+        eq(a2.try_read(0.2), None, "a2 popped again by a replay")
+        # No ghost: a console that says hello now gets nothing, nothing waits, nothing is live.
+        eq(pops_until_quiet(Console(d, "a1", tok["a1"]))[1], [], "welcome re-pops of an ended call")
+        eq(waiting(d).get("support"), 0, "/api/stats waiting")
+        after = metrics(d)
+        for k in ("callogd_pops_total", "callogd_call_messages_total", "callogd_retractions_total",
+                  "callogd_active_calls"):
+            eq(after.get(k), before.get(k), k)
+        eq(after['callogd_events_total{type="call.ringing",result="duplicate"}'],
+           before.get('callogd_events_total{type="call.ringing",result="duplicate"}', 0) + 5)
+        eq(after["callogd_active_calls"], 0)
+        # The replay survives a restart too: the ids are found in the database.
+        p.close()
+        d.kill9()
+        d.start()
+        a1 = Console(d, "a1", tok["a1"])
+        p = Producer(d)
+        for ev in CALL[:2]:
+            check(p.event(ev).get("duplicate"), ev)
+        eq(pops_until_quiet(a1)[1], [], "a1 popped by a replay after a restart")
+        eq(metrics(d)["callogd_active_calls"], 0)
+
+
+@test
+def the_same_id_in_flight_twice_pops_once():
+    with running() as d:
+        tok = setup(d)
+        a1, a2 = Console(d, "a1", tok["a1"]), Console(d, "a2", tok["a2"])
+        p, q = Producer(d), Producer(d, unix=True)
+        ring = json.dumps({"type": "call.ringing", "call_id": "f-1", "id": "f1-r", "agent": "a2"}) + "\n"
+        answer = json.dumps({"type": "call.answered", "call_id": "f-1", "id": "f1-a", "agent": "a1"}) + "\n"
+        # Ringing a2, answered by a1, then the ringing again (a resend), all before any ack;
+        # and another connection resends the ringing at the same time.
+        p.send_raw((ring + answer + ring).encode())
+        q.send_raw(ring.encode())
+        answers = [p.read(), p.read(), p.read(), q.read()]
+        rings = [answers[0], answers[2], answers[3]]  # whichever connection is read first stores it
+        eq(sorted(bool(a.get("duplicate")) for a in rings), [False, True, True], answers)
+        eq(len({a["seq"] for a in rings}), 1, answers)
+        check("seq" in answers[1] and not answers[1].get("duplicate"), answers)
+        _, msgs = pops_until_quiet(a2)
+        eq([(m["type"], m.get("state")) for m in msgs], [("pop", None), ("call", "retracted")],
+           "the resent ringing must not ring a2 again")
+        _, msgs = pops_until_quiet(a1)
+        eq([(m["type"], m.get("state")) for m in msgs], [], "a1 only answered (trigger ringing)")
+        got, _ = pops_until_quiet(Console(d, "a2", tok["a2"]))
+        eq(got, {}, "a2 no longer has the call")
+
+
+@test
+def a_resend_after_a_storage_error_pops_once():
+    with running() as d:
+        tok = setup(d)
+        a1 = Console(d, "a1", tok["a1"])
+        p = Producer(d)
+        evs = [{"type": "call.offered", "call_id": "s-1", "id": "s1-o", "from": "5551234567", "to": "8005550100",
+                "queue": "support"},
+               {"type": "call.ringing", "call_id": "s-1", "id": "s1-r", "agent": "a1"}]
+        # Another writer holds the database past the daemon's busy timeout: the commit fails.
+        db = sqlite3.connect(d.db, timeout=10, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for ev in evs:
+                p.send(ev)
+            m = a1.read(timeout=3)  # the pop goes before the ack
+            eq((m["type"], m["call_id"]), ("pop", "s-1"))
+            answers = [p.read(timeout=15), p.read(timeout=15)]
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        eq([a.get("error") for a in answers], ["storage", "storage"], answers)
+        # The producer sends again, as told: stored now, and nobody is popped twice.
+        for ev in evs:
+            a = p.event(ev)
+            check("seq" in a and not a.get("duplicate"), a)
+        eq(a1.try_read(0.5), None, "popped again by the resend")
+        send(p, {"type": "call.answered", "call_id": "s-1", "id": "s1-a", "agent": "a1"})
+        m = a1.read()
+        eq((m["type"], m["state"]), ("call", "answered"))
+        got, _ = pops_until_quiet(Console(d, "a1", tok["a1"]))
+        eq(sorted(got), ["s-1"], "one live call")
+        eq(metrics(d)["callogd_active_calls"], 1)
 
 
 if __name__ == "__main__":
