@@ -2,7 +2,7 @@
 # Installs what callogd needs to build and run (and, with --test, to test) on
 # Debian 12. Idempotent and quick when everything is present.
 set -eu
-pkgs="build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev libjansson-dev sqlite3 tzdata libssl-dev"
+pkgs="build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev libjansson-dev sqlite3 tzdata libssl-dev libcurl4-openssl-dev"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs python3 clang chromium chromium-driver python3-selenium systemd curl openssl"
 fi
