@@ -125,12 +125,13 @@ test_answered(void)
 	CHECK_INT(cl_call_wait_ms(&c, T0 + 9999), 1500);
 	CHECK_INT(cl_call_talk_ms(&c, T0 + 11500), 10000);
 	CHECK_INT(cl_call_outcome(&c), CL_OUTCOME_ACTIVE);
-	CHECK_RECORD(&c, T0 + 11500,
-	             "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":\"+15551234567\",\"to\":\"+18005550100\","
-	             "\"queue\":\"support\",\"agent\":\"a1\",\"agents\":[\"a1\"],\"customer_id\":\"C-7\","
-	             "\"offered_at\":\"2026-11-22T10:00:00.000Z\",\"answered_at\":\"2026-11-22T10:00:01.500Z\","
-	             "\"ended_at\":null,\"wait_ms\":1500,\"talk_ms\":10000,\"hold_ms\":0,\"outcome\":\"active\","
-	             "\"end_reason\":null,\"disposition\":null,\"data\":{\"ivr\":\"2\"}}");
+	CHECK_RECORD(
+	    &c, T0 + 11500,
+	    "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":\"+15551234567\",\"to\":\"+18005550100\","
+	    "\"queue\":\"support\",\"agent\":\"a1\",\"agents\":[\"a1\"],\"customer_id\":\"C-7\","
+	    "\"offered_at\":\"2026-11-22T10:00:00.000Z\",\"answered_at\":\"2026-11-22T10:00:01.500Z\","
+	    "\"ended_at\":null,\"wait_ms\":1500,\"talk_ms\":10000,\"hold_ms\":0,\"wrap_ms\":0,\"outcome\":\"active\","
+	    "\"end_reason\":null,\"disposition\":null,\"data\":{\"ivr\":\"2\"}}");
 	ended(&c, T0 + 61500, "completed", "caller");
 	disposition(&c, T0 + S(90), "a1", "billing", "refund");
 	CHECK_INT(cl_call_outcome(&c), CL_OUTCOME_ANSWERED);
@@ -143,7 +144,7 @@ test_answered(void)
 	    "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":\"+15551234567\",\"to\":\"+18005550100\","
 	    "\"queue\":\"support\",\"agent\":\"a1\",\"agents\":[\"a1\"],\"customer_id\":\"C-7\","
 	    "\"offered_at\":\"2026-11-22T10:00:00.000Z\",\"answered_at\":\"2026-11-22T10:00:01.500Z\","
-	    "\"ended_at\":\"2026-11-22T10:01:01.500Z\",\"wait_ms\":1500,\"talk_ms\":60000,\"hold_ms\":0,"
+	    "\"ended_at\":\"2026-11-22T10:01:01.500Z\",\"wait_ms\":1500,\"talk_ms\":60000,\"hold_ms\":0,\"wrap_ms\":0,"
 	    "\"outcome\":\"answered\",\"end_reason\":\"completed\",\"disposition\":{\"code\":\"billing\","
 	    "\"notes\":\"refund\",\"agent\":\"a1\",\"at\":\"2026-11-22T10:01:30.000Z\"},\"data\":{\"ivr\":\"2\"}}");
 
@@ -173,12 +174,13 @@ test_unanswered(void)
 	CHECK_INT(cl_call_outcome(&c), CL_OUTCOME_ABANDONED);
 	CHECK_INT(cl_call_wait_ms(&c, T0 + S(1000)), 25000);
 	CHECK_INT(cl_call_talk_ms(&c, T0 + S(1000)), 0);
-	CHECK_RECORD(&c, 0,
-	             "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":\"+15551234567\",\"to\":\"+18005550100\","
-	             "\"queue\":\"support\",\"agent\":null,\"agents\":[],\"customer_id\":null,"
-	             "\"offered_at\":\"2026-11-22T10:00:00.000Z\",\"answered_at\":null,"
-	             "\"ended_at\":\"2026-11-22T10:00:25.000Z\",\"wait_ms\":25000,\"talk_ms\":0,\"hold_ms\":0,"
-	             "\"outcome\":\"abandoned\",\"end_reason\":\"abandoned\",\"disposition\":null}");
+	CHECK_RECORD(
+	    &c, 0,
+	    "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":\"+15551234567\",\"to\":\"+18005550100\","
+	    "\"queue\":\"support\",\"agent\":null,\"agents\":[],\"customer_id\":null,"
+	    "\"offered_at\":\"2026-11-22T10:00:00.000Z\",\"answered_at\":null,"
+	    "\"ended_at\":\"2026-11-22T10:00:25.000Z\",\"wait_ms\":25000,\"talk_ms\":0,\"hold_ms\":0,\"wrap_ms\":0,"
+	    "\"outcome\":\"abandoned\",\"end_reason\":\"abandoned\",\"disposition\":null}");
 	cl_call_clear(&c);
 
 	/* Abandoned: the caller hung up, no reason given. */
@@ -364,11 +366,12 @@ test_out_of_order(void)
 	CHECK_INT(c.offered_at, T0 + S(5));
 	CHECK_INT(c.has_offer, 0);
 	CHECK_INT(cl_call_wait_ms(&c, T0 + S(6)), 1000);
-	CHECK_RECORD(&c, T0 + S(6),
-	             "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":null,\"to\":null,\"queue\":null,"
-	             "\"agent\":null,\"agents\":[],\"customer_id\":null,\"offered_at\":\"2026-11-22T10:00:05.000Z\","
-	             "\"answered_at\":null,\"ended_at\":null,\"wait_ms\":1000,\"talk_ms\":0,\"hold_ms\":0,"
-	             "\"outcome\":\"active\",\"end_reason\":null,\"disposition\":null}");
+	CHECK_RECORD(
+	    &c, T0 + S(6),
+	    "{\"call_id\":\"c-1\",\"direction\":\"inbound\",\"from\":null,\"to\":null,\"queue\":null,"
+	    "\"agent\":null,\"agents\":[],\"customer_id\":null,\"offered_at\":\"2026-11-22T10:00:05.000Z\","
+	    "\"answered_at\":null,\"ended_at\":null,\"wait_ms\":1000,\"talk_ms\":0,\"hold_ms\":0,\"wrap_ms\":0,"
+	    "\"outcome\":\"active\",\"end_reason\":null,\"disposition\":null}");
 	e = mk(CL_EV_QUEUED, T0 + S(3));
 	e.queue = "overflow";
 	apply(&c, e);

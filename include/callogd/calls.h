@@ -44,6 +44,10 @@ struct cl_call {
 	int64_t disp_at;
 	char *disp_notes;
 
+	/* Set by the writer from the call's events (cl_call_facts, report.h), not by cl_call_apply. */
+	int64_t wrap_ms; /* ended_at to the first disposition at or after it; 0 if none */
+	int transferred; /* a call.transferred was applied */
+
 	char *data; /* attached data, compact JSON object text */
 	int64_t last_seq;
 };
@@ -72,6 +76,9 @@ int cl_outcome_parse(const char *name, enum cl_outcome *o);
 int64_t cl_call_wait_ms(const struct cl_call *c, int64_t now_ms);
 int64_t cl_call_talk_ms(const struct cl_call *c, int64_t now_ms);
 int64_t cl_call_hold_total_ms(const struct cl_call *c, int64_t now_ms);
+/* cl_call_durations() : wait, talk and hold (SPEC §6) from the stored times alone, as of now_ms. */
+void cl_call_durations(int64_t offered_at, int64_t answered_at, int64_t ended_at, int64_t hold_ms, int64_t hold_since,
+                       int64_t now_ms, int64_t *wait, int64_t *talk, int64_t *hold);
 
 /* cl_json_time() : ms as an RFC 3339 JSON string, or JSON null when 0 (unknown); NULL on OOM. */
 json_t *cl_json_time(int64_t ms);

@@ -128,4 +128,28 @@ struct cl_call_facts {
  */
 int cl_call_facts(const struct cl_event *const *evs, size_t n, struct cl_call_facts *out);
 
+/*
+ * A call's marks gathered for cl_call_facts(): copies of what the facts read
+ * (type, ts, seq, agent, to_agent) of at most CL_MARKS_MAX events; more are
+ * left out. Large: allocate it (cl_marks_new), reuse it (cl_marks_reset).
+ */
+#define CL_MARKS_MAX 256
+
+struct cl_marks {
+	int n;
+	struct cl_event ev[CL_MARKS_MAX];
+	const struct cl_event *ptr[CL_MARKS_MAX];
+	char names[CL_MARKS_MAX][2][CL_ID_MAX + 1];
+};
+
+/* cl_marks_new() : an empty set; NULL on out of memory. Free with free(). */
+struct cl_marks *cl_marks_new(void);
+void cl_marks_reset(struct cl_marks *m);
+/* cl_marks_add() : 0, or 1 when the set is full and ev was left out. */
+int cl_marks_add(struct cl_marks *m, const struct cl_event *ev);
+/* cl_marks_facts() : cl_call_facts() over the marks; -1 on out of memory. */
+int cl_marks_facts(const struct cl_marks *m, struct cl_call_facts *out);
+/* cl_event_type_parse() : the type named name ("call.answered"), or -1. */
+int cl_event_type_parse(const char *name);
+
 #endif

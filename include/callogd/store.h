@@ -12,6 +12,7 @@
 #include "callogd/calls.h"
 #include "callogd/event.h"
 #include "callogd/numbers.h"
+#include "callogd/report.h"
 
 struct cl_store;
 
@@ -145,6 +146,44 @@ int cl_store_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms
  * turn in between). *ncalls counts the calls deleted, also on error.
  */
 int cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
+
+/* ---- what reports need (SPEC §10), written as events are applied ---- */
+
+/*
+ * cl_store_put_mark() : keeps what of call event ev shapes its agents' legs
+ * (ringing, answered, held, resumed, transferred, ended, disposition: type,
+ * ts, seq, agent, to_agent); other events are ignored. In the writer's transaction.
+ */
+int cl_store_put_mark(struct cl_store *st, const struct cl_event *ev, char *err);
+/* cl_store_call_marks() : call_id's marks in seq order, as events with only those fields set. */
+int cl_store_call_marks(struct cl_store *st, const char *call_id, int (*fn)(void *arg, const struct cl_event *ev),
+                        void *arg, char *err);
+/* cl_store_put_legs() : replaces call_id's legs (each agent's part) with f's. */
+int cl_store_put_legs(struct cl_store *st, const char *call_id, const struct cl_call_facts *f, char *err);
+
+/*
+ * cl_store_report_calls() : each call offered in [from_ms, until_ms) (of queue
+ * only, when not NULL), durations as of now_ms, in no particular order.
+ */
+int cl_store_report_calls(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int64_t now_ms,
+                          int (*fn)(void *arg, const struct cl_report_call *c), void *arg, char *err);
+/* cl_store_report_legs() : the legs of the calls offered in [from_ms, until_ms) (of agent only, when not NULL). */
+int cl_store_report_legs(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+                         int (*fn)(void *arg, const struct cl_report_leg *l), void *arg, char *err);
+
+/* One agent.state as recorded; the pointers are valid during the callback only. */
+struct cl_state_row {
+	const char *agent, *state, *reason; /* reason "" when none */
+	int64_t ts;
+};
+
+/*
+ * cl_store_agent_states() : per agent (agent only, when not NULL), by agent,
+ * then time: the last state recorded before from_ms, then every state
+ * recorded in [from_ms, until_ms).
+ */
+int cl_store_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+                          int (*fn)(void *arg, const struct cl_state_row *s), void *arg, char *err);
 
 /* ---- customers ---- */
 

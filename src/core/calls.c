@@ -292,38 +292,44 @@ cl_outcome_parse(const char *name, enum cl_outcome *o)
 	return -1;
 }
 
-/* The end of the call, or now while it is still going on. */
-static int64_t
-end_or_now(const struct cl_call *c, int64_t now_ms)
+void
+cl_call_durations(int64_t offered_at, int64_t answered_at, int64_t ended_at, int64_t hold_ms, int64_t hold_since,
+                  int64_t now_ms, int64_t *wait, int64_t *talk, int64_t *hold)
 {
-	return c->ended_at != 0 ? c->ended_at : now_ms;
+	/* The end of the call, or now while it is still going on. */
+	int64_t end = ended_at != 0 ? ended_at : now_ms;
+
+	/* A hold still open runs to the end of the call (or to now). */
+	*hold = hold_ms + (hold_since != 0 ? max0(end - hold_since) : 0);
+	*wait = offered_at == 0 ? 0 : max0((answered_at != 0 ? answered_at : end) - offered_at);
+	*talk = answered_at == 0 ? 0 : max0(end - answered_at - *hold);
 }
 
 int64_t
 cl_call_wait_ms(const struct cl_call *c, int64_t now_ms)
 {
-	if (c->offered_at == 0)
-		return 0;
-	return max0((c->answered_at != 0 ? c->answered_at : end_or_now(c, now_ms)) - c->offered_at);
+	int64_t w, t, h;
+
+	cl_call_durations(c->offered_at, c->answered_at, c->ended_at, c->hold_ms, c->hold_since, now_ms, &w, &t, &h);
+	return w;
 }
 
 int64_t
 cl_call_hold_total_ms(const struct cl_call *c, int64_t now_ms)
 {
-	int64_t total = c->hold_ms;
+	int64_t w, t, h;
 
-	/* A hold still open runs to the end of the call (or to now). */
-	if (c->hold_since != 0)
-		total += max0(end_or_now(c, now_ms) - c->hold_since);
-	return total;
+	cl_call_durations(c->offered_at, c->answered_at, c->ended_at, c->hold_ms, c->hold_since, now_ms, &w, &t, &h);
+	return h;
 }
 
 int64_t
 cl_call_talk_ms(const struct cl_call *c, int64_t now_ms)
 {
-	if (c->answered_at == 0)
-		return 0;
-	return max0(end_or_now(c, now_ms) - c->answered_at - cl_call_hold_total_ms(c, now_ms));
+	int64_t w, t, h;
+
+	cl_call_durations(c->offered_at, c->answered_at, c->ended_at, c->hold_ms, c->hold_since, now_ms, &w, &t, &h);
+	return t;
 }
 
 json_t *
@@ -364,15 +370,16 @@ cl_call_to_json(const struct cl_call *c, int64_t now_ms)
 		disp = json_null();
 	}
 	/* Key order is the SPEC's: jansson keeps insertion order. */
-	o = json_pack(
-	    "{s:o, s:s, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:s, s:o, s:O}", "call_id",
-	    json_string(c->call_id), "direction", c->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from",
-	    str_or_null(c->from), "to", str_or_null(c->to), "queue", str_or_null(c->queue), "agent",
-	    str_or_null(c->agent), "agents", agents, "customer_id", str_or_null(c->customer_id), "offered_at",
-	    cl_json_time(c->offered_at), "answered_at", cl_json_time(c->answered_at), "ended_at",
-	    cl_json_time(c->ended_at), "wait_ms", (json_int_t)cl_call_wait_ms(c, now_ms), "talk_ms",
-	    (json_int_t)cl_call_talk_ms(c, now_ms), "hold_ms", (json_int_t)cl_call_hold_total_ms(c, now_ms), "outcome",
-	    cl_outcome_name(cl_call_outcome(c)), "end_reason", str_or_null(c->end_reason), "disposition", disp);
+	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s, s:o, s:O}",
+	              "call_id", json_string(c->call_id), "direction",
+	              c->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from", str_or_null(c->from), "to",
+	              str_or_null(c->to), "queue", str_or_null(c->queue), "agent", str_or_null(c->agent), "agents",
+	              agents, "customer_id", str_or_null(c->customer_id), "offered_at", cl_json_time(c->offered_at),
+	              "answered_at", cl_json_time(c->answered_at), "ended_at", cl_json_time(c->ended_at), "wait_ms",
+	              (json_int_t)cl_call_wait_ms(c, now_ms), "talk_ms", (json_int_t)cl_call_talk_ms(c, now_ms),
+	              "hold_ms", (json_int_t)cl_call_hold_total_ms(c, now_ms), "wrap_ms", (json_int_t)c->wrap_ms,
+	              "outcome", cl_outcome_name(cl_call_outcome(c)), "end_reason", str_or_null(c->end_reason),
+	              "disposition", disp);
 	if (o == NULL)
 		goto fail;
 	/* Attached data is stored as text; a record that cannot be read back just goes without it. */

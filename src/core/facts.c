@@ -2,6 +2,7 @@
  * each agent's part (rang, answered, talk and hold within its part), whether
  * it was transferred, and its wrap (pure). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,4 +150,59 @@ cl_call_facts(const struct cl_event *const *evs, size_t n, struct cl_call_facts 
 		out->wrap_ms = first_disp - out->ended_at;
 	free(v);
 	return 0;
+}
+
+struct cl_marks *
+cl_marks_new(void)
+{
+	return calloc(1, sizeof(struct cl_marks));
+}
+
+void
+cl_marks_reset(struct cl_marks *m)
+{
+	m->n = 0;
+}
+
+static const char *
+keep(char *dst, const char *src)
+{
+	if (src == NULL)
+		return NULL;
+	snprintf(dst, CL_ID_MAX + 1, "%s", src);
+	return dst;
+}
+
+int
+cl_marks_add(struct cl_marks *m, const struct cl_event *ev)
+{
+	struct cl_event *e;
+
+	if (m->n == CL_MARKS_MAX)
+		return 1;
+	e = &m->ev[m->n];
+	memset(e, 0, sizeof(*e));
+	e->type = ev->type;
+	e->ts = ev->ts;
+	e->seq = ev->seq;
+	e->agent = keep(m->names[m->n][0], ev->agent);
+	e->to_agent = keep(m->names[m->n][1], ev->to_agent);
+	m->ptr[m->n] = e;
+	m->n++;
+	return 0;
+}
+
+int
+cl_marks_facts(const struct cl_marks *m, struct cl_call_facts *out)
+{
+	return cl_call_facts(m->ptr, (size_t)m->n, out);
+}
+
+int
+cl_event_type_parse(const char *name)
+{
+	for (int t = 0; t < CL_EV__COUNT; t++)
+		if (name != NULL && strcmp(name, cl_event_type_name((enum cl_event_type)t)) == 0)
+			return t;
+	return -1;
 }

@@ -13,6 +13,7 @@
 #include "callogd/calls.h"
 #include "callogd/hmap.h"
 #include "callogd/log.h"
+#include "callogd/report.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
 #include "callogd/writer.h"
@@ -39,8 +40,9 @@ struct cl_writer {
 
 	struct cl_store *st;
 	int64_t last_seq;
-	struct cl_hmap *cache; /* call_id -> struct cached * */
-	uint64_t gen;          /* counts transactions: marks which calls one touched */
+	struct cl_hmap *cache;  /* call_id -> struct cached * */
+	struct cl_marks *marks; /* scratch: a call's marks, for its legs */
+	uint64_t gen;           /* counts transactions: marks which calls one touched */
 
 	/*
 	 * The writer wakes the loop through an eventfd written with no lock held,
@@ -93,8 +95,9 @@ cl_batch_free(struct cl_batch *b)
 
 /* A cached call record, and the transaction that last touched it. */
 struct cached {
-	struct cl_call call;
+	struct cl_call call; /* first: the touched list points at it */
 	uint64_t gen;
+	int legs_stale; /* a mark was added: its legs, wrap and transfer are computed again */
 };
 
 static void
@@ -230,7 +233,40 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
+	if (cl_store_put_mark(w->st, ev, err) < 0)
+		return -1;
+	k->legs_stale = 1;
 	k->call.last_seq = ev->seq;
+	return 0;
+}
+
+static int
+add_mark(void *arg, const struct cl_event *ev)
+{
+	(void)cl_marks_add(arg, ev);
+	return 0;
+}
+
+/* A touched call's legs (what reports count per agent), its wrap and transfer, from all its marks. */
+static int
+put_legs(struct cl_writer *w, struct cached *k, char *err)
+{
+	struct cl_call_facts f;
+
+	if (!k->legs_stale)
+		return 0;
+	cl_marks_reset(w->marks);
+	if (cl_store_call_marks(w->st, k->call.call_id, add_mark, w->marks, err) < 0)
+		return -1;
+	if (cl_marks_facts(w->marks, &f) < 0) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
+	if (cl_store_put_legs(w->st, k->call.call_id, &f, err) < 0)
+		return -1;
+	k->call.wrap_ms = f.wrap_ms;
+	k->call.transferred = f.transferred;
+	k->legs_stale = 0;
 	return 0;
 }
 
@@ -256,7 +292,8 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 		for (size_t i = 0; ok && i < b->n; i++)
 			ok = write_item(w, &b->items[i], &t, err) == 0;
 	for (size_t i = 0; ok && i < t.n; i++)
-		ok = cl_store_put_call(w->st, t.v[i], err) == 0;
+		ok = put_legs(w, (struct cached *)(void *)t.v[i], err) == 0 &&
+		     cl_store_put_call(w->st, t.v[i], err) == 0;
 	if (ok)
 		ok = cl_store_commit(w->st, err) == 0;
 	if (!ok) {
@@ -421,7 +458,7 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if ((w->cache = cl_hmap_new()) == NULL ||
+	if ((w->cache = cl_hmap_new()) == NULL || (w->marks = cl_marks_new()) == NULL ||
 	    (w->done_ev = event_new(base, w->wake_fd, EV_READ | EV_PERSIST, deliver, w)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;
@@ -444,6 +481,7 @@ fail:
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 	cl_store_close(w->st);
+	free(w->marks);
 	free(w);
 	return NULL;
 }
@@ -507,6 +545,7 @@ cl_writer_stop(struct cl_writer *w)
 	close(w->wake_fd);
 	cache_clear(w);
 	cl_hmap_free(w->cache);
+	free(w->marks);
 	cl_store_close(w->st);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);

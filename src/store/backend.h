@@ -47,6 +47,17 @@ struct cl_store_ops {
 	                   int (*fn)(void *, const struct cl_queue_stats *), void *arg, char *err);
 	int (*purge)(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
 
+	int (*put_mark)(struct cl_store *st, const struct cl_event *ev, char *err);
+	int (*call_marks)(struct cl_store *st, const char *call_id, int (*fn)(void *, const struct cl_event *),
+	                  void *arg, char *err);
+	int (*put_legs)(struct cl_store *st, const char *call_id, const struct cl_call_facts *f, char *err);
+	int (*report_calls)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int64_t now_ms,
+	                    int (*fn)(void *, const struct cl_report_call *), void *arg, char *err);
+	int (*report_legs)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+	                   int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err);
+	int (*agent_states)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+	                    int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
+
 	int (*customer_get)(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
 	int (*customer_match)(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1],
 	                      int *matches, char *err);

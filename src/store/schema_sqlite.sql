@@ -84,3 +84,46 @@ UPDATE calls SET last_answered_at = answered_at;
 -- the highest seq ever committed, so purges never make seq go back.
 ALTER TABLE calls ADD COLUMN outcome TEXT NOT NULL DEFAULT 'active';
 INSERT OR IGNORE INTO meta(key, value) SELECT 'last_seq', coalesce(max(seq), 0) FROM events;
+
+-- version 5: what reports need (SPEC 10), written as events are applied.
+-- calls: the wrap (ended_at to the first disposition at or after it) and whether
+-- the call was transferred. call_marks: the events that shape each agent's part
+-- of a call, kept narrow; call_legs: each agent's part, derived from them in C
+-- (report.h's cl_call_facts). agent_states: every agent.state, in time order.
+-- calls_report covers what the queue report reads. sqlite_reports.c back-fills
+-- all of it from the event log.
+ALTER TABLE calls ADD COLUMN wrap_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN transferred INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE call_marks(
+  call_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  agent TEXT,
+  to_agent TEXT,
+  PRIMARY KEY(call_id, seq)) WITHOUT ROWID;
+CREATE TABLE call_legs(
+  call_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  rang INTEGER NOT NULL DEFAULT 0,
+  answered INTEGER NOT NULL DEFAULT 0,
+  talk_ms INTEGER NOT NULL DEFAULT 0,
+  hold_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(call_id, agent)) WITHOUT ROWID;
+CREATE TABLE agent_states(
+  agent TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX agent_states_agent ON agent_states(agent, ts);
+CREATE INDEX calls_report ON calls(offered_at, direction, queue, outcome, answered_at, ended_at, hold_ms,
+  hold_since, wrap_ms, transferred, disp_code, disp_agent);
+INSERT INTO call_marks(call_id, seq, ts, type, agent, to_agent)
+  SELECT call_id, seq, ts, type, json_extract(body, '$.agent'), json_extract(body, '$.to_agent') FROM events
+  WHERE call_id IS NOT NULL AND type IN ('call.ringing', 'call.answered', 'call.held', 'call.resumed',
+    'call.transferred', 'call.ended', 'call.disposition') AND json_valid(body);
+INSERT INTO agent_states(agent, ts, state, reason)
+  SELECT json_extract(body, '$.agent'), ts, json_extract(body, '$.state'), coalesce(json_extract(body, '$.reason'), '')
+  FROM events WHERE type = 'agent.state' AND json_valid(body)
+    AND json_type(body, '$.agent') = 'text' AND json_type(body, '$.state') = 'text'
+  ORDER BY seq;

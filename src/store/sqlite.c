@@ -248,6 +248,9 @@ migrate(struct sq *q, char *err)
 		/* The outcome rule lives in C (calls.c): existing rows get it here. */
 		if (v + 1 == 4 && sq_backfill_outcomes(q, err) < 0)
 			goto fail;
+		/* Legs, wraps and transfers come from the marks the section copied (report.h's rules). */
+		if (v + 1 == 5 && sq_backfill_reports(q, err) < 0)
+			goto fail;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
 		if (sq_exec(q, sql, err) < 0)
 			goto fail;
@@ -733,6 +736,12 @@ static const struct cl_store_ops sq_ops = {
     .history = sq_history,
     .queue_stats = sq_queue_stats,
     .purge = sq_purge,
+    .put_mark = sq_put_mark,
+    .call_marks = sq_call_marks,
+    .put_legs = sq_put_legs,
+    .report_calls = sq_report_calls,
+    .report_legs = sq_report_legs,
+    .agent_states = sq_agent_states,
     .customer_get = sq_customer_get,
     .customer_match = sq_customer_match,
     .customer_put = sq_customer_put,

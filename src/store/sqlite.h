@@ -49,6 +49,17 @@ enum sq_slot {
 	SQ_REVOKE_PUT,
 	SQ_REVOKE_EXPIRE,
 	SQ_REVOKED,
+	SQ_PUT_MARK,
+	SQ_CALL_MARKS,
+	SQ_DEL_LEGS,
+	SQ_PUT_LEG,
+	SQ_PUT_STATE_ROW,
+	SQ_PURGE_MARKS,
+	SQ_PURGE_LEGS,
+	SQ_REPORT_CALLS,                      /* 2 slots: all queues, one queue */
+	SQ_REPORT_LEGS = SQ_REPORT_CALLS + 2, /* 2 slots: all agents, one agent */
+	SQ_STATE_AGENTS = SQ_REPORT_LEGS + 2, /* 2 slots */
+	SQ_STATES = SQ_STATE_AGENTS + 2,
 	SQ_LIST_CALLS,                       /* 32 slots: one per combination of filters */
 	SQ_CUST_UPSERT = SQ_LIST_CALLS + 32, /* 64 slots: one per set of columns an import writes */
 	SQ__SLOTS = SQ_CUST_UPSERT + 64
@@ -99,6 +110,24 @@ int sq_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms, int6
                    int (*fn)(void *, const struct cl_queue_stats *), void *arg, char *err);
 int sq_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
 int sq_backfill_outcomes(struct sq *q, char *err);
+
+/* sqlite_reports.c: what reports need (SPEC §10). */
+int sq_put_mark(struct cl_store *st, const struct cl_event *ev, char *err);
+int sq_call_marks(struct cl_store *st, const char *call_id, int (*fn)(void *, const struct cl_event *), void *arg,
+                  char *err);
+int sq_put_legs(struct cl_store *st, const char *call_id, const struct cl_call_facts *f, char *err);
+int sq_report_calls(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int64_t now_ms,
+                    int (*fn)(void *, const struct cl_report_call *), void *arg, char *err);
+int sq_report_legs(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+                   int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err);
+int sq_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+                    int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
+/* sq_state_history() : appends one agent.state to the history (with sq_put_agent_state). */
+int sq_state_history(struct sq *q, const char *agent, const char *state, const char *reason, int64_t ts, char *err);
+/* sq_purge_report_rows() : deletes call_id's marks and legs (with its purge). */
+int sq_purge_report_rows(struct sq *q, const char *call_id, char *err);
+/* sq_backfill_reports() : legs, wraps and transfers of every call from its marks (schema version 5). */
+int sq_backfill_reports(struct sq *q, char *err);
 
 int sq_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
 int sq_customer_match(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1], int *matches,

@@ -13,7 +13,7 @@
 #define CALL_COLS                                                                                                      \
 	"call_id, direction, from_num, to_num, number, queue, agent, agents, customer_id, has_offer, offered_at, "     \
 	"answered_at, ended_at, hold_ms, hold_since, end_reason, end_by, disp_code, disp_agent, disp_at, "             \
-	"disp_notes, data, last_seq, last_answered_at"
+	"disp_notes, data, last_seq, last_answered_at, wrap_ms, transferred"
 
 #define PURGE_CHUNK 1000     /* calls deleted per transaction */
 #define PURGE_GAP_NS 2000000 /* between transactions: a waiting writer takes its turn */
@@ -68,6 +68,8 @@ row_to_call(sqlite3_stmt *s, struct cl_call *c)
 		return -1;
 	c->last_seq = sqlite3_column_int64(s, 22);
 	c->last_answered_at = sqlite3_column_int64(s, 23);
+	c->wrap_ms = sqlite3_column_int64(s, 24);
+	c->transferred = sqlite3_column_int(s, 25);
 	return 0;
 }
 
@@ -105,7 +107,7 @@ sq_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	struct sq *q = (struct sq *)st;
 	sqlite3_stmt *s = sq_stmt(q, SQ_PUT_CALL,
 	                          "INSERT OR REPLACE INTO calls(" CALL_COLS ", outcome)"
-	                          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	                          err);
 	json_t *arr = json_array();
 	char *aj = NULL;
@@ -149,7 +151,9 @@ sq_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	sq_text(s, 22, c->data, &rc);
 	sq_int(s, 23, c->last_seq, &rc);
 	sq_int(s, 24, c->last_answered_at, &rc);
-	sq_text(s, 25, cl_outcome_name(cl_call_outcome(c)), &rc);
+	sq_int(s, 25, c->wrap_ms, &rc);
+	sq_int(s, 26, c->transferred, &rc);
+	sq_text(s, 27, cl_outcome_name(cl_call_outcome(c)), &rc);
 	if (rc != SQLITE_OK) {
 		sq_done(s);
 		ret = sq_fail(q, "put call", err);
@@ -335,7 +339,8 @@ purge_chunk(struct sq *q, int64_t before_ms, char (*ids)[CL_ID_MAX + 1], char *e
 			sq_fail(q, "purge", err);
 			goto fail;
 		}
-		if (sq_run(q, evs, "purge events", err) < 0 || sq_run(q, call, "purge calls", err) < 0)
+		if (sq_run(q, evs, "purge events", err) < 0 || sq_run(q, call, "purge calls", err) < 0 ||
+		    sq_purge_report_rows(q, ids[i], err) < 0)
 			goto fail;
 	}
 	if (q->base.ops->commit(&q->base, err) < 0)

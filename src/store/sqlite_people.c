@@ -247,7 +247,9 @@ sq_put_agent_state(struct cl_store *st, const char *agent, const char *state, co
 		sq_done(s);
 		return sq_fail(q, "agent state", err);
 	}
-	return sq_run(q, s, "agent state", err);
+	if (sq_run(q, s, "agent state", err) < 0)
+		return -1;
+	return sq_state_history(q, agent, state, reason, ts, err);
 }
 
 int

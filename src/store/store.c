@@ -149,6 +149,46 @@ cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *er
 }
 
 int
+cl_store_put_mark(struct cl_store *st, const struct cl_event *ev, char *err)
+{
+	return st->ops->put_mark(st, ev, err);
+}
+
+int
+cl_store_call_marks(struct cl_store *st, const char *call_id, int (*fn)(void *, const struct cl_event *), void *arg,
+                    char *err)
+{
+	return st->ops->call_marks(st, call_id, fn, arg, err);
+}
+
+int
+cl_store_put_legs(struct cl_store *st, const char *call_id, const struct cl_call_facts *f, char *err)
+{
+	return st->ops->put_legs(st, call_id, f, err);
+}
+
+int
+cl_store_report_calls(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int64_t now_ms,
+                      int (*fn)(void *, const struct cl_report_call *), void *arg, char *err)
+{
+	return st->ops->report_calls(st, from_ms, until_ms, queue, now_ms, fn, arg, err);
+}
+
+int
+cl_store_report_legs(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+                     int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err)
+{
+	return st->ops->report_legs(st, from_ms, until_ms, agent, fn, arg, err);
+}
+
+int
+cl_store_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
+                      int (*fn)(void *, const struct cl_state_row *), void *arg, char *err)
+{
+	return st->ops->agent_states(st, from_ms, until_ms, agent, fn, arg, err);
+}
+
+int
 cl_store_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err)
 {
 	return st->ops->customer_get(st, id, c, err);

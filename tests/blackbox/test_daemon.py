@@ -282,11 +282,23 @@ def socket_activation():
         d.cleanup()
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+
+
+def downgrade_to_v4(db):
+    """What version 4 left: none of the report tables (marks, legs, state history)."""
+    db.execute("DROP INDEX calls_report")
+    db.execute("DROP TABLE call_marks")
+    db.execute("DROP TABLE call_legs")
+    db.execute("DROP TABLE agent_states")
+    db.execute("ALTER TABLE calls DROP COLUMN wrap_ms")
+    db.execute("ALTER TABLE calls DROP COLUMN transferred")
+    db.execute("PRAGMA user_version=4")
 
 
 def downgrade_to_v3(db):
     """What version 3 left: no outcome column, no durable last seq."""
+    downgrade_to_v4(db)
     db.execute("ALTER TABLE calls DROP COLUMN outcome")
     db.execute("DELETE FROM meta WHERE key = 'last_seq'")
     db.execute("PRAGMA user_version=3")
@@ -374,6 +386,59 @@ def schema_v4_stores_outcomes_and_backfills_them():
         eq(a["seq"], last + 1, a)
         eq(outcomes()["o4"], "abandoned")
         eq(d.stop(), 0)
+    finally:
+        d.cleanup()
+
+
+@test
+def schema_v5_keeps_report_facts_and_backfills_them():
+    """Version 5 keeps what reports need as events are applied: each agent's part of a
+    call (legs), the call's wrap and transfer, and the agents' state history; a
+    version-4 database gets them derived from its event log."""
+    t = "2026-11-22T10:%02d:%02dZ"
+    evs = [
+        {"type": "agent.state", "agent": "a1", "state": "logged_in", "ts": t % (0, 0)},
+        {"type": "agent.state", "agent": "a1", "state": "not_ready", "reason": "lunch", "ts": t % (0, 30)},
+        {"type": "call.offered", "call_id": "r1", "from": "5551234567", "to": "1", "queue": "q", "ts": t % (1, 0)},
+        {"type": "call.ringing", "call_id": "r1", "agent": "a1", "ts": t % (1, 1)},
+        {"type": "call.ringing", "call_id": "r1", "agent": "a3", "ts": t % (1, 1)},
+        {"type": "call.answered", "call_id": "r1", "agent": "a1", "ts": t % (1, 5)},
+        {"type": "call.held", "call_id": "r1", "ts": t % (1, 15)},
+        {"type": "call.resumed", "call_id": "r1", "ts": t % (1, 20)},
+        {"type": "call.transferred", "call_id": "r1", "agent": "a1", "to_agent": "a2", "ts": t % (1, 30)},
+        {"type": "call.answered", "call_id": "r1", "agent": "a2", "ts": t % (1, 40)},
+        {"type": "call.ended", "call_id": "r1", "reason": "completed", "ts": t % (2, 0)},
+        {"type": "call.disposition", "call_id": "r1", "agent": "a2", "code": "sale", "ts": t % (2, 7)},
+    ]
+    want_legs = {("a1", 1, 1, 20000, 5000), ("a2", 1, 1, 20000, 0), ("a3", 1, 0, 0, 0)}
+    d = Daemon()
+    try:
+        d.start()
+        p = Producer(d)
+        for e in evs:
+            p.event(e)
+        eq(d.stop(), 0)
+
+        def facts():
+            db = sqlite3.connect(d.db)
+            try:
+                legs = set(db.execute("SELECT agent, rang, answered, talk_ms, hold_ms FROM call_legs"
+                                      " WHERE call_id = 'r1'").fetchall())
+                call = db.execute("SELECT wrap_ms, transferred FROM calls WHERE call_id = 'r1'").fetchone()
+                states = db.execute("SELECT agent, state, reason FROM agent_states ORDER BY ts").fetchall()
+                return legs, call, states
+            finally:
+                db.close()
+
+        want = (want_legs, (7000, 1), [("a1", "logged_in", ""), ("a1", "not_ready", "lunch")])
+        eq(facts(), want, "written by the daemon")
+        db = sqlite3.connect(d.db)
+        downgrade_to_v4(db)
+        db.commit()
+        db.close()
+        d.start()
+        eq(d.stop(), 0)
+        eq(facts(), want, "back-filled by the migration")
     finally:
         d.cleanup()
 
