@@ -5,10 +5,9 @@
 #include <event2/util.h>
 
 struct cl_server;
-struct evconnlistener;
-struct sockaddr;
 
-void cl_consoles_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *srv);
+/* cl_consoles_accept() : a connection agents.unix / agents.tcp admitted (a cl_accept_cb). */
+void cl_consoles_accept(evutil_socket_t fd, void *srv);
 /* cl_consoles_close_all() : closes every console connection (shutdown). */
 void cl_consoles_close_all(struct cl_server *srv);
 

@@ -20,7 +20,10 @@ struct cl_workers;
 struct cl_writer;
 struct event;
 struct event_base;
-struct evconnlistener;
+struct cl_listener;
+
+/* events.unix, events.tcp, agents.unix, agents.tcp, http.listen */
+#define CL_LISTENERS 5
 
 struct cl_server {
 	struct cl_config cfg;
@@ -35,9 +38,8 @@ struct cl_server {
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;
 
-	struct evconnlistener *events_unix, *events_tcp, *agents_unix, *agents_tcp;
-	struct cl_sd_fds sd; /* sockets systemd passed, until the listeners take them */
-	int events_unix_passed, agents_unix_passed;
+	struct cl_listener *listeners[CL_LISTENERS]; /* by the table in server.c; NULL when off */
+	struct cl_sd_fds sd;                         /* sockets systemd passed, until the listeners take them */
 
 	struct event *sig_term, *sig_int, *sig_hup, *watchdog, *housekeeping, *drain;
 	int stopping;

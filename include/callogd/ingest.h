@@ -16,8 +16,6 @@ struct cl_server;
 struct econn;
 struct event;
 struct evbuffer;
-struct evconnlistener;
-struct sockaddr;
 
 /* ingest.c's part of the root (srv->ingest). */
 struct cl_ingest {
@@ -44,11 +42,11 @@ struct cl_producer_ops {
 };
 
 /*
- * cl_producer_accept() : admits a new connection of conn_kind (refused and
- * counted at limit, or while stopping) and makes its bufferevent and producer
- * for owner. 0, or -1 with fd closed.
+ * cl_producer_accept() : makes the bufferevent and producer of a connection
+ * of conn_kind that its listener admitted (under its cap), for owner, and
+ * counts it open. 0, or -1 with fd closed.
  */
-int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
+int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int producer_kind,
                        const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev,
                        struct cl_producer **p);
 struct cl_producer *cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner);
@@ -84,7 +82,7 @@ void cl_ingest_quiesce(struct cl_server *srv);
 void cl_ingest_stop_reading(struct cl_server *srv);
 /* cl_ingest_close_all() : closes every producer connection (shutdown). */
 void cl_ingest_close_all(struct cl_server *srv);
-/* Listeners for events.unix / events.tcp. */
-void cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *srv);
+/* cl_ingest_accept() : a connection events.unix / events.tcp admitted (a cl_accept_cb). */
+void cl_ingest_accept(evutil_socket_t fd, void *srv);
 
 #endif

@@ -1,12 +1,51 @@
-/* net.h : socket helpers shared by every listener's connections: write-now and
- * TCP_NODELAY. */
+/* net.h : listeners (bind or take from systemd, accept with a cap, refuse and
+ * count the rest, never touch another process's socket) and the helpers every
+ * connection shares: write-now and TCP_NODELAY. */
 #ifndef CALLOGD_NET_H
 #define CALLOGD_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <event2/util.h>
 
 struct bufferevent;
+struct cl_sd_fds;
+struct event_base;
 struct iovec;
+
+/* An admitted connection: fd is non-blocking with TCP_NODELAY set, and the callee owns it. */
+typedef void (*cl_accept_cb)(evutil_socket_t fd, void *arg);
+
+/* What a listener is: the caller's table row, with its live counters. */
+struct cl_listener_conf {
+	const char *name;    /* the config key, named in errors: "events.unix" */
+	const char *sd_name; /* the FileDescriptorName= systemd passes it under */
+	const char *addr;    /* a Unix socket path, or HOST:PORT */
+	int is_unix;
+	cl_accept_cb accept; /* NULL: nothing is accepted here, the caller takes the fd (evhttp) */
+	void *arg;
+	const int *max_clients; /* read at each accept (a reload may change it); NULL: no cap */
+	const uint64_t *open;   /* connections open now, counted by their owner */
+	uint64_t *refused;      /* counts the connections refused at the cap */
+};
+
+struct cl_listener;
+
+/*
+ * cl_listener_open() : the socket systemd passed for c->sd_name or c->addr
+ * (taken from sd), else a new one bound to c->addr. A Unix socket path that
+ * another process still listens on is never unlinked: that is an error ("in
+ * use"); a stale one (ECONNREFUSED) is replaced. NULL with err filled.
+ */
+struct cl_listener *cl_listener_open(struct event_base *base, struct cl_sd_fds *sd, const struct cl_listener_conf *c,
+                                     char *err);
+/* cl_listener_take_fd() : the listening fd, now owned by the caller (listeners without accept). */
+evutil_socket_t cl_listener_take_fd(struct cl_listener *l);
+/* cl_listener_disable() : accepts no more (shutdown); connections already open are untouched. */
+void cl_listener_disable(struct cl_listener *l);
+/* cl_listener_free() : closes it, and removes its Unix socket file if this process created it. Accepts NULL. */
+void cl_listener_free(struct cl_listener *l);
 
 /* cl_bev_write_now() : appends data to bev's output and tries to write it at
  * once, so a pop or an ack does not wait for the next loop turn. */

@@ -41,4 +41,7 @@ int cl_json_quote(const char *s, char *out, size_t outlen);
 /* strdup that aborts on out-of-memory is NOT used: returns NULL like strdup. */
 char *cl_strndup(const char *s, size_t n);
 
+/* cl_mkdir_parent() : creates the directory that will hold path (one level, mode 0750); 0, or -1 with errno. */
+int cl_mkdir_parent(const char *path);
+
 #endif

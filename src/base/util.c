@@ -1,10 +1,12 @@
 /* util.c : owns the small shared helpers: clocks, RFC 3339, randomness, UTF-8. */
 #include <ctype.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "callogd/util.h"
@@ -252,4 +254,18 @@ cl_json_quote(const char *s, char *out, size_t outlen)
 #undef PUT
 	out[n] = '\0';
 	return (int)n;
+}
+
+int
+cl_mkdir_parent(const char *path)
+{
+	char *copy = strdup(path);
+	int rc = 0;
+
+	if (copy == NULL)
+		return -1;
+	if (mkdir(dirname(copy), 0750) < 0 && errno != EEXIST)
+		rc = -1;
+	free(copy);
+	return rc;
 }

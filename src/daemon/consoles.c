@@ -260,17 +260,14 @@ console_event(struct bufferevent *bev, short what, void *arg)
 }
 
 void
-cl_consoles_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+cl_consoles_accept(evutil_socket_t fd, void *arg)
 {
 	struct cl_server *srv = arg;
 	struct cl_console *c = calloc(1, sizeof(*c));
 	struct timeval tv = {HELLO_TIMEOUT_S, 0};
 
-	(void)l;
-	(void)sa;
-	(void)socklen;
-	if (c == NULL || cl_producer_accept(srv, fd, CL_CONN_CONSOLE, srv->cfg.agents_max_clients, CL_PRODUCER_CONSOLE,
-	                                    &console_ops, c, &c->bev, &c->p) < 0) {
+	if (c == NULL ||
+	    cl_producer_accept(srv, fd, CL_CONN_CONSOLE, CL_PRODUCER_CONSOLE, &console_ops, c, &c->bev, &c->p) < 0) {
 		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);

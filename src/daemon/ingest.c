@@ -487,15 +487,9 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 }
 
 int
-cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int limit, int producer_kind,
+cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int producer_kind,
                    const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p)
 {
-	if (srv->stopping || srv->m.connections[conn_kind] >= (uint64_t)limit) {
-		srv->m.refused[conn_kind]++;
-		evutil_closesocket(fd);
-		return -1;
-	}
-	cl_sock_nodelay(fd); /* acks and pops must not wait for Nagle */
 	if ((*bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		evutil_closesocket(fd);
 		return -1;
@@ -694,16 +688,13 @@ econn_event(struct bufferevent *bev, short what, void *arg)
 }
 
 void
-cl_ingest_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+cl_ingest_accept(evutil_socket_t fd, void *arg)
 {
 	struct cl_server *srv = arg;
 	struct econn *c = calloc(1, sizeof(*c));
 
-	(void)l;
-	(void)sa;
-	(void)socklen;
-	if (c == NULL || cl_producer_accept(srv, fd, CL_CONN_EVENTS, srv->cfg.events_max_clients, CL_PRODUCER_EVENTS,
-	                                    &econn_ops, c, &c->bev, &c->p) < 0) {
+	if (c == NULL ||
+	    cl_producer_accept(srv, fd, CL_CONN_EVENTS, CL_PRODUCER_EVENTS, &econn_ops, c, &c->bev, &c->p) < 0) {
 		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);

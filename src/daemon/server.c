@@ -1,29 +1,24 @@
 /* server.c : owns the daemon's lifetime: start-up in order, signals, reload,
  * the periodic jobs (watchdog, retention) and a draining shutdown. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "callogd/consoles.h"
 #include "callogd/daemon.h"
 #include "callogd/http.h"
 #include "callogd/ingest.h"
 #include "callogd/log.h"
+#include "callogd/net.h"
 #include "callogd/pops.h"
 #include "callogd/sdnotify.h"
 #include "callogd/server.h"
@@ -35,119 +30,59 @@
 #define SHUTDOWN_DEADLINE_MS 4000
 #define RETENTION_CHECK_S 3600
 
-/* Creates the directory that will hold path (one level), so a fresh checkout runs. */
-static void
-ensure_parent_dir(const char *path)
-{
-	char *copy = strdup(path);
+#define CFG(field) offsetof(struct cl_config, field)
 
-	if (copy == NULL)
-		return;
-	if (mkdir(dirname(copy), 0750) < 0 && errno != EEXIST)
-		log_debug("msg=\"cannot create directory\" path=\"%s\" error=\"%s\"", copy, strerror(errno));
-	free(copy);
-}
+/* The listeners: one row each, opened in this order, before anything else starts. */
+static const struct listener_row {
+	const char *name;    /* its config key */
+	const char *sd_name; /* FileDescriptorName= in the shipped .socket units */
+	size_t addr;         /* char * in struct cl_config */
+	int is_unix;
+	cl_accept_cb accept; /* NULL: http, whose fd evhttp takes */
+	int kind;            /* enum cl_conn_kind, counted per kind */
+	size_t max_clients;  /* int in struct cl_config: the cap per kind */
+} listener_table[CL_LISTENERS] = {
+    {"events.unix", CL_SD_NAME_EVENTS_UNIX, CFG(events_unix), 1, cl_ingest_accept, CL_CONN_EVENTS,
+     CFG(events_max_clients)},
+    {"events.tcp", CL_SD_NAME_EVENTS_TCP, CFG(events_tcp), 0, cl_ingest_accept, CL_CONN_EVENTS,
+     CFG(events_max_clients)},
+    {"agents.unix", CL_SD_NAME_AGENTS_UNIX, CFG(agents_unix), 1, cl_consoles_accept, CL_CONN_CONSOLE,
+     CFG(agents_max_clients)},
+    {"agents.tcp", CL_SD_NAME_AGENTS_TCP, CFG(agents_tcp), 0, cl_consoles_accept, CL_CONN_CONSOLE,
+     CFG(agents_max_clients)},
+    {"http.listen", CL_SD_NAME_HTTP, CFG(http_listen), 0, NULL, CL_CONN_HTTP, 0},
+};
+#define LISTENER_HTTP 4
 
-static struct evconnlistener *
-listen_unix(struct cl_server *srv, const char *name, const char *path, evconnlistener_cb cb, char *err)
-{
-	struct sockaddr_un sun;
-	struct evconnlistener *l;
-	struct stat sb;
-	int fd;
-
-	if (cl_sd_fds_take(&srv->sd, name, path, &fd, err) < 0)
-		return NULL;
-	if (fd >= 0) {
-		/* systemd owns this socket file: it must outlive us, so never unlink it. */
-		if (strcmp(name, CL_SD_NAME_EVENTS_UNIX) == 0)
-			srv->events_unix_passed = 1;
-		else
-			srv->agents_unix_passed = 1;
-		evutil_make_socket_nonblocking(fd); /* systemd passes blocking sockets */
-		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ensure_parent_dir(path);
-	/* A socket file left by a previous run is stale: nothing else may own our path. */
-	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-		unlink(path);
-	l = evconnlistener_new_bind(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-	                            (struct sockaddr *)&sun, sizeof(sun));
-	if (l == NULL) {
-		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: %s", name, path, strerror(errno));
-		return NULL;
-	}
-	if (chmod(path, 0660) < 0) {
-		snprintf(err, CL_ERR_LEN, "cannot set the mode of %s: %s", path, strerror(errno));
-		evconnlistener_free(l);
-		return NULL;
-	}
-	return l;
-}
-
-/* Parses "host:port" into ss; -1 with err when it is not an address. */
 static int
-parse_listen(const char *name, const char *addr, struct sockaddr_storage *ss, int *sslen, char *err)
+open_listeners(struct cl_server *srv, char *err)
 {
-	*sslen = sizeof(*ss);
-	memset(ss, 0, sizeof(*ss));
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, sslen) < 0) {
-		snprintf(err, CL_ERR_LEN, "%s: \"%s\" is not an IP address and port", name, addr);
-		return -1;
+	char *cfg = (char *)&srv->cfg;
+
+	for (size_t i = 0; i < CL_LISTENERS; i++) {
+		const struct listener_row *r = &listener_table[i];
+		struct cl_listener_conf c = {.name = r->name,
+		                             .sd_name = r->sd_name,
+		                             .addr = *(char **)(cfg + r->addr),
+		                             .is_unix = r->is_unix,
+		                             .accept = r->accept,
+		                             .arg = srv};
+		if (c.addr[0] == '\0')
+			continue;
+		if (r->accept != NULL) {
+			/* Points into srv->cfg, which a reload updates in place. */
+			c.max_clients = (const int *)(cfg + r->max_clients);
+			c.open = &srv->m.connections[r->kind];
+			c.refused = &srv->m.refused[r->kind];
+		}
+		if ((srv->listeners[i] = cl_listener_open(srv->base, &srv->sd, &c, err)) == NULL)
+			return -1;
 	}
+	for (size_t i = 0; i < srv->sd.n; i++)
+		if (!srv->sd.v[i].taken)
+			log_warnx("msg=\"passed socket matches no listener, closed\" name=\"%s\"", srv->sd.v[i].name);
+	cl_sd_fds_free(&srv->sd);
 	return 0;
-}
-
-static struct evconnlistener *
-listen_tcp(struct cl_server *srv, const char *name, const char *addr, evconnlistener_cb cb, char *err)
-{
-	struct sockaddr_storage ss;
-	struct evconnlistener *l;
-	int sslen, fd;
-
-	if (cl_sd_fds_take(&srv->sd, name, addr, &fd, err) < 0)
-		return NULL;
-	if (fd >= 0) {
-		evutil_make_socket_nonblocking(fd); /* systemd passes blocking sockets */
-		return evconnlistener_new(srv->base, cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	}
-	if (parse_listen(name, addr, &ss, &sslen, err) < 0)
-		return NULL;
-	l = evconnlistener_new_bind(srv->base, cb, srv,
-	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 1024,
-	                            (struct sockaddr *)&ss, sslen);
-	if (l == NULL)
-		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: %s", name, addr, strerror(errno));
-	return l;
-}
-
-/* An fd bound for http.listen, or the one systemd passed (evhttp takes a bound socket). */
-static int
-server_http_fd(struct cl_server *srv, char *err)
-{
-	struct sockaddr_storage ss;
-	int sslen, one = 1, fd;
-
-	if (cl_sd_fds_take(&srv->sd, CL_SD_NAME_HTTP, srv->cfg.http_listen, &fd, err) < 0)
-		return -1;
-	if (fd >= 0) {
-		evutil_make_socket_nonblocking(fd);
-		return fd;
-	}
-	if (parse_listen("http", srv->cfg.http_listen, &ss, &sslen, err) < 0)
-		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) < 0 || listen(fd, 1024) < 0) {
-		snprintf(err, CL_ERR_LEN, "cannot listen on http %s: %s", srv->cfg.http_listen, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void
@@ -214,14 +149,8 @@ begin_shutdown(struct cl_server *srv, const char *why)
 	log_info("msg=\"stopping\" signal=%s", why);
 	cl_sd_notify("STOPPING=1");
 	/* Stop accepting; what was received is still committed and acknowledged. */
-	if (srv->events_unix)
-		evconnlistener_disable(srv->events_unix);
-	if (srv->events_tcp)
-		evconnlistener_disable(srv->events_tcp);
-	if (srv->agents_unix)
-		evconnlistener_disable(srv->agents_unix);
-	if (srv->agents_tcp)
-		evconnlistener_disable(srv->agents_tcp);
+	for (size_t i = 0; i < CL_LISTENERS; i++)
+		cl_listener_disable(srv->listeners[i]);
 	cl_ingest_quiesce(srv);
 	cl_ingest_flush(srv);
 	srv->drain = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
@@ -325,7 +254,12 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "cannot create the event loop");
 		return -1;
 	}
-	ensure_parent_dir(srv->cfg.db_path);
+	/* First: a second daemon on this configuration stops here, before it opens the database. */
+	if (open_listeners(srv, err) < 0)
+		return -1;
+	if (cl_mkdir_parent(srv->cfg.db_path) < 0)
+		log_debug("msg=\"cannot create directory\" path=\"%s\" error=\"%s\"", srv->cfg.db_path,
+		          strerror(errno));
 	if ((srv->writer = cl_writer_start(srv->cfg.db_path, srv->base, cl_ingest_done, srv, err)) == NULL)
 		return -1;
 	if ((srv->workers = cl_workers_start(srv->cfg.db_path, srv->base, CL_WORKERS_DEFAULT_THREADS,
@@ -351,29 +285,9 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
-	if (srv->cfg.events_unix[0] &&
-	    (srv->events_unix =
-	         listen_unix(srv, CL_SD_NAME_EVENTS_UNIX, srv->cfg.events_unix, cl_ingest_accept, err)) == NULL)
+	if (srv->listeners[LISTENER_HTTP] != NULL &&
+	    (srv->http = cl_http_start(srv, cl_listener_take_fd(srv->listeners[LISTENER_HTTP]), err)) == NULL)
 		return -1;
-	if (srv->cfg.events_tcp[0] && (srv->events_tcp = listen_tcp(srv, CL_SD_NAME_EVENTS_TCP, srv->cfg.events_tcp,
-	                                                            cl_ingest_accept, err)) == NULL)
-		return -1;
-	if (srv->cfg.agents_unix[0] &&
-	    (srv->agents_unix =
-	         listen_unix(srv, CL_SD_NAME_AGENTS_UNIX, srv->cfg.agents_unix, cl_consoles_accept, err)) == NULL)
-		return -1;
-	if (srv->cfg.agents_tcp[0] && (srv->agents_tcp = listen_tcp(srv, CL_SD_NAME_AGENTS_TCP, srv->cfg.agents_tcp,
-	                                                            cl_consoles_accept, err)) == NULL)
-		return -1;
-	if (srv->cfg.http_listen[0]) {
-		int fd = server_http_fd(srv, err);
-		if (fd < 0 || (srv->http = cl_http_start(srv, fd, err)) == NULL)
-			return -1;
-	}
-	for (size_t i = 0; i < srv->sd.n; i++)
-		if (!srv->sd.v[i].taken)
-			log_warnx("msg=\"passed socket matches no listener, closed\" name=\"%s\"", srv->sd.v[i].name);
-	cl_sd_fds_free(&srv->sd);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
@@ -399,15 +313,11 @@ start(struct cl_server *srv, char *err)
 static void
 stop(struct cl_server *srv)
 {
-	if (srv->events_unix)
-		evconnlistener_free(srv->events_unix);
-	if (srv->events_tcp)
-		evconnlistener_free(srv->events_tcp);
-	if (srv->agents_unix)
-		evconnlistener_free(srv->agents_unix);
-	if (srv->agents_tcp)
-		evconnlistener_free(srv->agents_tcp);
-	srv->events_unix = srv->events_tcp = srv->agents_unix = srv->agents_tcp = NULL;
+	/* Accept no more; each Unix socket file this process made goes with its listener. */
+	for (size_t i = 0; i < CL_LISTENERS; i++) {
+		cl_listener_free(srv->listeners[i]);
+		srv->listeners[i] = NULL;
+	}
 	if (srv->drain) {
 		event_free(srv->drain);
 		srv->drain = NULL;
@@ -440,10 +350,6 @@ stop(struct cl_server *srv)
 			event_free(evs[i]);
 	if (srv->base)
 		event_base_free(srv->base);
-	if (srv->cfg.events_unix[0] && !srv->events_unix_passed)
-		unlink(srv->cfg.events_unix);
-	if (srv->cfg.agents_unix[0] && !srv->agents_unix_passed)
-		unlink(srv->cfg.agents_unix);
 	cl_sd_fds_free(&srv->sd);
 }
 
