@@ -19,9 +19,14 @@
 #include "callogd/pops.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/workers.h"
 
 #define CONSOLE_MAX_LINE 16384
 #define HELLO_TIMEOUT_S 10
+
+#define TOKEN_MAX 128 /* a longer token is a wrong one */
+
+struct hello_job;
 
 struct cl_console {
 	struct cl_console *next, *prev; /* srv->consoles */
@@ -29,9 +34,21 @@ struct cl_console {
 	struct bufferevent *bev;
 	struct cl_sub sub;
 	struct cl_producer *p;
+	struct hello_job *hello; /* the token check running on a worker; lines wait for it */
 	int welcomed;
 	int dead; /* dropped: freed from the loop, never from inside a callback chain */
 };
+
+/* A hello's token check; the console may be gone (c NULL) when it comes back. */
+struct hello_job {
+	struct cl_job job;
+	struct cl_console *c;
+	char agent[CL_ID_MAX + 1];
+	char token[TOKEN_MAX + 1];
+	int ok;
+};
+
+static void console_read(struct bufferevent *bev, void *arg);
 
 static void
 console_free(struct cl_console *c)
@@ -43,6 +60,8 @@ console_free(struct cl_console *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->m.connections[CL_CONN_CONSOLE]--;
+	if (c->hello)
+		c->hello->c = NULL;
 	if (c->welcomed && !c->dead)
 		cl_pops_unsubscribe(c->srv->pops, &c->sub);
 	cl_producer_release(c->p);
@@ -114,34 +133,91 @@ console_flushed(void *owner)
 
 static const struct cl_producer_ops console_ops = {console_out, console_flushed};
 
-static int
-console_hello(struct cl_console *c, json_t *j)
+/* A console that failed its hello: told so, then closed once that is written. */
+static void
+console_refuse(struct cl_console *c)
 {
-	const char *type = json_string_value(json_object_get(j, "type"));
-	const char *agent = json_string_value(json_object_get(j, "agent"));
-	const char *token = json_string_value(json_object_get(j, "token"));
+	c->srv->m.errors[CL_EVERR_AUTH]++;
+	console_write_line(c, "{\"type\":\"error\",\"code\":\"auth\"}\n");
+	c->dead = 1; /* never subscribed: close once the error is out */
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		console_free(c);
+}
+
+static void
+hello_run(struct cl_job *job, struct cl_worker_ctx *ctx)
+{
+	struct hello_job *h = (struct hello_job *)job;
+
+	h->ok = cl_store_agent_check(ctx->st, h->agent, h->token) == 1;
+}
+
+/* On the loop: welcome (then the lines that waited), or refuse. */
+static void
+hello_done(struct cl_job *job, int status)
+{
+	struct hello_job *h = (struct hello_job *)job;
+	struct cl_console *c = h->c;
 	char line[CL_ID_MAX * 6 + 64];
 	json_t *w;
 	char *s;
 
-	if (!type || strcmp(type, "hello") != 0 || !agent || !token || strlen(agent) > CL_ID_MAX ||
-	    cl_store_agent_check(c->srv->reader, agent, token) != 1)
-		return -1;
-	snprintf(c->sub.agent, sizeof(c->sub.agent), "%s", agent);
+	if (c == NULL)
+		goto done; /* the console went away meanwhile */
+	c->hello = NULL;
+	if (status != CL_JOB_RAN || !h->ok) {
+		console_refuse(c);
+		goto done;
+	}
+	snprintf(c->sub.agent, sizeof(c->sub.agent), "%s", h->agent);
 	c->welcomed = 1;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	if (c->srv->cfg.agents_idle_timeout > 0) {
 		struct timeval tv = {c->srv->cfg.agents_idle_timeout, 0};
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
-	w = json_pack("{s:s, s:s}", "type", "welcome", "agent", agent);
+	w = json_pack("{s:s, s:s}", "type", "welcome", "agent", h->agent);
 	s = w ? json_dumps(w, JSON_COMPACT) : NULL;
 	json_decref(w);
 	snprintf(line, sizeof(line), "%s\n", s ? s : "{\"type\":\"welcome\"}");
 	free(s);
 	console_write_line(c, line);
-	log_info("msg=\"console connected\" agent=\"%s\"", agent);
+	log_info("msg=\"console connected\" agent=\"%s\"", h->agent);
 	cl_pops_subscribe(c->srv->pops, &c->sub, -1);
+	if (!c->dead) {
+		bufferevent_enable(c->bev, EV_READ);
+		console_read(c->bev, c); /* lines that came after the hello are buffered already */
+	}
+done:
+	free(h);
+}
+
+/* Starts the hello's token check on a worker; -1 when the hello is malformed or cannot be checked. */
+static int
+console_hello(struct cl_console *c, json_t *j)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	const char *agent = json_string_value(json_object_get(j, "agent"));
+	const char *token = json_string_value(json_object_get(j, "token"));
+	char err[CL_ERR_LEN];
+	struct hello_job *h;
+
+	if (!type || strcmp(type, "hello") != 0 || !agent || !token || strlen(agent) == 0 ||
+	    strlen(agent) > CL_ID_MAX || strlen(token) > TOKEN_MAX || (h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	h->job.run = hello_run;
+	h->job.done = hello_done;
+	h->c = c;
+	snprintf(h->agent, sizeof(h->agent), "%s", agent);
+	snprintf(h->token, sizeof(h->token), "%s", token);
+	if (cl_workers_submit(c->srv->workers, &h->job, CL_JOB_HIGH, err) < 0) {
+		log_warnx("msg=\"console hello not checked\" error=\"%s\"", err);
+		free(h);
+		return -1;
+	}
+	c->hello = h;
+	bufferevent_disable(c->bev, EV_READ); /* more lines wait in the buffer */
 	return 0;
 }
 
@@ -193,7 +269,7 @@ console_read(struct bufferevent *bev, void *arg)
 	struct cl_console *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!c->dead) {
+	while (!c->dead && c->hello == NULL) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		json_t *j;
@@ -217,13 +293,8 @@ console_read(struct bufferevent *bev, void *arg)
 		free(line);
 		if (!c->welcomed) {
 			if (j == NULL || !json_is_object(j) || console_hello(c, j) < 0) {
-				c->srv->m.errors[CL_EVERR_AUTH]++;
-				console_write_line(c, "{\"type\":\"error\",\"code\":\"auth\"}\n");
 				json_decref(j);
-				c->dead = 1; /* never subscribed: close once the error is out */
-				bufferevent_disable(bev, EV_READ);
-				if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-					console_free(c);
+				console_refuse(c);
 				return;
 			}
 		} else if (j == NULL || !json_is_object(j)) {

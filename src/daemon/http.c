@@ -17,7 +17,9 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "callogd/api.h"
 #include "callogd/daemon.h"
+#include "callogd/hjob.h"
 #include "callogd/hmap.h"
 #include "callogd/http.h"
 #include "callogd/ingest.h"
@@ -27,7 +29,6 @@
 #include "callogd/sha256.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
-#include "callogd/views.h"
 #include "callogd/web.h"
 #include "callogd/writer.h"
 
@@ -36,6 +37,7 @@
 #define SESSIONS_MAX 100000
 #define COOKIE_NAME "callogd_session"
 #define POST_EVENTS_MAX_LINES 100000
+#define API_UNAUTHORIZED "an API token is required (Authorization: Bearer)"
 
 struct sse {
 	struct sse *next, *prev; /* h->streams */
@@ -65,53 +67,6 @@ struct hreq {
 	int fed;    /* every line has been handed to the producer */
 	int single; /* a console-style endpoint: one answer, status from it */
 };
-
-static void
-reply_json(struct evhttp_request *req, int code, json_t *j)
-{
-	struct evbuffer *b = evbuffer_new();
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	json_decref(j);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	if (b && s) {
-		evbuffer_add_printf(b, "%s\n", s);
-		evhttp_send_reply(req, code, NULL, b);
-	} else {
-		evhttp_send_reply(req, 500, NULL, NULL);
-	}
-	free(s);
-	if (b)
-		evbuffer_free(b);
-}
-
-static void
-reply_error(struct evhttp_request *req, int code, const char *error, const char *msg)
-{
-	reply_json(req, code, json_pack("{s:s, s:s}", "error", error, "message", msg));
-}
-
-static const char *
-bearer(struct evhttp_request *req)
-{
-	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-
-	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
-		return NULL;
-	a += 7;
-	while (*a == ' ')
-		a++;
-	return *a ? a : NULL;
-}
-
-static int
-api_authorized(struct cl_http *h, struct evhttp_request *req)
-{
-	const char *t = bearer(req);
-
-	return t != NULL && cl_store_token_check(h->srv->reader, t) == 1;
-}
 
 /* The session cookie's value, copied into out, or -1. */
 static int
@@ -192,21 +147,34 @@ session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac
 		return -1;
 	if (mac_out)
 		memcpy(mac_out, mac, CL_SHA256_HEX);
-	/* A removed agent's sessions end with it. */
-	return cl_store_agent_active(h->srv->reader, agent) ? 0 : -1;
+	return 0;
 }
 
-/* May req act for agent? Its agent token, its session, or an API token. */
-static int
-agent_authorized(struct cl_http *h, struct evhttp_request *req, const char *agent)
+/*
+ * A job that lets req act for agent once a worker agrees: its agent token or an
+ * API token, or else its session, whose agent must still exist (a removed
+ * agent's sessions end with it). NULL after answering req (401 or 500).
+ */
+static struct cl_hjob *
+agent_job(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *unauthorized)
 {
-	const char *t = bearer(req);
 	char who[CL_ID_MAX + 1];
+	int auth = CL_HJOB_AGENT_TOKEN | CL_HJOB_API_TOKEN;
+	struct cl_hjob *j;
 
-	if (t != NULL)
-		return cl_store_agent_check(h->srv->reader, agent, t) == 1 ||
-		       cl_store_token_check(h->srv->reader, t) == 1;
-	return session_of(h, req, who, NULL) == 0 && strcmp(who, agent) == 0;
+	if (cl_http_bearer(req) == NULL) {
+		if (session_of(h, req, who, NULL) < 0 || strcmp(who, agent) != 0) {
+			cl_http_reply_error(req, 401, "unauthorized", unauthorized);
+			return NULL;
+		}
+		auth = CL_HJOB_AGENT_ACTIVE;
+	}
+	if ((j = cl_hjob_new(h->srv, req, auth, unauthorized)) == NULL) {
+		cl_http_reply_error(req, 500, "internal", "out of memory");
+		return NULL;
+	}
+	snprintf(j->agent, sizeof(j->agent), "%s", agent);
+	return j;
 }
 
 static json_t *
@@ -278,30 +246,24 @@ sse_closed(struct evhttp_connection *evcon, void *arg)
 	free(e);
 }
 
+/* On the loop, once the caller is checked: the stream starts. */
 static void
-stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct evkeyvalq *q)
+stream_start(struct cl_hjob *j)
 {
+	struct cl_http *h = j->srv->http;
+	struct evhttp_request *req = j->req;
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
 	struct sse *e;
 
-	/* EventSource cannot set the header on a new connection: accept it in the query too. */
-	if (last == NULL)
-		last = evhttp_find_header(q, "last_event_id");
-
-	if (!agent_authorized(h, req, agent)) {
-		reply_error(req, 401, "unauthorized", "an agent token, session or API token is required");
-		return;
-	}
 	if (h->srv->m.connections[CL_CONN_SSE] + h->srv->m.connections[CL_CONN_CONSOLE] >=
 	    (uint64_t)h->srv->cfg.agents_max_clients) {
 		h->srv->m.refused[CL_CONN_SSE]++;
-		reply_error(req, 503, "busy", "too many consoles");
-		return;
+		cl_http_reply_error(req, 503, "busy", "too many consoles");
+		goto done;
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		reply_error(req, 500, "internal", "out of memory");
-		return;
+		cl_http_reply_error(req, 500, "internal", "out of memory");
+		goto done;
 	}
 	e->h = h;
 	e->req = req;
@@ -309,7 +271,7 @@ stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct 
 	e->sub.send = sse_send;
 	e->sub.drop = sse_drop;
 	e->sub.kind = CL_CONN_SSE;
-	snprintf(e->sub.agent, sizeof(e->sub.agent), "%s", agent);
+	snprintf(e->sub.agent, sizeof(e->sub.agent), "%s", j->agent);
 	e->next = h->streams;
 	if (e->next)
 		e->next->prev = e;
@@ -327,19 +289,37 @@ stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct 
 	{
 		struct evbuffer *b = evbuffer_new();
 		if (b) {
-			evbuffer_add_printf(b, "retry: 2000\n: welcome %s\n\n", agent);
+			evbuffer_add_printf(b, "retry: 2000\n: welcome %s\n\n", j->agent);
 			evhttp_send_reply_chunk(req, b);
 			evbuffer_free(b);
 		}
 	}
+	cl_pops_subscribe(h->srv->pops, &e->sub, j->arg);
+done:
+	cl_hjob_free(j);
+}
+
+static void
+stream(struct cl_http *h, struct evhttp_request *req, const char *agent, struct evkeyvalq *q)
+{
+	const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+	struct cl_hjob *j;
 	long long after = -1;
+
+	/* EventSource cannot set the header on a new connection: accept it in the query too. */
+	if (last == NULL)
+		last = evhttp_find_header(q, "last_event_id");
 	if (last != NULL) {
 		char *end;
 		after = strtoll(last, &end, 10);
 		if (*last == '\0' || *end != '\0' || after < 0)
 			after = -1;
 	}
-	cl_pops_subscribe(h->srv->pops, &e->sub, after);
+	if ((j = agent_job(h, req, agent, "an agent token, session or API token is required")) == NULL)
+		return;
+	j->arg = after;
+	j->finish = stream_start;
+	cl_hjob_submit(j, CL_JOB_HIGH);
 }
 
 static void
@@ -427,19 +407,19 @@ hreq_new(struct cl_http *h, struct evhttp_request *req, int kind)
 	return r;
 }
 
+/* On the loop, once the API token is checked: the body's events go in. */
 static void
-post_events(struct cl_http *h, struct evhttp_request *req)
+post_events_feed(struct cl_hjob *j)
 {
+	struct cl_http *h = j->srv->http;
+	struct evhttp_request *req = j->req;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	char *data = (char *)evbuffer_pullup(in, -1);
 	struct hreq *r;
 	json_t *whole;
 
-	if (!api_authorized(h, req)) {
-		reply_error(req, 401, "unauthorized", "an API token is required (Authorization: Bearer)");
-		return;
-	}
+	cl_hjob_free(j);
 	/* Every line gets an answer: bound the lines, or a small body could ask for a huge reply. */
 	size_t lines = 1;
 	for (const char *nl = data, *end = data + len; (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
@@ -447,11 +427,11 @@ post_events(struct cl_http *h, struct evhttp_request *req)
 	if (lines > POST_EVENTS_MAX_LINES + 1) {
 		char msg[64];
 		snprintf(msg, sizeof(msg), "at most %d lines per request", POST_EVENTS_MAX_LINES);
-		reply_error(req, 413, "too_large", msg);
+		cl_http_reply_error(req, 413, "too_large", msg);
 		return;
 	}
 	if ((r = hreq_new(h, req, CL_PRODUCER_EVENTS)) == NULL) {
-		reply_error(req, 500, "internal", "out of memory");
+		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
 	/* One object, possibly pretty-printed over several lines, or NDJSON. */
@@ -481,25 +461,37 @@ post_events(struct cl_http *h, struct evhttp_request *req)
 	hreq_maybe_finish(r);
 }
 
-/* POST /api/agents/ID/disposition and /state: the web console's wrap-up. */
 static void
-post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *what)
+post_events(struct cl_http *h, struct evhttp_request *req)
 {
+	struct cl_hjob *j = cl_hjob_new(h->srv, req, CL_HJOB_API_TOKEN, API_UNAUTHORIZED);
+
+	if (j == NULL) {
+		cl_http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	j->finish = post_events_feed;
+	cl_hjob_submit(j, CL_JOB_HIGH);
+}
+
+/* On the loop, once the caller is checked: the web console's message goes in as an event. */
+static void
+post_agent_feed(struct cl_hjob *j)
+{
+	struct cl_http *h = j->srv->http;
+	struct evhttp_request *req = j->req;
+	const char *agent = j->agent;
 	json_t *in = body_json(req), *ev = NULL;
 	struct hreq *r;
 	char *line;
 
-	if (!agent_authorized(h, req, agent)) {
-		json_decref(in);
-		reply_error(req, 401, "unauthorized", "an agent token or session is required");
-		return;
-	}
 	if (in == NULL || !json_is_object(in)) {
 		json_decref(in);
-		reply_error(req, 400, "bad_json", "the body must be a JSON object");
+		cl_http_reply_error(req, 400, "bad_json", "the body must be a JSON object");
+		cl_hjob_free(j);
 		return;
 	}
-	if (strcmp(what, "disposition") == 0) {
+	if (j->arg == 0) {
 		ev = json_pack("{s:s, s:s}", "type", "call.disposition", "agent", agent);
 		if (ev) {
 			json_object_set(ev, "call_id", json_object_get(in, "call_id"));
@@ -518,9 +510,10 @@ post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *ag
 	json_decref(in);
 	line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
+	cl_hjob_free(j);
 	if (line == NULL || (r = hreq_new(h, req, CL_PRODUCER_CONSOLE)) == NULL) {
 		free(line);
-		reply_error(req, 500, "internal", "out of memory");
+		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
 	r->single = 1;
@@ -530,7 +523,41 @@ post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *ag
 	hreq_maybe_finish(r);
 }
 
+/* POST /api/agents/ID/disposition and /state: the web console's wrap-up. */
+static void
+post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *what)
+{
+	struct cl_hjob *j = agent_job(h, req, agent, "an agent token or session is required");
+
+	if (j == NULL)
+		return;
+	j->arg = strcmp(what, "disposition") == 0 ? 0 : 1;
+	j->finish = post_agent_feed;
+	cl_hjob_submit(j, CL_JOB_HIGH);
+}
+
 /* ---- login ---- */
+
+/* On the loop, once the agent's token is checked: the session cookie. */
+static void
+login_finish(struct cl_hjob *j)
+{
+	struct cl_http *h = j->srv->http;
+	char hexagent[2 * CL_ID_MAX + 1], mac[CL_SHA256_HEX], cookie[SESSION_COOKIE_MAX + 128];
+	long long expires = cl_now_ms() + SESSION_TTL_MS;
+
+	hex_encode((const unsigned char *)j->agent, strlen(j->agent), hexagent);
+	/* Two logins in one millisecond must not share a cookie: a logout would end both. */
+	if (expires <= h->last_expires)
+		expires = h->last_expires + 1;
+	h->last_expires = expires;
+	session_mac(h, j->agent, expires, mac);
+	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
+	         hexagent, expires, mac, SESSION_TTL_MS / 1000);
+	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Set-Cookie", cookie);
+	cl_http_reply_json(j->req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", j->agent));
+	cl_hjob_free(j);
+}
 
 static void
 login(struct cl_http *h, struct evhttp_request *req)
@@ -538,30 +565,25 @@ login(struct cl_http *h, struct evhttp_request *req)
 	json_t *in = body_json(req);
 	const char *agent = in ? json_string_value(json_object_get(in, "agent")) : NULL;
 	const char *token = in ? json_string_value(json_object_get(in, "token")) : NULL;
-	char hexagent[2 * CL_ID_MAX + 1], mac[CL_SHA256_HEX], cookie[SESSION_COOKIE_MAX + 128];
-	long long expires = cl_now_ms() + SESSION_TTL_MS;
+	struct cl_hjob *j;
 
 	if (agent == NULL || token == NULL || strlen(agent) == 0 || strlen(agent) > CL_ID_MAX) {
 		json_decref(in);
-		reply_error(req, 400, "bad_request", "the body must be {\"agent\":..,\"token\":..}");
+		cl_http_reply_error(req, 400, "bad_request", "the body must be {\"agent\":..,\"token\":..}");
 		return;
 	}
-	if (cl_store_agent_check(h->srv->reader, agent, token) != 1) {
+	if ((j = cl_hjob_new(h->srv, req, CL_HJOB_AGENT_TOKEN, "unknown agent or wrong token")) == NULL) {
 		json_decref(in);
-		reply_error(req, 401, "unauthorized", "unknown agent or wrong token");
+		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	hex_encode((const unsigned char *)agent, strlen(agent), hexagent);
-	/* Two logins in one millisecond must not share a cookie: a logout would end both. */
-	if (expires <= h->last_expires)
-		expires = h->last_expires + 1;
-	h->last_expires = expires;
-	session_mac(h, agent, expires, mac);
-	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
-	         hexagent, expires, mac, SESSION_TTL_MS / 1000);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
-	reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", agent));
+	snprintf(j->agent, sizeof(j->agent), "%s", agent);
+	j->token[0] = '\0'; /* the body's token, not a bearer's; too long is no token */
+	if (strlen(token) <= CL_HJOB_TOKEN_MAX)
+		snprintf(j->token, sizeof(j->token), "%s", token);
 	json_decref(in);
+	j->finish = login_finish;
+	cl_hjob_submit(j, CL_JOB_HIGH);
 }
 
 /* Remembers mac as logged out until until_ms. */
@@ -593,171 +615,7 @@ logout(struct cl_http *h, struct evhttp_request *req)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 	                  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-	reply_json(req, 200, json_pack("{s:b}", "ok", 1));
-}
-
-/* ---- queries ---- */
-
-/* Parses an RFC 3339 time or a YYYY-MM-DD date (midnight UTC); -1 if neither. */
-static int
-parse_when(const char *s, int64_t *ms)
-{
-	char buf[40];
-
-	if (cl_time_parse(s, ms) == 0)
-		return 0;
-	if (strlen(s) == 10) {
-		snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
-		return cl_time_parse(buf, ms);
-	}
-	return -1;
-}
-
-static void
-get_calls(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
-{
-	struct cl_call_filter f = {0};
-	const char *since = evhttp_find_header(q, "since"), *until = evhttp_find_header(q, "until");
-	const char *limit = evhttp_find_header(q, "limit"), *number = evhttp_find_header(q, "number");
-	char norm[CL_NUMBER_LEN], err[CL_ERR_LEN];
-	json_t *out;
-
-	f.limit = 100;
-	if (since && parse_when(since, &f.since) < 0) {
-		reply_error(req, 400, "bad_request", "since must be an RFC 3339 time or YYYY-MM-DD");
-		return;
-	}
-	if (until && parse_when(until, &f.until) < 0) {
-		reply_error(req, 400, "bad_request", "until must be an RFC 3339 time or YYYY-MM-DD");
-		return;
-	}
-	if (limit) {
-		char *end;
-		long l = strtol(limit, &end, 10);
-		if (*limit == '\0' || *end != '\0' || l < 1 || l > 1000) {
-			reply_error(req, 400, "bad_request", "limit must be 1 to 1000");
-			return;
-		}
-		f.limit = (int)l;
-	}
-	f.agent = evhttp_find_header(q, "agent");
-	f.queue = evhttp_find_header(q, "queue");
-	if (number) {
-		if (cl_number_normalize(&h->srv->numbers, number, norm) == CL_NUMBER_OK)
-			f.number = norm;
-		else
-			f.number = number; /* "anonymous" and the like are stored as given */
-	}
-	if ((out = cl_view_calls(h->srv->reader, &f, cl_now_ms(), err)) == NULL) {
-		log_error("msg=\"query failed\" error=\"%s\"", err);
-		reply_error(req, 500, "storage", err);
-		return;
-	}
-	reply_json(req, 200, out);
-}
-
-static void
-get_call(struct cl_http *h, struct evhttp_request *req, const char *id)
-{
-	char err[CL_ERR_LEN];
-	json_t *out = cl_view_call(h->srv->reader, id, cl_now_ms(), err);
-
-	if (out == NULL && err[0] == '\0')
-		reply_error(req, 404, "not_found", "no such call");
-	else if (out == NULL)
-		reply_error(req, 500, "storage", err);
-	else
-		reply_json(req, 200, out);
-}
-
-static void
-get_customers(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
-{
-	const char *phone = evhttp_find_header(q, "phone");
-	char err[CL_ERR_LEN], norm[CL_NUMBER_LEN];
-	json_t *out;
-
-	if (phone == NULL) {
-		reply_error(req, 400, "bad_request", "phone is required");
-		return;
-	}
-	if (cl_number_normalize(&h->srv->numbers, phone, norm) != CL_NUMBER_OK) {
-		reply_json(req, 200, json_pack("{s:[]}", "customers"));
-		return;
-	}
-	out = cl_view_find_customers(h->srv->reader, norm, CL_CUSTOMERS_FIND_MAX, err);
-	if (out == NULL)
-		reply_error(req, 500, "storage", err);
-	else
-		reply_json(req, 200, out);
-}
-
-static void
-get_agents(struct cl_http *h, struct evhttp_request *req)
-{
-	char err[CL_ERR_LEN];
-	json_t *out = cl_view_agents(h->srv->reader, err), *a;
-	size_t i;
-
-	if (out == NULL) {
-		reply_error(req, 500, "storage", err);
-		return;
-	}
-	json_array_foreach (json_object_get(out, "agents"), i, a) {
-		const char *id = json_string_value(json_object_get(a, "id"));
-		json_object_set_new(a, "consoles", json_integer(id ? cl_pops_consoles(h->srv->pops, id) : 0));
-	}
-	reply_json(req, 200, out);
-}
-
-/* The start of today in the daemon's time zone (TZ): a supervisor's "today". */
-static int64_t
-local_midnight_ms(int64_t now)
-{
-	time_t t = (time_t)(now / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm) * 1000;
-}
-
-static void
-get_stats(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
-{
-	const char *queue = evhttp_find_header(q, "queue");
-	int64_t now = cl_now_ms(), day = local_midnight_ms(now);
-	int64_t sla = (int64_t)h->srv->cfg.sla_seconds * 1000;
-	char date[CL_TIME_LEN], err[CL_ERR_LEN];
-	json_t *queues = cl_view_queue_stats(h->srv->reader, queue, day, now, sla, err);
-
-	if (queues == NULL) {
-		reply_error(req, 500, "storage", err);
-		return;
-	}
-	{
-		time_t t = (time_t)(now / 1000);
-		struct tm tm;
-		localtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-	}
-	reply_json(
-	    req, 200,
-	    json_pack("{s:s, s:i, s:o}", "date", date, "sla_seconds", h->srv->cfg.sla_seconds, "queues", queues));
-}
-
-static void
-get_health(struct cl_http *h, struct evhttp_request *req)
-{
-	char err[CL_ERR_LEN];
-
-	if (cl_store_check(h->srv->reader, err) < 0)
-		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", "database unreadable"));
-	else if (h->srv->storage_failing)
-		reply_json(req, 503, json_pack("{s:s, s:s}", "status", "error", "message", h->srv->storage_error));
-	else
-		reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	cl_http_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
 }
 
 static void
@@ -830,6 +688,21 @@ path_segment(const char *path, const char *prefix, char *id, size_t idlen, const
 	return 0;
 }
 
+/* An API request answered code once its API token is checked (401 comes first). */
+static void
+refuse_api(struct cl_http *h, struct evhttp_request *req, int code, const char *error, const char *msg)
+{
+	struct cl_hjob *j = cl_hjob_new(h->srv, req, CL_HJOB_API_TOKEN, API_UNAUTHORIZED);
+
+	if (j == NULL) {
+		cl_http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	j->status = code;
+	j->out = json_pack("{s:s, s:s}", "error", error, "message", msg);
+	cl_hjob_submit(j, CL_JOB_HIGH);
+}
+
 static void
 route(struct evhttp_request *req, void *arg)
 {
@@ -845,21 +718,21 @@ route(struct evhttp_request *req, void *arg)
 	h->srv->m.accepted[CL_CONN_HTTP]++;
 	TAILQ_INIT(&q);
 	if (path == NULL || (query && evhttp_parse_query_str(query, &q) < 0)) {
-		reply_error(req, 400, "bad_request", "malformed request");
+		cl_http_reply_error(req, 400, "bad_request", "malformed request");
 		return;
 	}
-	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/healthz") == 0) {
-		get_health(h, req);
-	} else if (cmd == EVHTTP_REQ_GET && strcmp(path, "/metrics") == 0) {
+	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/metrics") == 0) {
 		get_metrics(h, req);
+	} else if (cmd == EVHTTP_REQ_GET && cl_api_get(h->srv, req, path, &q) == 0) {
+		/* answered from a worker: healthz and the API's queries */
 	} else if (strncmp(path, "/api/", 5) != 0) {
 		if (cmd != EVHTTP_REQ_GET || serve_asset(req, path) < 0)
-			reply_error(req, 404, "not_found", "no such page");
+			cl_http_reply_error(req, 404, "not_found", "no such page");
 	} else if (strcmp(path, "/api/login") == 0) {
 		if (cmd == EVHTTP_REQ_POST)
 			login(h, req);
 		else
-			reply_error(req, 405, "method", "POST only");
+			cl_http_reply_error(req, 405, "method", "POST only");
 	} else if (strcmp(path, "/api/logout") == 0) {
 		logout(h, req);
 	} else if (path_segment(path, "/api/agents/", id, sizeof(id), &rest) == 0 && rest[0] != '\0') {
@@ -868,25 +741,13 @@ route(struct evhttp_request *req, void *arg)
 		else if (cmd == EVHTTP_REQ_POST && (strcmp(rest, "/disposition") == 0 || strcmp(rest, "/state") == 0))
 			post_agent_message(h, req, id, rest + 1);
 		else
-			reply_error(req, 404, "not_found", "no such resource");
-	} else if (!api_authorized(h, req)) {
-		reply_error(req, 401, "unauthorized", "an API token is required (Authorization: Bearer)");
+			cl_http_reply_error(req, 404, "not_found", "no such resource");
 	} else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/api/events") == 0) {
 		post_events(h, req);
 	} else if (cmd != EVHTTP_REQ_GET) {
-		reply_error(req, 405, "method", "method not allowed");
-	} else if (strcmp(path, "/api/calls") == 0) {
-		get_calls(h, req, &q);
-	} else if (path_segment(path, "/api/calls/", id, sizeof(id), &rest) == 0 && rest[0] == '\0') {
-		get_call(h, req, id);
-	} else if (strcmp(path, "/api/customers") == 0) {
-		get_customers(h, req, &q);
-	} else if (strcmp(path, "/api/agents") == 0) {
-		get_agents(h, req);
-	} else if (strcmp(path, "/api/stats") == 0) {
-		get_stats(h, req, &q);
+		refuse_api(h, req, 405, "method", "method not allowed");
 	} else {
-		reply_error(req, 404, "not_found", "no such resource");
+		refuse_api(h, req, 404, "not_found", "no such resource");
 	}
 	evhttp_clear_headers(&q);
 }
