@@ -49,6 +49,8 @@ void cl_store_end_read(struct cl_store *st);
 int cl_store_changed(struct cl_store *st, char *err);
 /* cl_store_check() : 0 when the store answers a trivial query, else -1 with err. */
 int cl_store_check(struct cl_store *st, char *err);
+/* cl_store_interrupt() : from any thread: the statement running on st, if any, fails soon (a shutdown). */
+void cl_store_interrupt(struct cl_store *st);
 
 /* ---- the event log ---- */
 

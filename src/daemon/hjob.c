@@ -90,6 +90,7 @@ hjob_closed(struct evhttp_connection *evcon, void *arg)
 
 	(void)evcon;
 	j->gone = 1;
+	log_debug("msg=\"client left before its answer\" detached=%d", evhttp_request_get_connection(j->req) == NULL);
 	/*
 	 * A request still on its connection is freed with it, right after this
 	 * call; one that evhttp detached first (EOF or timeout before the reply)

@@ -310,6 +310,10 @@ cl_workers_stop(struct cl_workers *w)
 
 	if (w == NULL)
 		return;
+	/* A long report must not hold up the shutdown: its statement fails "interrupted" now. */
+	for (int i = 0; i < w->nthreads; i++)
+		if (w->t[i].ctx.st)
+			cl_store_interrupt(w->t[i].ctx.st);
 	join_all(w);
 	/* The threads are gone: what never started is delivered as cancelled, after what ran. */
 	for (int p = 0; p < CL_JOB__PRIOS; p++)

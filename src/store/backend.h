@@ -28,6 +28,7 @@ struct cl_store_ops {
 	void (*end_read)(struct cl_store *st);
 	int (*changed)(struct cl_store *st, char *err);
 	int (*check)(struct cl_store *st, char *err);
+	void (*interrupt)(struct cl_store *st); /* from any thread */
 
 	int (*last_seq)(struct cl_store *st, int64_t *seq, char *err);
 	int (*put_event)(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);

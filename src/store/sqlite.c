@@ -460,6 +460,12 @@ sq_changed(struct cl_store *st, char *err)
 	return changed;
 }
 
+static void
+sq_interrupt(struct cl_store *st)
+{
+	sqlite3_interrupt(((struct sq *)st)->db);
+}
+
 static int
 sq_check(struct cl_store *st, char *err)
 {
@@ -725,6 +731,7 @@ static const struct cl_store_ops sq_ops = {
     .end_read = sq_end_read,
     .changed = sq_changed,
     .check = sq_check,
+    .interrupt = sq_interrupt,
     .last_seq = sq_last_seq,
     .put_event = sq_put_event,
     .event_seq = sq_event_seq,

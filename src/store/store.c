@@ -74,6 +74,12 @@ cl_store_check(struct cl_store *st, char *err)
 	return st->ops->check(st, err);
 }
 
+void
+cl_store_interrupt(struct cl_store *st)
+{
+	st->ops->interrupt(st);
+}
+
 int
 cl_store_last_seq(struct cl_store *st, int64_t *seq, char *err)
 {
