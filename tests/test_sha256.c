@@ -98,7 +98,8 @@ test_binary_matches_hex(void)
 static void
 test_hmac(void)
 {
-	unsigned char key[131], mac[CL_SHA256_LEN], big[CL_HMAC_MSG_MAX + 1] = {0};
+	unsigned char key[131], mac[CL_SHA256_LEN];
+	static unsigned char big[1 << 20];
 	char hex[CL_SHA256_HEX];
 
 	memset(key, 0x0b, 20);
@@ -116,7 +117,8 @@ test_hmac(void)
 	for (int i = 0; i < CL_SHA256_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
 	CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-	CHECK_INT(cl_hmac_sha256(key, 20, big, sizeof(big), mac), -1);
+	/* Webhook bodies are large: any length is signed. */
+	CHECK_INT(cl_hmac_sha256(key, 20, big, sizeof(big), mac), 0);
 }
 
 int
