@@ -20,6 +20,7 @@
 #include "callogd/api.h"
 #include "callogd/daemon.h"
 #include "callogd/hjob.h"
+#include "callogd/http_reports.h"
 #include "callogd/hmap.h"
 #include "callogd/http.h"
 #include "callogd/ingest.h"
@@ -723,7 +724,8 @@ route(struct evhttp_request *req, void *arg)
 	}
 	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/metrics") == 0) {
 		get_metrics(h, req);
-	} else if (cmd == EVHTTP_REQ_GET && cl_api_get(h->srv, req, path, &q) == 0) {
+	} else if (cmd == EVHTTP_REQ_GET &&
+	           (cl_api_get(h->srv, req, path, &q) == 0 || cl_http_reports_get(h->srv, req, path, &q) == 0)) {
 		/* answered from a worker: healthz and the API's queries */
 	} else if (strncmp(path, "/api/", 5) != 0) {
 		if (cmd != EVHTTP_REQ_GET || serve_asset(req, path) < 0)
