@@ -106,6 +106,8 @@ kind_doc_name(enum kind k)
 	case K_LEVEL:
 	case K_TRIGGER:
 		return "choice";
+	case K_BOOL:
+		return "boolean";
 	}
 	return "unknown kind: teach test_config_docs.c its name";
 }
@@ -119,6 +121,8 @@ row_default(const struct row *r, char *out, size_t n)
 		snprintf(out, n, "\"%s\"", cl_log_level_name((int)r->idef));
 	else if (r->kind == K_TRIGGER)
 		snprintf(out, n, "\"%s\"", r->idef == CL_TRIGGER_ANSWERED ? "answered" : "ringing");
+	else if (r->kind == K_BOOL)
+		snprintf(out, n, "%s", r->idef ? "true" : "false");
 	else
 		snprintf(out, n, "%ld", r->idef);
 }

@@ -18,11 +18,13 @@ struct cl_config {
 	char *events_tcp;
 	int events_max_line;
 	char *events_token;
+	int events_tls;
 	int events_max_clients;
 	int events_idle_timeout; /* seconds, 0 = none */
 
 	char *agents_unix;
 	char *agents_tcp;
+	int agents_tls;
 	int agents_max_clients;
 	int agents_max_output; /* bytes queued to one console before it is dropped */
 	int agents_idle_timeout;
@@ -30,6 +32,10 @@ struct cl_config {
 	char *http_listen;
 	int http_timeout;
 	int http_max_body;
+	int http_tls;
+
+	char *tls_cert; /* PEM, for every listener with tls = true */
+	char *tls_key;
 
 	char *country_code;
 	char *national_prefix;

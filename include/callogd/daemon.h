@@ -21,6 +21,7 @@ struct cl_writer;
 struct event;
 struct event_base;
 struct cl_listener;
+struct cl_tls_server;
 
 /* events.unix, events.tcp, agents.unix, agents.tcp, http.listen */
 #define CL_LISTENERS 5
@@ -38,6 +39,7 @@ struct cl_server {
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;
 
+	struct cl_tls_server *tls;                   /* every TCP listener with tls = true shares it; NULL when none */
 	struct cl_listener *listeners[CL_LISTENERS]; /* by the table in server.c; NULL when off */
 	struct cl_sd_fds sd;                         /* sockets systemd passed, until the listeners take them */
 

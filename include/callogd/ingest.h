@@ -13,6 +13,7 @@ struct bufferevent;
 struct cl_batch;
 struct cl_dedup;
 struct cl_server;
+struct cl_tls_server;
 struct econn;
 struct event;
 struct evbuffer;
@@ -44,10 +45,10 @@ struct cl_producer_ops {
 /*
  * cl_producer_accept() : makes the bufferevent and producer of a connection
  * of conn_kind that its listener admitted (under its cap), for owner, and
- * counts it open. 0, or -1 with fd closed.
+ * counts it open; TLS when tls is set. 0, or -1 with fd closed.
  */
-int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int producer_kind,
-                       const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev,
+int cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, struct cl_tls_server *tls, int conn_kind,
+                       int producer_kind, const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev,
                        struct cl_producer **p);
 struct cl_producer *cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *ops, void *owner);
 /* cl_producer_release() : the owner is gone; answers still in flight are dropped. */
@@ -83,6 +84,6 @@ void cl_ingest_stop_reading(struct cl_server *srv);
 /* cl_ingest_close_all() : closes every producer connection (shutdown). */
 void cl_ingest_close_all(struct cl_server *srv);
 /* cl_ingest_accept() : a connection events.unix / events.tcp admitted (a cl_accept_cb). */
-void cl_ingest_accept(evutil_socket_t fd, void *srv);
+void cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *srv);
 
 #endif

@@ -11,11 +11,13 @@
 
 struct bufferevent;
 struct cl_sd_fds;
+struct cl_tls_server;
 struct event_base;
 struct iovec;
 
-/* An admitted connection: fd is non-blocking with TCP_NODELAY set, and the callee owns it. */
-typedef void (*cl_accept_cb)(evutil_socket_t fd, void *arg);
+/* An admitted connection: fd is non-blocking with TCP_NODELAY set, and the callee owns it;
+ * tls is the listener's TLS side, or NULL for plain text (make its bufferevent with cl_conn_bev). */
+typedef void (*cl_accept_cb)(evutil_socket_t fd, struct cl_tls_server *tls, void *arg);
 
 /* What a listener is: the caller's table row, with its live counters. */
 struct cl_listener_conf {
@@ -25,9 +27,10 @@ struct cl_listener_conf {
 	int is_unix;
 	cl_accept_cb accept; /* NULL: nothing is accepted here, the caller takes the fd (evhttp) */
 	void *arg;
-	const int *max_clients; /* read at each accept (a reload may change it); NULL: no cap */
-	const uint64_t *open;   /* connections open now, counted by their owner */
-	uint64_t *refused;      /* counts the connections refused at the cap */
+	const int *max_clients;    /* read at each accept (a reload may change it); NULL: no cap */
+	const uint64_t *open;      /* connections open now, counted by their owner */
+	uint64_t *refused;         /* counts the connections refused at the cap */
+	struct cl_tls_server *tls; /* TCP listeners with tls = true; NULL for plain text */
 };
 
 struct cl_listener;
@@ -52,6 +55,10 @@ void cl_listener_free(struct cl_listener *l);
 void cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len);
 /* cl_bev_writev_now() : the same for n pieces, written with one writev() when nothing is queued. */
 void cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n);
+
+/* cl_conn_bev() : the bufferevent of an accepted connection: TLS (server side) when tls is
+ * set, else plain. It owns fd; NULL on failure, with fd closed. */
+struct bufferevent *cl_conn_bev(struct event_base *base, evutil_socket_t fd, struct cl_tls_server *tls);
 
 /* cl_sock_nodelay() : small writes (acks, pops, lines) leave at once; harmless on a Unix socket. */
 void cl_sock_nodelay(int fd);

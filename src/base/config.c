@@ -14,6 +14,7 @@
 #include "callogd/config.h"
 #include "callogd/log.h"
 #include "callogd/numbers.h"
+#include "callogd/tls.h"
 #include "callogd/tz.h"
 #include "callogd/util.h"
 
@@ -26,6 +27,7 @@ enum kind {
 	K_INT,
 	K_LEVEL,   /* log level name -> int */
 	K_TRIGGER, /* pop trigger name -> int */
+	K_BOOL,    /* true/false -> int 1/0 */
 };
 
 struct row {
@@ -50,11 +52,18 @@ struct row {
 		.max = hi, .reloadable = r, .doc = doc_                                                                \
 	}
 
+#define B(g, k, f, d, r, doc_)                                                                                         \
+	{                                                                                                              \
+		.group = g, .key = k, .kind = K_BOOL, .off = offsetof(struct cl_config, f), .idef = d, .min = 0,       \
+		.max = 1, .reloadable = r, .doc = doc_                                                                 \
+	}
+
 static const struct row rows[] = {
     S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0, "The SQLite database (WAL mode)."),
     S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0,
       "Unix socket for call events (NDJSON), created with mode 0660; \"\" = off."),
     S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0, "HOST:PORT for call events; \"\" = off."),
+    B("events", "tls", events_tls, 0, 0, "events.tcp speaks only TLS (1.2 or newer) with tls.cert and tls.key."),
     I("events", "max_line", events_max_line, 65536, 256, 16 * 1024 * 1024, 0, "Bytes per event line."),
     S("events", "token", K_STR, events_token, "", 1,
       "When set, a producer's first line must be {\"type\":\"hello\",\"token\":...}; \"\" = none required."),
@@ -65,6 +74,7 @@ static const struct row rows[] = {
     S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0,
       "Unix socket for agent consoles (NDJSON), mode 0660; \"\" = off."),
     S("agents", "tcp", K_LISTEN, agents_tcp, "127.0.0.1:7071", 0, "HOST:PORT for agent consoles; \"\" = off."),
+    B("agents", "tls", agents_tls, 0, 0, "agents.tcp speaks only TLS (1.2 or newer) with tls.cert and tls.key."),
     I("agents", "max_clients", agents_max_clients, 20000, 1, 1000000, 1,
       "Socket consoles and SSE streams at once; more are refused and counted."),
     I("agents", "max_output", agents_max_output, 1024 * 1024, 4096, 256 * 1024 * 1024, 1,
@@ -73,10 +83,14 @@ static const struct row rows[] = {
       "Seconds without a line before a console is closed; 0 = never."),
     S("http", "listen", K_LISTEN, http_listen, "127.0.0.1:7080", 0,
       "HOST:PORT for the HTTP API, SSE streams and the console page; \"\" = off."),
+    B("http", "tls", http_tls, 0, 0, "http.listen speaks only HTTPS; the session cookie gets Secure."),
     I("http", "timeout", http_timeout, 60, 1, 86400, 0,
       "Seconds to read a request or write a reply; idle keep-alive connections close after it."),
     I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0,
       "Bytes of a request body (POST /api/events)."),
+    S("tls", "cert", K_PATH, tls_cert, "", 1,
+      "PEM certificate chain for every listener with tls = true; SIGHUP reloads it."),
+    S("tls", "key", K_PATH, tls_key, "", 1, "PEM private key matching tls.cert; SIGHUP reloads it."),
     S("numbers", "country_code", K_DIGITS, country_code, "1", 1,
       "Country code added to national numbers: 1 to 3 digits, not starting with 0."),
     S("numbers", "national_prefix", K_DIGITS, national_prefix, "1", 1,
@@ -306,13 +320,34 @@ check_stats(const struct cl_config *c, const char **key, char *msg, size_t mlen)
 	return 0;
 }
 
+/* With any listener on TLS, both files must load and match: -t says so, not the first client. */
+static int
+check_tls(const struct cl_config *c, const char **key, char *msg, size_t mlen)
+{
+	char why[CL_ERR_LEN];
+
+	if (!c->events_tls && !c->agents_tls && !c->http_tls)
+		return 0;
+	if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
+		*key = c->tls_cert[0] == '\0' ? "cert" : "key";
+		snprintf(msg, mlen, "tls.cert and tls.key must be set when a listener has tls = true");
+		return -1;
+	}
+	if (cl_tls_check(c->tls_cert, c->tls_key, why) < 0) {
+		*key = strncmp(why, "tls.cert", 8) == 0 ? "cert" : "key";
+		snprintf(msg, mlen, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* The groups whose keys must agree, and the validator of each, in the order they run. */
 static const struct validator {
 	const char *group;
 	int (*check)(const struct cl_config *c, const char **key, char *msg, size_t mlen);
 } validators[] = {
     {"database", check_database}, {"agents", check_agents}, {"http", check_http},
-    {"numbers", check_numbers},   {"stats", check_stats},
+    {"numbers", check_numbers},   {"stats", check_stats},   {"tls", check_tls},
 };
 
 static int
@@ -378,6 +413,15 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 		}
 		free(*str_field(c, r));
 		*str_field(c, r) = nv;
+		return 0;
+	}
+
+	if (r->kind == K_BOOL) {
+		if (type != CONFIG_TYPE_BOOL) {
+			snprintf(msg, mlen, "%s.%s must be true or false", r->group, r->key);
+			return -1;
+		}
+		*int_field(c, r) = config_setting_get_bool(s) ? 1 : 0;
 		return 0;
 	}
 
@@ -611,8 +655,8 @@ int
 cl_config_key_at(size_t i, struct cl_config_key *k)
 {
 	static const char *const type_names[] = {
-	    [K_STR] = "string",    [K_PATH] = "path",   [K_SOCK] = "socket", [K_LISTEN] = "listen",
-	    [K_DIGITS] = "digits", [K_INT] = "integer", [K_LEVEL] = "enum",  [K_TRIGGER] = "enum",
+	    [K_STR] = "string",  [K_PATH] = "path",  [K_SOCK] = "socket",  [K_LISTEN] = "listen", [K_DIGITS] = "digits",
+	    [K_INT] = "integer", [K_LEVEL] = "enum", [K_TRIGGER] = "enum", [K_BOOL] = "boolean",
 	};
 	const struct row *r;
 
@@ -634,6 +678,9 @@ cl_config_key_at(size_t i, struct cl_config_key *k)
 	case K_LEVEL:
 		k->values = "error|warn|info|debug";
 		snprintf(k->def, sizeof(k->def), "\"%s\"", cl_log_level_name((int)r->idef));
+		break;
+	case K_BOOL:
+		snprintf(k->def, sizeof(k->def), "%s", r->idef ? "true" : "false");
 		break;
 	case K_TRIGGER:
 		k->values = "ringing|answered";

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "callogd/config.h"
 #include "callogd/log.h"
@@ -91,5 +92,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	cl_log_init(cfg.log_level);
+	/* The database, its WAL and anything else we create hold call data: ours alone,
+	 * whatever umask we were started with (Unix sockets are set to 0660 on purpose). */
+	umask(077);
 	return cl_server_main(&cfg);
 }

@@ -322,7 +322,8 @@ console_event(struct bufferevent *bev, short what, void *arg)
 	struct cl_console *c = arg;
 
 	(void)bev;
-	(void)what;
+	if (what == BEV_EVENT_CONNECTED) /* a TLS handshake finished */
+		return;
 	if (c->welcomed)
 		log_info("msg=\"console disconnected\" agent=\"%s\"", c->sub.agent);
 	if (c->dead && c->welcomed)
@@ -331,14 +332,14 @@ console_event(struct bufferevent *bev, short what, void *arg)
 }
 
 void
-cl_consoles_accept(evutil_socket_t fd, void *arg)
+cl_consoles_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 {
 	struct cl_server *srv = arg;
 	struct cl_console *c = calloc(1, sizeof(*c));
 	struct timeval tv = {HELLO_TIMEOUT_S, 0};
 
-	if (c == NULL ||
-	    cl_producer_accept(srv, fd, CL_CONN_CONSOLE, CL_PRODUCER_CONSOLE, &console_ops, c, &c->bev, &c->p) < 0) {
+	if (c == NULL || cl_producer_accept(srv, fd, tls, CL_CONN_CONSOLE, CL_PRODUCER_CONSOLE, &console_ops, c,
+	                                    &c->bev, &c->p) < 0) {
 		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);

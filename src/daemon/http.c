@@ -29,6 +29,7 @@
 #include "callogd/pops.h"
 #include "callogd/sha256.h"
 #include "callogd/store.h"
+#include "callogd/tls.h"
 #include "callogd/util.h"
 #include "callogd/web.h"
 #include "callogd/writer.h"
@@ -553,8 +554,8 @@ login_finish(struct cl_hjob *j)
 		expires = h->last_expires + 1;
 	h->last_expires = expires;
 	session_mac(h, j->agent, expires, mac);
-	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
-	         hexagent, expires, mac, SESSION_TTL_MS / 1000);
+	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+	         hexagent, expires, mac, SESSION_TTL_MS / 1000, h->srv->tls && h->srv->cfg.http_tls ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Set-Cookie", cookie);
 	cl_http_reply_json(j->req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", j->agent));
 	cl_hjob_free(j);
@@ -754,6 +755,13 @@ route(struct evhttp_request *req, void *arg)
 	evhttp_clear_headers(&q);
 }
 
+/* evhttp makes a connection's bufferevent here, then gives it the accepted socket. */
+static struct bufferevent *
+tls_bev(struct event_base *base, void *arg)
+{
+	return cl_tls_accept_bev(arg, base, -1);
+}
+
 struct cl_http *
 cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
 {
@@ -773,6 +781,8 @@ cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
 	evhttp_set_timeout(h->http, srv->cfg.http_timeout);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(h->http, route, h);
+	if (srv->cfg.http_tls)
+		evhttp_set_bevcb(h->http, tls_bev, srv->tls);
 	if (evhttp_accept_socket(h->http, fd) < 0) {
 		snprintf(err, CL_ERR_LEN, "cannot accept on http %s", srv->cfg.http_listen);
 		goto fail;

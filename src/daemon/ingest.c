@@ -487,13 +487,12 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 }
 
 int
-cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, int conn_kind, int producer_kind,
-                   const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev, struct cl_producer **p)
+cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, struct cl_tls_server *tls, int conn_kind,
+                   int producer_kind, const struct cl_producer_ops *ops, void *owner, struct bufferevent **bev,
+                   struct cl_producer **p)
 {
-	if ((*bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		evutil_closesocket(fd);
+	if ((*bev = cl_conn_bev(srv->base, fd, tls)) == NULL)
 		return -1;
-	}
 	if ((*p = cl_producer_new(srv, producer_kind, ops, owner)) == NULL) {
 		bufferevent_free(*bev); /* closes fd */
 		*bev = NULL;
@@ -682,19 +681,21 @@ econn_event(struct bufferevent *bev, short what, void *arg)
 	struct econn *c = arg;
 
 	(void)bev;
+	if (what == BEV_EVENT_CONNECTED) /* a TLS handshake finished */
+		return;
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("msg=\"producer timed out\" authed=%d", c->authed);
 	econn_free(c);
 }
 
 void
-cl_ingest_accept(evutil_socket_t fd, void *arg)
+cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 {
 	struct cl_server *srv = arg;
 	struct econn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL ||
-	    cl_producer_accept(srv, fd, CL_CONN_EVENTS, CL_PRODUCER_EVENTS, &econn_ops, c, &c->bev, &c->p) < 0) {
+	    cl_producer_accept(srv, fd, tls, CL_CONN_EVENTS, CL_PRODUCER_EVENTS, &econn_ops, c, &c->bev, &c->p) < 0) {
 		if (c == NULL)
 			evutil_closesocket(fd);
 		free(c);

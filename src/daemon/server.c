@@ -23,6 +23,7 @@
 #include "callogd/sdnotify.h"
 #include "callogd/server.h"
 #include "callogd/store.h"
+#include "callogd/tls.h"
 #include "callogd/util.h"
 #include "callogd/workers.h"
 #include "callogd/writer.h"
@@ -41,17 +42,45 @@ static const struct listener_row {
 	cl_accept_cb accept; /* NULL: http, whose fd evhttp takes */
 	int kind;            /* enum cl_conn_kind, counted per kind */
 	size_t max_clients;  /* int in struct cl_config: the cap per kind */
+	size_t tls;          /* int in struct cl_config: speaks TLS; 0 = never (Unix sockets) */
 } listener_table[CL_LISTENERS] = {
     {"events.unix", CL_SD_NAME_EVENTS_UNIX, CFG(events_unix), 1, cl_ingest_accept, CL_CONN_EVENTS,
-     CFG(events_max_clients)},
-    {"events.tcp", CL_SD_NAME_EVENTS_TCP, CFG(events_tcp), 0, cl_ingest_accept, CL_CONN_EVENTS,
-     CFG(events_max_clients)},
+     CFG(events_max_clients), 0},
+    {"events.tcp", CL_SD_NAME_EVENTS_TCP, CFG(events_tcp), 0, cl_ingest_accept, CL_CONN_EVENTS, CFG(events_max_clients),
+     CFG(events_tls)},
     {"agents.unix", CL_SD_NAME_AGENTS_UNIX, CFG(agents_unix), 1, cl_consoles_accept, CL_CONN_CONSOLE,
-     CFG(agents_max_clients)},
+     CFG(agents_max_clients), 0},
     {"agents.tcp", CL_SD_NAME_AGENTS_TCP, CFG(agents_tcp), 0, cl_consoles_accept, CL_CONN_CONSOLE,
-     CFG(agents_max_clients)},
-    {"http.listen", CL_SD_NAME_HTTP, CFG(http_listen), 0, NULL, CL_CONN_HTTP, 0},
+     CFG(agents_max_clients), CFG(agents_tls)},
+    {"http.listen", CL_SD_NAME_HTTP, CFG(http_listen), 0, NULL, CL_CONN_HTTP, 0, CFG(http_tls)},
 };
+
+/* True when a HOST:PORT listens on the loopback interface only. */
+static int
+is_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0 || strncmp(addr, "localhost:", 10) == 0;
+}
+
+/* SPEC: the daemon warns about every TCP listener reachable from the network without TLS. */
+static void
+warn_exposed(const struct cl_server *srv)
+{
+	const char *cfg = (const char *)&srv->cfg;
+
+	for (size_t i = 0; i < CL_LISTENERS; i++) {
+		const struct listener_row *r = &listener_table[i];
+		const char *addr = *(char *const *)(cfg + r->addr);
+		if (r->is_unix || addr[0] == '\0' || is_loopback(addr))
+			continue;
+		if (!*(const int *)(cfg + r->tls))
+			log_warnx("msg=\"listener on a non-loopback address without TLS\" listener=%s addr=\"%s\"",
+			          r->name, addr);
+		if (r->accept == cl_ingest_accept && srv->cfg.events_token[0] == '\0')
+			log_warnx("msg=\"events listener on a non-loopback address without events.token\" addr=\"%s\"",
+			          addr);
+	}
+}
 #define LISTENER_HTTP 4
 
 static int
@@ -66,7 +95,8 @@ open_listeners(struct cl_server *srv, char *err)
 		                             .addr = *(char **)(cfg + r->addr),
 		                             .is_unix = r->is_unix,
 		                             .accept = r->accept,
-		                             .arg = srv};
+		                             .arg = srv,
+		                             .tls = r->tls && *(int *)(cfg + r->tls) ? srv->tls : NULL};
 		if (c.addr[0] == '\0')
 			continue;
 		if (r->accept != NULL) {
@@ -115,6 +145,9 @@ reload(struct cl_server *srv)
 	cl_config_free(&next);
 	cl_log_set_level(srv->cfg.log_level);
 	apply_numbers(srv);
+	/* Open connections keep the certificate they started with; a bad pair keeps the old one. */
+	if (srv->tls != NULL && cl_tls_server_reload(srv->tls, srv->cfg.tls_cert, srv->cfg.tls_key, err) < 0)
+		log_error("msg=\"TLS certificate reload refused, keeping the old one\" error=\"%s\"", err);
 	if (n > 0)
 		log_info("msg=\"reloaded\" changed=%d %s", n, diff);
 	else
@@ -254,9 +287,13 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "cannot create the event loop");
 		return -1;
 	}
+	if ((srv->cfg.events_tls || srv->cfg.agents_tls || srv->cfg.http_tls) &&
+	    (srv->tls = cl_tls_server_new(srv->cfg.tls_cert, srv->cfg.tls_key, err)) == NULL)
+		return -1;
 	/* First: a second daemon on this configuration stops here, before it opens the database. */
 	if (open_listeners(srv, err) < 0)
 		return -1;
+	warn_exposed(srv);
 	if (cl_mkdir_parent(srv->cfg.db_path) < 0)
 		log_debug("msg=\"cannot create directory\" path=\"%s\" error=\"%s\"", srv->cfg.db_path,
 		          strerror(errno));
@@ -350,6 +387,8 @@ stop(struct cl_server *srv)
 			event_free(evs[i]);
 	if (srv->base)
 		event_base_free(srv->base);
+	cl_tls_server_free(srv->tls);
+	srv->tls = NULL;
 	cl_sd_fds_free(&srv->sd);
 }
 

@@ -42,7 +42,7 @@ on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, i
 		return;
 	}
 	cl_sock_nodelay(fd); /* acks and pops must not wait for Nagle */
-	l->c.accept(fd, l->c.arg);
+	l->c.accept(fd, l->c.tls, l->c.arg);
 }
 
 /*

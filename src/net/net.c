@@ -6,8 +6,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 
 #include "callogd/net.h"
+#include "callogd/tls.h"
 
 void
 cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
@@ -16,7 +18,8 @@ cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
 	evutil_socket_t fd = bufferevent_getfd(bev);
 	ssize_t w = 0;
 
-	if (fd < 0) {
+	/* A TLS connection's bytes must go through OpenSSL: queue them for its bufferevent. */
+	if (fd < 0 || bufferevent_openssl_get_ssl(bev) != NULL) {
 		for (int i = 0; i < n; i++)
 			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
 		return;
@@ -60,4 +63,16 @@ cl_sock_nodelay(int fd)
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort: fails on Unix sockets */
+}
+
+struct bufferevent *
+cl_conn_bev(struct event_base *base, evutil_socket_t fd, struct cl_tls_server *tls)
+{
+	struct bufferevent *bev;
+
+	if (tls != NULL)
+		return cl_tls_accept_bev(tls, base, fd);
+	if ((bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		evutil_closesocket(fd);
+	return bev;
 }

@@ -77,6 +77,13 @@ DEFAULTS = {
 }
 
 
+def _conf_value(v):
+    """A Python value as libconfig spells it."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v) if isinstance(v, str) else v
+
+
 class Daemon:
     """A callogd in its own temp directory. Keys like "events.token" override the config.
 
@@ -132,7 +139,7 @@ class Daemon:
             groups.setdefault(g, []).append((k, value))
         lines = []
         for g, kvs in groups.items():
-            body = " ".join("%s = %s;" % (k, json.dumps(v) if isinstance(v, str) else v) for k, v in kvs)
+            body = " ".join("%s = %s;" % (k, _conf_value(v)) for k, v in kvs)
             lines.append("%s = { %s };" % (g, body))
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n" + extra_text)
