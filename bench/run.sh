@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # bench/run.sh : builds callogd in Release, runs every benchmark against a live daemon on free loopback ports, prints the figures.
 #
-#   bench/run.sh                 # everything, about 6-8 minutes on 2 cores
+#   bench/run.sh                 # everything, about 8-10 minutes on 2 cores
 #   RUNS=5 bench/run.sh          # more runs per figure (medians over RUNS)
-#   ONLY="ingest pop" bench/run.sh   # a subset of: ingest pop mem growth
+#   ONLY="ingest load" bench/run.sh   # a subset of: ingest pop mem growth load
+#   DAEMON_SRC=/tmp/old bench/run.sh  # measure another tree's callogd with this tree's benchmarks
 #
 # Environment: BUILD (build directory, default build-bench), WORK (scratch
 # directory on the disk under test, default a new /var/tmp/callogd-bench.*),
 # RUNS (default 3), SECS (measured seconds per run, default 5), KEEP=1 keeps WORK
-# (a later run with the same WORK reuses its 10,000 agents).
+# (a later run with the same WORK reuses its agents), NAGENTS (agents made,
+# default 10,000; "pop" needs 2,000, "mem" 10,000, "growth" and "load" 200),
+# DAEMON_SRC (the source tree of the callogd, callogctl, bench_gen and
+# bench_lookup under test, default this one; built in DAEMON_BUILD, default
+# DAEMON_SRC/build-bench), LOAD_CALLS (calls in the "load" database, default
+# 1,000,000), IMPORT_ROWS (customers in the "load" import, default 1,000,000).
 set -euo pipefail
 # 10,000 consoles need 10,000+ descriptors in the daemon and in bench_pop; where the hard
 # limit is lower than 65536 (containers), take the hard limit.
@@ -18,10 +24,19 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-bench}
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
-ONLY=${ONLY:-"ingest pop mem growth"}
+ONLY=${ONLY:-"ingest pop mem growth load"}
 WORK=${WORK:-$(mktemp -d /var/tmp/callogd-bench.XXXXXX)}
 B=$BUILD/bench
+DAEMON_SRC=$(cd "${DAEMON_SRC:-$ROOT}" && pwd)
+DAEMON_BUILD=${DAEMON_BUILD:-$DAEMON_SRC/build-bench}
+[ "$DAEMON_SRC" = "$ROOT" ] && DAEMON_BUILD=$BUILD
+D=$DAEMON_BUILD          # callogd, callogctl (the daemon under test)
+DB=$DAEMON_BUILD/bench   # bench_gen, bench_lookup: they write and read its schema
+NAGENTS=${NAGENTS:-10000}
+LOAD_CALLS=${LOAD_CALLS:-1000000}
+IMPORT_ROWS=${IMPORT_ROWS:-1000000}
 DPID=""
+BGPIDS=""
 
 # The shipped unit sets Nice=-5; match it where we may (root), else run at 0.
 NICE=""
@@ -30,6 +45,7 @@ log() { printf '%s\n' "$*" >&2; }
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
 cleanup() {
+	stop_background
 	stop_daemon
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }
@@ -58,7 +74,7 @@ log = { level = "warn"; };
 $extra
 CONF
 	# As systemd/callogd.service runs it: Nice=-5 (the writer thread then drops itself to 19).
-	$NICE "$BUILD/callogd" -c "$conf" >>"$WORK/callogd.log" 2>&1 &
+	$NICE "$D/callogd" -c "$conf" >>"$WORK/callogd.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 100); do
 		curl -fsS "http://127.0.0.1:$HPORT/healthz" >/dev/null 2>&1 && return 0
@@ -77,12 +93,52 @@ stop_daemon() {
 	fi
 }
 
+stop_background() {
+	local p
+	for p in $BGPIDS; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $BGPIDS; do wait "$p" 2>/dev/null || true; done
+	BGPIDS=""
+}
+
+# bg_loop FN: runs FN again and again until TERM, which also stops the FN running then.
+bg_loop() {
+	local child=""
+	trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; exit 0' TERM
+	while :; do
+		"$1" &
+		child=$!
+		wait "$child" || true
+	done
+}
+# The two loads of section 5: a 1M-row API query, and a customer import (its time and exit status).
+one_query() {
+	curl -sS --max-time 60 -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $TOK" \
+		"http://127.0.0.1:$HPORT/api/calls?agent=nobody&limit=1000" >>"$WORK/load.queries" 2>/dev/null || sleep 0.1
+}
+one_import() {
+	local s0 rc=0 child
+	trap '[ -n "${child:-}" ] && kill -TERM "$child" 2>/dev/null; exit 0' TERM
+	s0=$(date +%s.%N)
+	"$D/callogctl" -c "$WORK/load-ctl.conf" import "$WORK/import.csv" >/dev/null 2>"$WORK/import.err" &
+	child=$!
+	wait "$child" || rc=$?
+	echo "rc=$rc seconds=$(awk -v a="$s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" >>"$WORK/load.imports"
+}
+
+commit_of() { git -C "$1" rev-parse --short HEAD 2>/dev/null || cat "$1/COMMIT" 2>/dev/null || echo '?'; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
 # ---- build ----
 log "== build (Release) in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null
+cmake --build "$BUILD" -j 2 >/dev/null
+if [ "$DAEMON_BUILD" != "$BUILD" ]; then
+	log "== build the daemon under test (Release) in $DAEMON_BUILD"
+	cmake -S "$DAEMON_SRC" -B "$DAEMON_BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$DAEMON_BUILD" -j 2 >/dev/null
+fi
 
-echo "callogd benchmarks  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "callogd benchmarks  $(date -u +%Y-%m-%dT%H:%MZ)  daemon commit $(commit_of "$DAEMON_SRC")  benchmarks commit $(commit_of "$ROOT")"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "disk: $(df -h "$WORK" | awk 'NR==2 {print $1, $2}') for $WORK; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "runs per figure: $RUNS x ${SECS}s (medians)"
@@ -90,14 +146,13 @@ echo "runs per figure: $RUNS x ${SECS}s (medians)"
 # ---- agents: 10,000 agents with tokens, through callogctl, once ----
 TEMPLATE=$WORK/agents.db
 TOKENS=$WORK/tokens
-NAGENTS=10000
-if { want pop || want mem || want growth; } && [ -f "$TEMPLATE" ] && [ "$(wc -l <"$TOKENS" 2>/dev/null || echo 0)" -eq "$NAGENTS" ]; then
+if { want pop || want mem || want growth || want load; } && [ -f "$TEMPLATE" ] && [ "$(wc -l <"$TOKENS" 2>/dev/null || echo 0)" -eq "$NAGENTS" ]; then
 	log "== reusing the $NAGENTS agents in $WORK (KEEP=1 WORK=... from an earlier run)"
-elif want pop || want mem || want growth; then
-	log "== creating $NAGENTS agents with callogctl (about 40 s)"
+elif want pop || want mem || want growth || want load; then
+	log "== creating $NAGENTS agents with callogctl (about 4 ms each)"
 	printf 'database = { path = "%s"; };\n' "$TEMPLATE" >"$WORK/ctl.conf"
 	seq 1 "$NAGENTS" | xargs -P 4 -I{} sh -c \
-		"'$BUILD/callogctl' -c '$WORK/ctl.conf' agent add a{} 2>/dev/null | sed 's/^/a{} /'" >"$TOKENS"
+		"'$D/callogctl' -c '$WORK/ctl.conf' agent add a{} 2>/dev/null | sed 's/^/a{} /'" >"$TOKENS"
 	[ "$(wc -l <"$TOKENS")" -eq "$NAGENTS" ] || { log "agent creation failed"; exit 1; }
 fi
 fresh_db() { # fresh_db NAME: a copy of the agents database
@@ -112,6 +167,7 @@ if want ingest; then
 	start_daemon "$(fresh_db ingest.db)"
 	echo
 	echo "1. ingest: acknowledged events/s, window 1000 per connection, mix offered/queued/ringing/answered/held/resumed/ended/disposition"
+	echo "   (load average before: $(loadavg))"
 	declare -A ING GROUP
 	for conns in 1 8 64; do
 		out=$WORK/ingest.$conns
@@ -127,19 +183,25 @@ if want ingest; then
 			"${ING[$conns]}" "$(field acks_per_s <"$out" | tr '\n' ' ')" "${GROUP[$conns]}"
 	done
 	stop_daemon
-	echo "   raw SQLite on the same disk: WAL, synchronous=FULL, the events table and its two indexes (unique id),"
-	echo "   the same event lines, transactions of the daemon's average group size for that load:"
-	for conns in 1 8 64; do
-		out=$WORK/raw.$conns
+	# The floor: raw SQLite at its best on the same disk, whatever the daemon's group size:
+	# 1,000 events per transaction, the daemon's tables and indexes, WAL, synchronous=FULL.
+	echo "   raw SQLite floor on the same disk: 1,000 events per transaction, the same lines, WAL, synchronous=FULL,"
+	echo "   the daemon's indexes; full = events + each touched call record once per transaction (what an ack covers),"
+	echo "   events = the event log alone (load average before: $(loadavg))"
+	declare -A RAW
+	for kind in full events; do
+		out=$WORK/raw.$kind
 		: >"$out"
 		for r in $(seq 1 "$RUNS"); do
 			rm -f "$WORK"/raw.db*
-			"$B/bench_rawsql" -f "$WORK/raw.db" -b "${GROUP[$conns]}" -d "$SECS" -W 1 | tee -a "$out" >&2
+			"$B/bench_rawsql" -f "$WORK/raw.db" -b 1000 $([ "$kind" = full ] && echo -c) -d "$SECS" -W 1 | tee -a "$out" >&2
 		done
-		raw=$(field rows_per_s <"$out" | median)
-		x=$(ratio "${ING[$conns]}" "$raw")
-		printf '   %2d connections: raw %5s rows/txn median %8.0f rows/s; ingest/raw = %sx (target >= 0.5: %s)\n' "$conns" \
-			"${GROUP[$conns]}" "$raw" "$x" "$(awk -v x="$x" 'BEGIN { print (x >= 0.5 ? "met" : "NOT met") }')"
+		RAW[$kind]=$(field rows_per_s <"$out" | median)
+		printf '   raw %-6s median %8.0f events/s  (runs: %s)\n' "$kind" "${RAW[$kind]}" "$(field rows_per_s <"$out" | tr '\n' ' ')"
+	done
+	for conns in 1 8 64; do
+		printf '   %2d connections: ingest / raw full = %sx, ingest / raw events = %sx\n' "$conns" \
+			"$(ratio "${ING[$conns]}" "${RAW[full]}")" "$(ratio "${ING[$conns]}" "${RAW[events]}")"
 	done
 	rm -f "$WORK"/raw.db* "$WORK"/ingest.db*
 fi
@@ -204,12 +266,12 @@ if want growth; then
 	declare -A LK99 LK50 GP99 GP50
 	for size in 1000 1000000; do
 		db=$(fresh_db "growth$size.db")
-		"$B/bench_gen" -f "$db" -c "$size" -n "$size" | tee "$WORK/gen.$size" >&2
+		"$DB/bench_gen" -f "$db" -c "$size" -n "$size" | tee "$WORK/gen.$size" >&2
 		# Write the new database out now, not while the lookups are timed (~1 GB at 1M).
 		sync
 		: >"$WORK/lookup.$size"
 		for r in $(seq 1 "$RUNS"); do
-			"$B/bench_lookup" -f "$db" -C "$size" -n 20000 | tee -a "$WORK/lookup.$size" >&2
+			"$DB/bench_lookup" -f "$db" -C "$size" -n 20000 | tee -a "$WORK/lookup.$size" >&2
 		done
 		LK50[$size]=$(field p50_us <"$WORK/lookup.$size" | median)
 		LK99[$size]=$(field p99_us <"$WORK/lookup.$size" | median)
@@ -229,6 +291,56 @@ if want growth; then
 			"$(awk -v x="$x" 'BEGIN { print (x <= 1.5 ? "met" : "NOT met") }')"
 	done
 	rm -f "$WORK"/growth*.db*
+fi
+
+# ---- 5. pops while a long API query and an import run ----
+if want load; then
+	log "== 5. load"
+	db=$(fresh_db load.db)
+	"$DB/bench_gen" -f "$db" -c 1000 -n "$LOAD_CALLS" | tee "$WORK/gen.load" >&2
+	printf 'database = { path = "%s"; };\n' "$db" >"$WORK/load-ctl.conf"
+	TOK=$("$D/callogctl" -c "$WORK/load-ctl.conf" token add bench 2>/dev/null | tail -1)
+	python3 "$ROOT/scripts/gen_customers.py" "$IMPORT_ROWS" --seed 7 >"$WORK/import.csv"
+	sync
+	start_daemon "$db"
+	printf 'database = { path = "%s"; };\nevents = { unix = ""; tcp = "127.0.0.1:%s"; };\n' "$db" "$EPORT" >"$WORK/load-ctl.conf"
+	echo
+	echo "5. pops at 500 calls/s to 200 consoles (callers among 1,000 customers), idle, then while GET /api/calls?agent=nobody"
+	echo "   (a scan of $LOAD_CALLS calls) runs back to back and callogctl import of $IMPORT_ROWS customers runs in a loop;"
+	echo "   same daemon, same database, ${SECS}s x $RUNS runs each (load average before: $(loadavg))"
+	: >"$WORK/load.idle"; : >"$WORK/load.busy"; : >"$WORK/load.queries"; : >"$WORK/load.imports"
+	for r in $(seq 1 "$RUNS"); do
+		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n 200 -r 500 \
+			-d "$SECS" -W 1 -C 1000 | tee -a "$WORK/load.idle" >&2 || true
+	done
+	bg_loop one_query &
+	BGPIDS="$!"
+	bg_loop one_import &
+	BGPIDS="$BGPIDS $!"
+	sleep 1
+	echo "   load average with the query and import running: $(loadavg)"
+	for r in $(seq 1 "$RUNS"); do
+		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n 200 -r 500 \
+			-d "$SECS" -W 1 -C 1000 | tee -a "$WORK/load.busy" >&2 || true
+	done
+	stop_background
+	for phase in idle busy; do
+		f=$WORK/load.$phase
+		printf '   %-4s pop p50 %7.0f us  p99 %8.0f us  p999 %8.0f us  max %8.0f us  missing %s  producer errors %s\n' "$phase" \
+			"$(field p50_us <"$f" | median)" "$(field p99_us <"$f" | median)" "$(field p999_us <"$f" | median)" \
+			"$(field max_us <"$f" | median)" "$(field missing <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')"
+	done
+	i99=$(field p99_us <"$WORK/load.idle" | median); b99=$(field p99_us <"$WORK/load.busy" | median)
+	printf '   pop p99 busy / idle = %sx (target <= 2: %s)\n' "$(ratio "$b99" "$i99")" \
+		"$(awk -v a="$b99" -v b="$i99" 'BEGIN { print (a <= 2 * b ? "met" : "NOT met") }')"
+	printf '   API queries during the busy runs: %s, status %s, median %s s, max %s s\n' "$(wc -l <"$WORK/load.queries")" \
+		"$(awk '{ print $1 }' "$WORK/load.queries" | sort | uniq -c | awk '{ printf "%s%sx%s", (NR > 1 ? "," : ""), $1, $2 }')" \
+		"$(awk '{ print $2 }' "$WORK/load.queries" | median)" "$(awk '{ print $2 }' "$WORK/load.queries" | sort -g | tail -1)"
+	printf '   imports during the busy runs: %s finished (%s), one cut short at the end\n' "$(wc -l <"$WORK/load.imports")" \
+		"$(tr '\n' ' ' <"$WORK/load.imports")"
+	stop_daemon
+	rm -f "$WORK"/load.db* "$WORK/import.csv"
 fi
 
 if grep -qiE 'error|crit|assert' "$WORK/callogd.log" 2>/dev/null; then
