@@ -307,7 +307,8 @@ if want load; then
 	echo
 	echo "5. pops at 500 calls/s to 200 consoles (callers among 1,000 customers), idle, then while GET /api/calls?agent=nobody"
 	echo "   (a scan of $LOAD_CALLS calls) runs back to back and callogctl import of $IMPORT_ROWS customers runs in a loop;"
-	echo "   same daemon, same database, ${SECS}s x $RUNS runs each (load average before: $(loadavg))"
+	echo "   same daemon, same database, ${SECS}s x $RUNS runs each; a pop that never came counts with the time"
+	echo "   waited for it (busy runs wait up to 30 s for late pops); load average before: $(loadavg)"
 	: >"$WORK/load.idle"; : >"$WORK/load.busy"; : >"$WORK/load.queries"; : >"$WORK/load.imports"
 	for r in $(seq 1 "$RUNS"); do
 		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n 200 -r 500 \
@@ -321,7 +322,7 @@ if want load; then
 	echo "   load average with the query and import running: $(loadavg)"
 	for r in $(seq 1 "$RUNS"); do
 		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n 200 -r 500 \
-			-d "$SECS" -W 1 -C 1000 | tee -a "$WORK/load.busy" >&2 || true
+			-d "$SECS" -W 1 -C 1000 -L 30 | tee -a "$WORK/load.busy" >&2 || true
 	done
 	stop_background
 	for phase in idle busy; do
@@ -332,8 +333,11 @@ if want load; then
 			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')"
 	done
 	i99=$(field p99_us <"$WORK/load.idle" | median); b99=$(field p99_us <"$WORK/load.busy" | median)
-	printf '   pop p99 busy / idle = %sx (target <= 2: %s)\n' "$(ratio "$b99" "$i99")" \
-		"$(awk -v a="$b99" -v b="$i99" 'BEGIN { print (a <= 2 * b ? "met" : "NOT met") }')"
+	bmiss=$(field missing <"$WORK/load.busy" | awk '{ s += $1 } END { print s + 0 }')
+	# A pop still missing after 30 s counts with the time waited: the p99 is then a lower bound.
+	printf '   pop p99 busy / idle = %sx%s (target <= 2: %s)\n' "$(ratio "$b99" "$i99")" \
+		"$([ "$bmiss" -gt 0 ] && echo " or more ($bmiss pops never came)")" \
+		"$(awk -v a="$b99" -v b="$i99" -v m="$bmiss" 'BEGIN { print (m == 0 && a <= 2 * b ? "met" : "NOT met") }')"
 	printf '   API queries during the busy runs: %s, status %s, median %s s, max %s s\n' "$(wc -l <"$WORK/load.queries")" \
 		"$(awk '{ print $1 }' "$WORK/load.queries" | sort | uniq -c | awk '{ printf "%s%sx%s", (NR > 1 ? "," : ""), $1, $2 }')" \
 		"$(awk '{ print $2 }' "$WORK/load.queries" | median)" "$(awk '{ print $2 }' "$WORK/load.queries" | sort -g | tail -1)"
