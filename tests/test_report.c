@@ -293,7 +293,7 @@ test_agents(void)
 
 	/* CSV: a column per reason seen, quoted when it needs to be, nulls empty. */
 	size_t len = 0;
-	char *csv = cl_report_csv(r, &len);
+	char *csv = cl_report_csv(r, 0, &len);
 	CHECK(csv != NULL && strlen(csv) == len);
 	if (csv != NULL) {
 		static const char head[] =
@@ -327,7 +327,7 @@ test_dispositions(const struct cl_tz *ams)
 	      num(row, "count") == 1 && ratio(row, "share") == 1.0 / 3.0);
 	json_decref(rep);
 	size_t len;
-	char *csv = cl_report_csv(r, &len);
+	char *csv = cl_report_csv(r, 0, &len);
 	CHECK(csv != NULL && strcmp(csv, "start,queue,code,count,share\r\n"
 	                                 "2026-11-02T00:00:00+01:00,\"s,q\",callback,1,0.3333333333333333\r\n"
 	                                 "2026-11-02T00:00:00+01:00,\"s,q\",sale,2,0.6666666666666666\r\n") == 0);

@@ -55,5 +55,6 @@ int cl_ctl_calls(struct cl_ctl *ctl, int argc, char **argv);
 int cl_ctl_purge(struct cl_ctl *ctl, int argc, char **argv);
 int cl_ctl_send(struct cl_ctl *ctl, int argc, char **argv);
 int cl_ctl_simulate(struct cl_ctl *ctl, int argc, char **argv);
+int cl_ctl_report(struct cl_ctl *ctl, int argc, char **argv);
 
 #endif

@@ -97,8 +97,12 @@ int cl_report_add_span(struct cl_report *r, const struct cl_report_span *s);
 
 /* cl_report_json() : {"from","until","tz","interval","rows","totals"}; a new reference, NULL on OOM. */
 json_t *cl_report_json(const struct cl_report *r);
-/* cl_report_csv() : the rows as RFC 4180 CSV (CRLF, a header row); malloc'd, NUL-terminated, *len set. NULL on OOM. */
-char *cl_report_csv(const struct cl_report *r, size_t *len);
+/*
+ * cl_report_csv() : the rows as RFC 4180 CSV (CRLF, a header row), then, with
+ * with_totals, the totals (start "total"); malloc'd, NUL-terminated, *len set.
+ * NULL on OOM.
+ */
+char *cl_report_csv(const struct cl_report *r, int with_totals, size_t *len);
 
 /* ---- what reports need from a call's events ---- */
 

@@ -341,17 +341,19 @@ field_cell(struct sbuf *b, const struct field *f)
 }
 
 char *
-cl_report_csv(const struct cl_report *r, size_t *len)
+cl_report_csv(const struct cl_report *r, int with_totals, size_t *len)
 {
 	const struct cl_report_row **v = NULL;
 	struct sbuf b = {0};
 	struct fields fs = {.n = 0};
 	struct cl_report_row blank = {.max_wait = -1};
 	char name[CL_ID_MAX + 32];
-	size_t n;
+	size_t n, ntotals = 0;
 
 	if ((v = sorted_rows(r, &n)) == NULL)
 		return NULL;
+	while (ntotals < n && v[ntotals]->bucket < 0)
+		ntotals++;
 	/* The header: start, then the row's fields, then one column per reason seen. */
 	row_fields(r, &blank, &fs);
 	sb_cell(&b, "start", 1);
@@ -363,11 +365,14 @@ cl_report_csv(const struct cl_report *r, size_t *len)
 			sb_cell(&b, name, 0);
 		}
 	sb_add(&b, "\r\n", 2);
-	for (size_t i = 0; i < n; i++) {
-		char start[48];
-		if (v[i]->bucket < 0)
+	/* Sorted, the totals (bucket -1) come first: written last when wanted. */
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (k + ntotals) % n;
+		char start[48] = "total";
+		if (v[i]->bucket < 0 && !with_totals)
 			continue;
-		cl_tz_format(r->p.tz, r->bounds[v[i]->bucket], 0, start, sizeof(start));
+		if (v[i]->bucket >= 0)
+			cl_tz_format(r->p.tz, r->bounds[v[i]->bucket], 0, start, sizeof(start));
 		sb_cell(&b, start, 1);
 		fs.n = 0;
 		row_fields(r, v[i], &fs);

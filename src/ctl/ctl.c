@@ -39,6 +39,9 @@ const char cl_ctl_usage[] =
     "                                      drive contact-center traffic through the daemon\n"
     "                                      (defaults: 100 calls, 5 calls/s, 10 agents)\n"
     "  purge --before DATE                 delete calls (and their events) that ended before DATE\n"
+    "  report queues|agents|dispositions [--from D] [--until D] [--interval I] [--tz Z]\n"
+    "         [--queue Q] [--agent A] [--csv]\n"
+    "                                      the reports of /api/reports (default: today, by day)\n"
     "  help                                this help\n";
 
 int

@@ -121,7 +121,7 @@ report_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
 	if (cl_reports_run(ctx->st, r, j->now_ms, j->err) < 0)
 		goto out;
 	if (q->csv) {
-		if ((q->csv_text = cl_report_csv(r, &q->csv_len)) == NULL)
+		if ((q->csv_text = cl_report_csv(r, 0, &q->csv_len)) == NULL)
 			snprintf(j->err, sizeof(j->err), "out of memory");
 		else
 			j->status = 200;

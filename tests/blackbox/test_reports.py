@@ -567,5 +567,39 @@ def bad_parameters_are_400s_naming_them():
         eq((status, body["rows"], body["totals"], body["interval"]), (200, [], [], "day"))
 
 
+@test
+def callogctl_report_table_and_csv():
+    rng = random.Random(99)
+    with running() as d:
+        calls = send(d, make_calls(rng, [local(2026, 11, 2)], 20))
+        args = ["--from", "2026-11-02", "--until", "2026-11-03", "--tz", "Europe/Amsterdam", "--interval", "hour"]
+        for kind in ("queues", "agents", "dispositions"):
+            r = d.ctl("report", kind, *args, "--csv")
+            _, api, _ = d.get("/api/reports/%s?from=2026-11-02&until=2026-11-03&tz=Europe/Amsterdam"
+                              "&interval=hour&format=csv" % kind)
+            eq(r.stdout, api.replace("\r\n", "\n"), kind)  # text mode turns CRLF into LF
+        r = d.ctl("report", "queues", *args)
+        lines = r.stdout.splitlines()
+        head = lines[0].split()
+        eq(head[:4], ["start", "queue", "offered", "answered"])
+        # Aligned: each column starts where its header does.
+        col = lines[0].index("offered")
+        b = bounds(local(2026, 11, 2), local(2026, 11, 3), "hour", AMS)
+        rows, totals = queue_rows(calls, b, AMS)
+        eq(len(lines), 1 + len(rows) + len(totals))
+        for line in lines[1:]:
+            check(line[col - 1] == " " and line[col] != " ", (line, col))
+        tot = [l.split() for l in lines if l.startswith("total")]
+        want = {(t["queue"] or "-"): t["offered"] for t in totals}
+        eq({t[1]: int(t[2]) for t in tot}, want)
+        r = d.ctl("report", "calls", check=False)
+        eq(r.returncode, 2, r.stderr)
+        r = d.ctl("report", "queues", "--tz", "Nowhere/Land", check=False)
+        eq(r.returncode, 2, r.stderr)
+        check("Nowhere/Land" in r.stderr, r.stderr)
+        r = d.ctl("report", "queues", "--interval", "fortnight", check=False)
+        eq(r.returncode, 2, r.stderr)
+
+
 if __name__ == "__main__":
     run()
