@@ -4,11 +4,13 @@
 
 #include <event2/util.h>
 
+struct evconnlistener;
+
 struct cl_http;
 struct cl_server;
 
-/* cl_http_start() : serves on the bound, listening fd (taken); NULL with err. */
-struct cl_http *cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err);
+/* cl_http_start() : serves on evl (a listening socket's evconnlistener, taken); NULL with err. */
+struct cl_http *cl_http_start(struct cl_server *srv, struct evconnlistener *evl, char *err);
 void cl_http_free(struct cl_http *h);
 
 #endif

@@ -12,6 +12,7 @@
 struct bufferevent;
 struct cl_sd_fds;
 struct cl_tls_server;
+struct evconnlistener;
 struct event_base;
 struct iovec;
 
@@ -43,8 +44,12 @@ struct cl_listener;
  */
 struct cl_listener *cl_listener_open(struct event_base *base, struct cl_sd_fds *sd, const struct cl_listener_conf *c,
                                      char *err);
-/* cl_listener_take_fd() : the listening fd, now owned by the caller (listeners without accept). */
-evutil_socket_t cl_listener_take_fd(struct cl_listener *l);
+/*
+ * cl_listener_take() : the evconnlistener of a listener without accept, made
+ * disabled; the caller (evhttp_bind_listener) owns it from now on. Running out
+ * of file descriptors pauses it as it pauses every listener.
+ */
+struct evconnlistener *cl_listener_take(struct cl_listener *l);
 /* cl_listener_disable() : accepts no more (shutdown); connections already open are untouched. */
 void cl_listener_disable(struct cl_listener *l);
 /* cl_listener_free() : closes it, and removes its Unix socket file if this process created it. Accepts NULL. */

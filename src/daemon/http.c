@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 
 #include "callogd/api.h"
@@ -763,7 +764,7 @@ tls_bev(struct event_base *base, void *arg)
 }
 
 struct cl_http *
-cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
+cl_http_start(struct cl_server *srv, struct evconnlistener *evl, char *err)
 {
 	struct cl_http *h = calloc(1, sizeof(*h));
 	struct timeval hb = {HEARTBEAT_S, 0};
@@ -783,10 +784,11 @@ cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
 	evhttp_set_gencb(h->http, route, h);
 	if (srv->cfg.http_tls)
 		evhttp_set_bevcb(h->http, tls_bev, srv->tls);
-	if (evhttp_accept_socket(h->http, fd) < 0) {
+	if (evhttp_bind_listener(h->http, evl) == NULL) {
 		snprintf(err, CL_ERR_LEN, "cannot accept on http %s", srv->cfg.http_listen);
 		goto fail;
 	}
+	evl = NULL; /* evhttp frees it */
 	h->heartbeat = event_new(srv->base, -1, EV_PERSIST, on_heartbeat, h);
 	if (h->heartbeat == NULL || event_add(h->heartbeat, &hb) < 0) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
@@ -794,6 +796,8 @@ cl_http_start(struct cl_server *srv, evutil_socket_t fd, char *err)
 	}
 	return h;
 fail:
+	if (evl != NULL)
+		evconnlistener_free(evl);
 	cl_http_free(h);
 	return NULL;
 }

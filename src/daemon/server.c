@@ -323,7 +323,7 @@ start(struct cl_server *srv, char *err)
 		return -1;
 	}
 	if (srv->listeners[LISTENER_HTTP] != NULL &&
-	    (srv->http = cl_http_start(srv, cl_listener_take_fd(srv->listeners[LISTENER_HTTP]), err)) == NULL)
+	    (srv->http = cl_http_start(srv, cl_listener_take(srv->listeners[LISTENER_HTTP]), err)) == NULL)
 		return -1;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);

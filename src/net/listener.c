@@ -12,20 +12,68 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "callogd/log.h"
 #include "callogd/net.h"
 #include "callogd/sdnotify.h"
 #include "callogd/util.h"
 
 #define BACKLOG 1024
+#define EXHAUSTED_PAUSE_MS 250 /* out of descriptors: accept nothing for this long */
+#define MAX_LISTENERS 16
 
 struct cl_listener {
 	struct cl_listener_conf c;
-	struct evconnlistener *evl; /* NULL for a listener without accept */
-	evutil_socket_t fd;         /* the listening fd until evl or the caller takes it, else -1 */
-	char *path;                 /* the Unix socket file we created, to remove at the end; else NULL */
+	struct evconnlistener *evl; /* ours, or evhttp's once taken (then NULL) */
+	struct evconnlistener *lev; /* the evconnlistener either way, for the error callback */
+	struct event *resume;       /* re-enables accepting after a pause */
+	uint64_t pauses;
+	evutil_socket_t fd; /* the listening fd until evl or the caller takes it, else -1 */
+	char *path;         /* the Unix socket file we created, to remove at the end; else NULL */
 	dev_t dev;
 	ino_t ino;
 };
+
+/* evhttp replaces a listener's callback argument: find ours by the evconnlistener. */
+static struct cl_listener *all[MAX_LISTENERS];
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->lev);
+}
+
+/*
+ * accept() failed for a reason retrying at once will not cure: out of file
+ * descriptors (EMFILE, ENFILE) or kernel memory. The socket stays readable, so
+ * accepting again now would spin; pause this listener instead. Connections
+ * wait in the backlog and are taken once descriptors are free again. Logged
+ * at the first pause and then every 64th, so a long shortage is not a flood.
+ */
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct cl_listener *l = NULL;
+	struct timeval tv = {0, EXHAUSTED_PAUSE_MS * 1000};
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	for (size_t i = 0; i < MAX_LISTENERS && l == NULL; i++)
+		if (all[i] != NULL && all[i]->lev == lev)
+			l = all[i];
+	evconnlistener_disable(lev);
+	if (l == NULL)
+		return;
+	if (l->pauses++ % 64 == 0)
+		log_warnx("msg=\"cannot accept, pausing the listener\" listener=%s error=\"%s\" pauses=%llu", l->c.name,
+		          strerror(e), (unsigned long long)l->pauses);
+	if (l->c.refused)
+		(*l->c.refused)++;
+	evtimer_add(l->resume, &tv);
+}
 
 static void
 on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
@@ -167,14 +215,22 @@ cl_listener_open(struct event_base *base, struct cl_sd_fds *sd, const struct cl_
 	} else if ((c->is_unix ? bind_unix(l, err) : bind_tcp(l, err)) < 0) {
 		goto fail;
 	}
-	if (c->accept != NULL) {
-		l->evl =
-		    evconnlistener_new(base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
-		if (l->evl == NULL) {
-			snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: out of memory", c->name, c->addr);
-			goto fail;
+	/* Without accept (http): made disabled, for evhttp to take with its own callback. */
+	l->evl = evconnlistener_new(base, c->accept ? on_accept : NULL, l,
+	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+	l->resume = evtimer_new(base, on_resume, l);
+	if (l->evl == NULL || l->resume == NULL) {
+		snprintf(err, CL_ERR_LEN, "cannot listen on %s %s: out of memory", c->name, c->addr);
+		goto fail;
+	}
+	l->lev = l->evl;
+	l->fd = -1; /* the evconnlistener closes it */
+	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	for (size_t i = 0; i < MAX_LISTENERS; i++) {
+		if (all[i] == NULL) {
+			all[i] = l;
+			break;
 		}
-		l->fd = -1; /* the evconnlistener closes it */
 	}
 	return l;
 fail:
@@ -182,19 +238,23 @@ fail:
 	return NULL;
 }
 
-evutil_socket_t
-cl_listener_take_fd(struct cl_listener *l)
+struct evconnlistener *
+cl_listener_take(struct cl_listener *l)
 {
-	evutil_socket_t fd = l->fd;
+	struct evconnlistener *evl = l->evl;
 
-	l->fd = -1;
-	return fd;
+	l->evl = NULL;
+	return evl;
 }
 
 void
 cl_listener_disable(struct cl_listener *l)
 {
-	if (l != NULL && l->evl != NULL)
+	if (l == NULL)
+		return;
+	if (l->resume)
+		evtimer_del(l->resume);
+	if (l->evl != NULL)
 		evconnlistener_disable(l->evl);
 }
 
@@ -205,6 +265,11 @@ cl_listener_free(struct cl_listener *l)
 
 	if (l == NULL)
 		return;
+	for (size_t i = 0; i < MAX_LISTENERS; i++)
+		if (all[i] == l)
+			all[i] = NULL;
+	if (l->resume)
+		event_free(l->resume);
 	if (l->evl)
 		evconnlistener_free(l->evl);
 	if (l->fd >= 0)
