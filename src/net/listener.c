@@ -111,18 +111,21 @@ unix_path_free(const char *name, const char *path, char *err)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+	/* Non-blocking: a live listener with a full backlog answers EAGAIN instead of making us wait. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, CL_ERR_LEN, "cannot check %s %s: %s", name, path, strerror(errno));
 		return -1;
 	}
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? errno : 0;
+	if (rc == EAGAIN || rc == EINPROGRESS)
+		rc = 0; /* accepting, just busy */
 	close(fd);
 	if (rc == 0) {
 		snprintf(err, CL_ERR_LEN, "%s %s is in use by another process (another callogd on this configuration?)",
 		         name, path);
 		return -1;
 	}
-	if (errno == ECONNREFUSED && unlink(path) < 0 && errno != ENOENT) {
+	if (rc == ECONNREFUSED && unlink(path) < 0 && errno != ENOENT) {
 		snprintf(err, CL_ERR_LEN, "cannot remove the stale socket %s: %s", path, strerror(errno));
 		return -1;
 	}
