@@ -8,6 +8,25 @@
 
 enum cl_pop_trigger { CL_TRIGGER_RINGING = 0, CL_TRIGGER_ANSWERED = 1 };
 
+enum cl_pbx_type { CL_PBX_TYPE_AMI = 0, CL_PBX_TYPE_ESL = 1 };
+enum cl_pbx_agent_id { CL_PBX_AGENT_MEMBERNAME = 0, CL_PBX_AGENT_INTERFACE = 1 };
+#define CL_PBX_MAX_LINKS 64
+#define CL_PBX_NAME_MAX 32
+
+/* One entry of pbx = ( ... ) (SPEC §9). Strings malloc'd, "" = none. */
+struct cl_pbx_cfg {
+	char *name;
+	int type; /* enum cl_pbx_type */
+	char *host;
+	int port;
+	char *username;    /* AMI */
+	char *secret;      /* AMI secret or ESL password: as given, or read from secret_file */
+	char *secret_file; /* where it was read from, or "" */
+	int tls;
+	char *ca;
+	int agent_id; /* enum cl_pbx_agent_id */
+};
+
 /* Every string is malloc'd and owned by the struct; "" means off/none. */
 struct cl_config {
 	char *path; /* the file it came from, as given */
@@ -53,6 +72,9 @@ struct cl_config {
 	int short_abandon_seconds; /* reports: an abandon quicker than this is short */
 	char *stats_timezone;      /* reports' and today's zone; "" = the host's */
 	int log_level;             /* enum cl_log_level */
+
+	struct cl_pbx_cfg *pbx; /* PBX links, pbx = ( ... ) (configpbx.c) */
+	int n_pbx;
 };
 
 /* One key of the settings table, for documentation and checks (docs/). */

@@ -14,6 +14,7 @@
 
 struct cl_console;
 struct cl_http;
+struct cl_pbx;
 struct cl_pops;
 struct cl_store;
 struct cl_workers;
@@ -35,6 +36,7 @@ struct cl_server {
 	struct cl_workers *workers; /* database reads off the loop (workers.h) */
 	struct cl_pops *pops;
 	struct cl_http *http;
+	struct cl_pbx *pbx;          /* PBX links (pbx.c) */
 	struct cl_ingest ingest;     /* ingest.c's state */
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;

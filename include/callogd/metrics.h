@@ -48,6 +48,9 @@ struct cl_metrics {
 	int64_t started_ms;
 	struct cl_gauge gauges[CL_METRICS_GAUGES];
 	int ngauges;
+	/* Labelled series a module renders itself (the PBX links), or NULL. */
+	void (*render_more)(void *arg, struct evbuffer *out);
+	void *render_more_arg;
 };
 
 /*

@@ -49,6 +49,9 @@ void cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s);
 /* Consoles connected for agent (socket and SSE). */
 int cl_pops_consoles(struct cl_pops *p, const char *agent);
 size_t cl_pops_live_calls(struct cl_pops *p);
+/* cl_pops_each_call() : fn for each live call (not ended), as cl_live_each() (the PBX links' resync). */
+struct cl_live_call;
+int cl_pops_each_call(struct cl_pops *p, int (*fn)(void *arg, struct cl_live_call *c), void *arg);
 /* Bytes held for replay over all agents (messages and rings). */
 size_t cl_pops_replay_bytes(struct cl_pops *p);
 /* Drops idle per-agent replay buffers; called periodically. */

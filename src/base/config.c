@@ -11,7 +11,7 @@
 
 #include <libconfig.h>
 
-#include "callogd/config.h"
+#include "config_int.h"
 #include "callogd/log.h"
 #include "callogd/numbers.h"
 #include "callogd/tls.h"
@@ -175,6 +175,7 @@ cl_config_free(struct cl_config *c)
 		if (is_string_kind(rows[i].kind))
 			free(*str_field(c, &rows[i]));
 	free(c->path);
+	cl_config_pbx_free(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -225,8 +226,8 @@ normalize_path(char *path)
 }
 
 /* Makes path absolute against dir unless it is "" or already absolute. */
-static char *
-resolve_path(const char *dir, const char *path)
+char *
+cl_config_resolve_path(const char *dir, const char *path)
 {
 	char *out;
 
@@ -400,7 +401,7 @@ set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const c
 		default:
 			break;
 		}
-		char *nv = (r->kind == K_PATH || r->kind == K_SOCK) ? resolve_path(dir, v) : strdup(v);
+		char *nv = (r->kind == K_PATH || r->kind == K_SOCK) ? cl_config_resolve_path(dir, v) : strdup(v);
 		if (nv == NULL) {
 			snprintf(msg, mlen, "out of memory");
 			return -1;
@@ -526,6 +527,11 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 		config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
 		const char *gname = config_setting_name(g);
 		line = (int)config_setting_source_line(g);
+		if (strcmp(gname, "pbx") == 0) { /* a list of links: configpbx.c */
+			if (cl_config_pbx_load(c, g, absdir, &line, msg, sizeof(msg)) < 0)
+				goto bad;
+			continue;
+		}
 		if ((gi = find_group(gname)) < 0) {
 			snprintf(msg, sizeof(msg), "unknown setting \"%s\"", gname);
 			goto bad;
@@ -631,6 +637,8 @@ cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b
 		if (w > 0 && (size_t)w < CL_ERR_LEN - used)
 			used += (size_t)w;
 	}
+	if (cl_config_pbx_differs(a, b)) /* links are not changed on reload yet */
+		snprintf(err + used, CL_ERR_LEN - used, "%spbx", n++ ? " " : "");
 	return n > 0 ? -1 : 0;
 }
 

@@ -42,6 +42,7 @@ const char cl_ctl_usage[] =
     "  report queues|agents|dispositions [--from D] [--until D] [--interval I] [--tz Z]\n"
     "         [--queue Q] [--agent A] [--csv]\n"
     "                                      the reports of /api/reports (default: today, by day)\n"
+    "  pbx status                          each PBX link: state, since, node, frames and events read\n"
     "  help                                this help\n";
 
 int

@@ -116,4 +116,6 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	counter(b, "callogd_reload_failures_total", "Reloads refused for a broken config.", m->reload_failures);
 	gauge(b, "callogd_start_time_seconds", "When the daemon started (Unix time).",
 	      (unsigned long long)(m->started_ms / 1000));
+	if (m->render_more)
+		m->render_more(m->render_more_arg, b);
 }

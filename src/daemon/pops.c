@@ -742,6 +742,12 @@ cl_pops_live_calls(struct cl_pops *p)
 	return cl_live_count(p->live);
 }
 
+int
+cl_pops_each_call(struct cl_pops *p, int (*fn)(void *arg, struct cl_live_call *c), void *arg)
+{
+	return cl_live_each(p->live, fn, arg);
+}
+
 size_t
 cl_pops_replay_bytes(struct cl_pops *p)
 {

@@ -19,6 +19,7 @@
 #include "callogd/ingest.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
+#include "callogd/pbx.h"
 #include "callogd/pops.h"
 #include "callogd/sdnotify.h"
 #include "callogd/server.h"
@@ -185,6 +186,7 @@ begin_shutdown(struct cl_server *srv, const char *why)
 	for (size_t i = 0; i < CL_LISTENERS; i++)
 		cl_listener_disable(srv->listeners[i]);
 	cl_ingest_quiesce(srv);
+	cl_pbx_quiesce(srv->pbx);
 	cl_ingest_flush(srv);
 	srv->drain = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
 	if (srv->drain == NULL || event_add(srv->drain, &tick) < 0)
@@ -325,6 +327,8 @@ start(struct cl_server *srv, char *err)
 	if (srv->listeners[LISTENER_HTTP] != NULL &&
 	    (srv->http = cl_http_start(srv, cl_listener_take(srv->listeners[LISTENER_HTTP]), err)) == NULL)
 		return -1;
+	if ((srv->pbx = cl_pbx_start(srv, err)) == NULL)
+		return -1;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
@@ -373,6 +377,8 @@ stop(struct cl_server *srv)
 	cl_workers_stop(srv->workers);
 	srv->workers = NULL;
 	cl_ingest_flush(srv); /* events a last duplicate verdict let through: answered "storage" and freed */
+	cl_pbx_free(srv->pbx);
+	srv->pbx = NULL;
 	cl_ingest_close_all(srv);
 	cl_consoles_close_all(srv);
 	if (srv->http)

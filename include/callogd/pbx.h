@@ -1,0 +1,20 @@
+/* pbx.h : the PBX links (SPEC §9): outbound Asterisk AMI and FreeSWITCH ESL
+ * connections whose translated events take the producers' path (ingest.h). */
+#ifndef CALLOGD_PBX_H
+#define CALLOGD_PBX_H
+
+struct cl_pbx;
+struct cl_server;
+
+/*
+ * cl_pbx_start() : starts a link for each srv->cfg.pbx entry (each connects,
+ * logs in, resyncs and reconnects with backoff on its own) and registers their
+ * metrics. NULL with err on failure.
+ */
+struct cl_pbx *cl_pbx_start(struct cl_server *srv, char *err);
+/* cl_pbx_quiesce() : a shutdown began: the links read no more (what was read is still committed). */
+void cl_pbx_quiesce(struct cl_pbx *x);
+/* cl_pbx_free() : logs off and closes every link; accepts NULL. */
+void cl_pbx_free(struct cl_pbx *x);
+
+#endif
