@@ -57,6 +57,12 @@ void cl_producer_release(struct cl_producer *p);
 size_t cl_producer_errors(const struct cl_producer *p);
 /* Answers not yet written (waiting for their commit). */
 size_t cl_producer_pending(const struct cl_producer *p);
+/*
+ * cl_producer_may_read() : 0 while p should take no more lines: its answers
+ * waiting, or all producers', pass the backpressure bounds. Its owner hears of
+ * written answers through ops->flushed, and may go on then.
+ */
+int cl_producer_may_read(const struct cl_producer *p);
 
 /* cl_ingest_line() : one line from p: parse, validate, pop, queue for commit. */
 void cl_ingest_line(struct cl_producer *p, const char *line, size_t len);

@@ -14,6 +14,7 @@
 #include "callogd/consoles.h"
 #include "callogd/daemon.h"
 #include "callogd/ingest.h"
+#include "callogd/lines.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
 #include "callogd/pops.h"
@@ -35,6 +36,7 @@ struct cl_console {
 	struct cl_sub sub;
 	struct cl_producer *p;
 	struct hello_job *hello; /* the token check running on a worker; lines wait for it */
+	struct cl_lines lines;
 	int welcomed;
 	int dead; /* dropped: freed from the loop, never from inside a callback chain */
 };
@@ -271,26 +273,24 @@ console_read(struct bufferevent *bev, void *arg)
 
 	while (!c->dead && c->hello == NULL) {
 		size_t len;
-		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		char *line;
+		int st = cl_lines_next(&c->lines, in, 0, &line, &len);
 		json_t *j;
-		if (line == NULL) {
-			if (evbuffer_get_length(in) > CONSOLE_MAX_LINE) {
-				if (c->welcomed)
-					cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line too long");
-				else
-					console_write_line(c, "{\"type\":\"error\",\"code\":\"too_long\"}\n");
-				evbuffer_drain(in, evbuffer_get_length(in));
-			}
+		if (st == CL_LINE_MORE)
 			return;
-		}
-		if (len > 0 && line[len - 1] == '\r')
-			line[--len] = '\0';
-		if (len == 0) {
-			free(line);
+		if (st != CL_LINE_OK) { /* one answer, and the line's tail is dropped unread */
+			enum cl_event_error code = st == CL_LINE_TOO_LONG ? CL_EVERR_TOO_LONG : CL_EVERR_STORAGE;
+			const char *msg = st == CL_LINE_TOO_LONG ? "line too long" : "out of memory";
+			if (c->welcomed)
+				cl_ingest_reject(c->p, code, NULL, msg);
+			else
+				console_write_line(c, st == CL_LINE_TOO_LONG
+				                          ? "{\"type\":\"error\",\"code\":\"too_long\"}\n"
+				                          : "{\"type\":\"error\",\"code\":\"storage\"}\n");
 			continue;
 		}
-		j = len <= CONSOLE_MAX_LINE && cl_utf8_valid(line, len) ? json_loadb(line, len, 0, NULL) : NULL;
-		free(line);
+		j = cl_utf8_valid(line, len) ? json_loadb(line, len, 0, NULL) : NULL;
+		cl_lines_done(&c->lines, in);
 		if (!c->welcomed) {
 			if (j == NULL || !json_is_object(j) || console_hello(c, j) < 0) {
 				json_decref(j);
@@ -353,7 +353,8 @@ cl_consoles_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 	if (c->next)
 		c->next->prev = c;
 	srv->consoles = c;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONSOLE_MAX_LINE + 1);
+	cl_lines_init(&c->lines, CONSOLE_MAX_LINE);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, cl_lines_watermark(&c->lines));
 	bufferevent_setcb(c->bev, console_read, console_write, console_event, c);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -25,6 +25,7 @@
 #include "callogd/hmap.h"
 #include "callogd/http.h"
 #include "callogd/ingest.h"
+#include "callogd/lines.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
 #include "callogd/pops.h"
@@ -69,6 +70,10 @@ struct hreq {
 	struct evbuffer *out;
 	int fed;    /* every line has been handed to the producer */
 	int single; /* a console-style endpoint: one answer, status from it */
+	/* POST /api/events as NDJSON: the body's lines, fed as the backpressure bounds allow. */
+	struct cl_lines lines;
+	struct event *feed_ev;
+	int feeding;
 };
 
 /* The session cookie's value, copied into out, or -1. */
@@ -365,7 +370,15 @@ static void hreq_maybe_finish(struct hreq *r);
 static void
 hreq_flushed(void *owner)
 {
-	hreq_maybe_finish(owner);
+	struct hreq *r = owner;
+
+	if (!r->fed) {
+		/* Answers went out: feed more lines, from the loop rather than inside this flush. */
+		if (!r->feeding && r->feed_ev)
+			event_active(r->feed_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	hreq_maybe_finish(r);
 }
 
 static const struct cl_producer_ops hreq_ops = {hreq_out, hreq_flushed};
@@ -389,6 +402,8 @@ hreq_maybe_finish(struct hreq *r)
 	evhttp_send_reply(r->req, code, NULL, r->out);
 	evbuffer_free(r->out);
 	cl_producer_release(r->p);
+	if (r->feed_ev)
+		event_free(r->feed_ev);
 	free(r);
 }
 
@@ -410,6 +425,47 @@ hreq_new(struct cl_http *h, struct evhttp_request *req, int kind)
 	return r;
 }
 
+/* Feeds the body's lines while the backpressure bounds allow; the rest when answers have gone out. */
+static void
+hreq_feed(struct hreq *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+
+	r->feeding = 1;
+	r->lines.max = (size_t)r->h->srv->cfg.events_max_line;
+	while (!r->fed && cl_producer_may_read(r->p)) {
+		char *line;
+		size_t n;
+		int st = cl_lines_next(&r->lines, in, 1, &line, &n);
+		if (st == CL_LINE_MORE) {
+			r->fed = 1;
+		} else if (st == CL_LINE_TOO_LONG) {
+			cl_ingest_reject(r->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
+		} else if (st == CL_LINE_NOMEM) {
+			cl_ingest_reject(r->p, CL_EVERR_STORAGE, NULL, "out of memory");
+		} else {
+			cl_ingest_line(r->p, line, n);
+			cl_lines_done(&r->lines, in);
+		}
+	}
+	r->feeding = 0;
+	hreq_maybe_finish(r);
+}
+
+static void
+on_feed(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hreq_feed(arg);
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* On the loop, once the API token is checked: the body's events go in. */
 static void
 post_events_feed(struct cl_hjob *j)
@@ -423,6 +479,10 @@ post_events_feed(struct cl_hjob *j)
 	json_t *whole;
 
 	cl_hjob_free(j);
+	if (data == NULL && len > 0) {
+		cl_http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
 	/* Every line gets an answer: bound the lines, or a small body could ask for a huge reply. */
 	size_t lines = 1;
 	for (const char *nl = data, *end = data + len; (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
@@ -433,35 +493,40 @@ post_events_feed(struct cl_hjob *j)
 		cl_http_reply_error(req, 413, "too_large", msg);
 		return;
 	}
-	if ((r = hreq_new(h, req, CL_PRODUCER_EVENTS)) == NULL) {
+	if ((r = hreq_new(h, req, CL_PRODUCER_EVENTS)) == NULL ||
+	    (r->feed_ev = event_new(h->srv->base, -1, 0, on_feed, r)) == NULL) {
+		if (r) {
+			cl_producer_release(r->p);
+			evbuffer_free(r->out);
+			free(r);
+		}
 		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	/* One object, possibly pretty-printed over several lines, or NDJSON. */
+	cl_lines_init(&r->lines, (size_t)h->srv->cfg.events_max_line);
+	/*
+	 * One object, possibly pretty-printed over several lines, or NDJSON. The
+	 * object goes in as received, byte for byte (less the whitespace around
+	 * it), under the same max_line as any line.
+	 */
 	whole = len > 0 && cl_utf8_valid(data, len) ? json_loadb(data, len, 0, NULL) : NULL;
 	if (whole != NULL && json_is_object(whole)) {
-		char *line = json_dumps(whole, JSON_COMPACT);
-		if (line)
-			cl_ingest_line(r->p, line, strlen(line));
-		free(line);
-	} else {
-		size_t pos = 0;
-		while (pos < len) {
-			char *nl = memchr(data + pos, '\n', len - pos);
-			size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
-			size_t m = n;
-			if (m > 0 && data[pos + m - 1] == '\r')
-				m--;
-			if (m > (size_t)h->srv->cfg.events_max_line)
-				cl_ingest_reject(r->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
-			else if (m > 0)
-				cl_ingest_line(r->p, data + pos, m);
-			pos += n + 1;
-		}
+		size_t a = 0, b = len;
+		while (a < b && is_space(data[a]))
+			a++;
+		while (b > a && is_space(data[b - 1]))
+			b--;
+		if (b - a > r->lines.max)
+			cl_ingest_reject(r->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
+		else
+			cl_ingest_line(r->p, data + a, b - a);
+		json_decref(whole);
+		r->fed = 1;
+		hreq_maybe_finish(r);
+		return;
 	}
 	json_decref(whole);
-	r->fed = 1;
-	hreq_maybe_finish(r);
+	hreq_feed(r);
 }
 
 static void

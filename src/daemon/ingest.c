@@ -14,6 +14,7 @@
 #include "callogd/daemon.h"
 #include "callogd/dedup.h"
 #include "callogd/ingest.h"
+#include "callogd/lines.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
 #include "callogd/pops.h"
@@ -117,6 +118,13 @@ size_t
 cl_producer_pending(const struct cl_producer *p)
 {
 	return p->pending;
+}
+
+int
+cl_producer_may_read(const struct cl_producer *p)
+{
+	/* With nothing of its own pending it may always go on: its flushed() would never come. */
+	return p->pending < PENDING_HIGH && (p->srv->ingest.pending_total < GLOBAL_HIGH || p->pending == 0);
 }
 
 static struct cl_slot *
@@ -510,8 +518,8 @@ struct econn {
 	struct cl_server *srv;
 	struct bufferevent *bev;
 	struct cl_producer *p;
-	int authed;    /* the hello was accepted, or no token is required */
-	int discard;   /* inside an over-long line: drop bytes up to the next LF */
+	int authed; /* the hello was accepted, or no token is required */
+	struct cl_lines lines;
 	int throttled; /* reading is off until answers drain */
 	int closing;   /* close once the answers are written */
 };
@@ -591,45 +599,26 @@ econn_read(struct bufferevent *bev, void *arg)
 {
 	struct econn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t max = (size_t)c->srv->cfg.events_max_line;
 
+	c->lines.max = (size_t)c->srv->cfg.events_max_line; /* a reload may change it */
 	while (!c->throttled && !c->closing) {
-		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-		if (eol.pos < 0) {
-			size_t have = evbuffer_get_length(in);
-			if (have > max) {
-				/* Over-long: answer once, then drop up to the next newline. */
-				if (!c->discard)
-					cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL,
-					                 "line longer than events.max_line");
-				c->discard = 1;
-				evbuffer_drain(in, have);
-			}
+		char *line;
+		size_t n;
+		int st = cl_lines_next(&c->lines, in, 0, &line, &n);
+		if (st == CL_LINE_MORE)
 			break;
-		}
-		size_t len = (size_t)eol.pos;
-		if (c->discard) {
-			evbuffer_drain(in, len + 1);
-			c->discard = 0;
-			continue;
-		}
-		if (len > max) {
+		if (st == CL_LINE_TOO_LONG) {
 			cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
-			evbuffer_drain(in, len + 1);
 			continue;
 		}
-		char *line = (char *)evbuffer_pullup(in, (ssize_t)len + 1);
-		size_t n = len;
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		if (n == 0) { /* blank lines are keep-alives */
-			evbuffer_drain(in, len + 1);
+		if (st == CL_LINE_NOMEM) {
+			cl_ingest_reject(c->p, CL_EVERR_STORAGE, NULL, "out of memory");
 			continue;
 		}
 		if (!c->authed) {
 			if (econn_hello(c, line, n)) {
 				c->authed = 1;
-				evbuffer_drain(in, len + 1);
+				cl_lines_done(&c->lines, in);
 				bufferevent_set_timeouts(bev, NULL, NULL);
 				if (c->srv->cfg.events_idle_timeout > 0) {
 					struct timeval tv = {c->srv->cfg.events_idle_timeout, 0};
@@ -649,7 +638,7 @@ econn_read(struct bufferevent *bev, void *arg)
 			break;
 		}
 		cl_ingest_line(c->p, line, n);
-		evbuffer_drain(in, len + 1);
+		cl_lines_done(&c->lines, in);
 		if (c->p->pending >= PENDING_HIGH || evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH ||
 		    c->srv->ingest.pending_total >= GLOBAL_HIGH) {
 			if (c->srv->ingest.pending_total >= GLOBAL_HIGH)
@@ -708,7 +697,8 @@ cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 		c->next->prev = c;
 	srv->ingest.econns = c;
 	/* Read at most a line's worth ahead: the bound on what one client can make us hold. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)srv->cfg.events_max_line + 1);
+	cl_lines_init(&c->lines, (size_t)srv->cfg.events_max_line);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, cl_lines_watermark(&c->lines));
 	bufferevent_setcb(c->bev, econn_read, econn_write, econn_event, c);
 	if (!c->authed) {
 		struct timeval tv = {HELLO_TIMEOUT_S, 0};
