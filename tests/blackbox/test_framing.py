@@ -71,7 +71,7 @@ def http_honours_max_line():
 @test
 def http_bodies_past_the_backpressure_bound_are_all_answered_in_order():
     with running() as d:
-        n = 12000  # past one producer's bound on answers waiting (8192): fed in steps
+        n = 9000  # past one producer's bound on answers waiting (8192): fed in steps
         body = "".join(json.dumps({"type": "call.offered", "id": "bp-%d" % i, "call_id": "bp-%d" % i,
                                    "from": "5551234567", "to": "100"}) + "\n" for i in range(n))
         status, text, _ = d.http("POST", "/api/events", body=body)

