@@ -49,7 +49,9 @@ struct cl_hjob {
 	char token[CL_HJOB_TOKEN_MAX + 1];
 	char agent[CL_ID_MAX + 1]; /* who the request acts for, "" none */
 	const char *unauthorized;  /* the 401 message */
-	int authorized;            /* output: 1, 0, or -1 on a storage error */
+	int api_roles;  /* the API token roles admitted (enum cl_role bits); cl_hjob_new: admin, supervisor */
+	int role;       /* output: the API token's role when one authorized the job, else 0 */
+	int authorized; /* output: 1, 0, -1 on a storage error, 2 a valid API token beyond its role */
 
 	/* The work: kind-specific inputs in data (freed with data_free), outputs below. */
 	cl_hjob_work_fn work;     /* may be NULL: only the checks */

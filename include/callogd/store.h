@@ -258,8 +258,19 @@ int cl_store_agents(struct cl_store *st, int (*fn)(void *arg, const struct cl_ag
 
 /* Tokens: 32 random bytes, shown once as 64 hex digits, stored as SHA-256. */
 #define CL_TOKEN_LEN 65
-int cl_store_token_add(struct cl_store *st, const char *name, char *token_out, char *err);
-/* 1 when token is a valid API token, 0 when not, -1 on error. */
+
+/* An API token's role (bits, so that a request can name the roles it admits). */
+enum cl_role {
+	CL_ROLE_ADMIN = 1,      /* everything under /api/ */
+	CL_ROLE_SUPERVISOR = 2, /* reads, reports, the wallboard, any agent's state; no events */
+	CL_ROLE_PRODUCER = 4,   /* POST /api/events only */
+};
+/* cl_role_parse() : "admin", "supervisor", "producer"; 0 for anything else. */
+int cl_role_parse(const char *s);
+const char *cl_role_name(int role);
+
+int cl_store_token_add(struct cl_store *st, const char *name, int role, char *token_out, char *err);
+/* The token's role (an enum cl_role) when token is a valid API token, 0 when not, -1 on error. */
 int cl_store_token_check(struct cl_store *st, const char *token);
 
 int cl_store_agent_add(struct cl_store *st, const char *id, const char *name, char *token_out, char *err);

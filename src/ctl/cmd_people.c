@@ -176,19 +176,26 @@ cl_ctl_token(struct cl_ctl *ctl, int argc, char **argv)
 	const char *why;
 	int rc;
 
+	int role = CL_ROLE_ADMIN;
+
 	if (argc < 2 || strcmp(argv[1], "add") != 0)
-		return cl_ctl_usage_error("token needs add NAME", NULL);
-	if (argc != 3)
-		return cl_ctl_usage_error("token add takes one NAME", NULL);
+		return cl_ctl_usage_error("token needs add NAME [--role admin|supervisor|producer]", NULL);
+	if (argc == 5 && strcmp(argv[3], "--role") == 0) {
+		if ((role = cl_role_parse(argv[4])) == 0)
+			return cl_ctl_usage_error("token add: --role is admin, supervisor or producer", NULL);
+	} else if (argc != 3) {
+		return cl_ctl_usage_error("token add takes one NAME and an optional --role ROLE", NULL);
+	}
 	if ((why = cl_ctl_name_problem(argv[2])) != NULL)
 		return cl_ctl_usage_error("token add: the NAME %s", why);
 	if ((st = cl_ctl_store(ctl, 0)) == NULL)
 		return 1;
-	rc = cl_store_token_add(st, argv[2], token, err);
+	rc = cl_store_token_add(st, argv[2], role, token, err);
 	cl_store_close(st);
 	if (rc < 0)
 		return cl_ctl_fail("%s", err);
 	printf("%s\n", token);
-	fprintf(stderr, "callogctl: API token %s added; keep it, it is not shown again\n", argv[2]);
+	fprintf(stderr, "callogctl: API token %s (%s) added; keep it, it is not shown again\n", argv[2],
+	        cl_role_name(role));
 	return 0;
 }

@@ -30,7 +30,7 @@ const char cl_ctl_usage[] =
     "  agent add ID [--name NAME]          create an agent; prints its token, once\n"
     "  agent list [--json]                 agents: id, name, state, since\n"
     "  agent remove ID                     delete an agent\n"
-    "  token add NAME                      create an API token; prints it, once\n"
+    "  token add NAME [--role ROLE]        create an API token (admin, supervisor or producer); prints it, once\n"
     "  calls [--since T] [--until T] [--agent A] [--queue Q] [--number N] [--limit N] [--json]\n"
     "                                      the call log, newest first (limit 1..1000, default 50);\n"
     "                                      T is RFC 3339 or YYYY-MM-DD (UTC; --until DATE includes that day)\n"

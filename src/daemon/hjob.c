@@ -75,6 +75,7 @@ cl_hjob_new(struct cl_server *srv, struct evhttp_request *req, int auth, const c
 	j->req = req;
 	j->evcon = evhttp_request_get_connection(req);
 	j->auth = auth;
+	j->api_roles = CL_ROLE_ADMIN | CL_ROLE_SUPERVISOR; /* reads; writers narrow or widen it */
 	j->unauthorized = unauthorized ? unauthorized : "unauthorized";
 	j->now_ms = cl_now_ms();
 	if (t && strlen(t) <= CL_HJOB_TOKEN_MAX)
@@ -114,7 +115,13 @@ hjob_run(struct cl_job *job, struct cl_worker_ctx *ctx)
 	}
 	if (!ok && (j->auth & CL_HJOB_API_TOKEN) && j->token[0]) {
 		rc = cl_store_token_check(ctx->st, j->token);
-		ok = rc == 1;
+		if (rc > 0 && !(rc & j->api_roles)) {
+			j->role = rc;
+			j->authorized = 2; /* the right token for another job: 403, not 401 */
+			return;
+		}
+		ok = rc > 0;
+		j->role = rc > 0 ? rc : 0;
 		failed |= rc < 0;
 	}
 	if (!ok && (j->auth & CL_HJOB_AGENT_ACTIVE) && j->agent[0])
@@ -144,6 +151,10 @@ hjob_done(struct cl_job *job, int status)
 		cl_http_reply_error(j->req, 500, "storage", "cannot check the credentials");
 	} else if (j->authorized == 0) {
 		cl_http_reply_error(j->req, 401, "unauthorized", j->unauthorized);
+	} else if (j->authorized == 2) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "a %s token may not make this request", cl_role_name(j->role));
+		cl_http_reply_error(j->req, 403, "forbidden", msg);
 	} else if (j->finish) {
 		j->finish(j);
 		return; /* finish() frees j */

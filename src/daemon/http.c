@@ -538,6 +538,7 @@ post_events(struct cl_http *h, struct evhttp_request *req)
 		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
+	j->api_roles = CL_ROLE_ADMIN | CL_ROLE_PRODUCER;
 	j->finish = post_events_feed;
 	cl_hjob_submit(j, CL_JOB_HIGH);
 }
@@ -600,6 +601,8 @@ post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *ag
 	if (j == NULL)
 		return;
 	j->arg = strcmp(what, "disposition") == 0 ? 0 : 1;
+	/* A supervisor may set any agent's state; only admin tokens wrap up for an agent. */
+	j->api_roles = j->arg ? CL_ROLE_ADMIN | CL_ROLE_SUPERVISOR : CL_ROLE_ADMIN;
 	j->finish = post_agent_feed;
 	cl_hjob_submit(j, CL_JOB_HIGH);
 }

@@ -70,7 +70,8 @@ struct cl_store_ops {
 	                       int64_t ts, char *err);
 	int (*agents)(struct cl_store *st, int (*fn)(void *, const struct cl_agent_row *), void *arg, char *err);
 	/* hash: the token's SHA-256 in hex. */
-	int (*token_add)(struct cl_store *st, const char *name, const char *hash, int64_t now, char *err);
+	int (*token_add)(struct cl_store *st, const char *name, const char *role, const char *hash, int64_t now,
+	                 char *err);
 	int (*token_find)(struct cl_store *st, const char *hash, char *err);
 	int (*agent_add)(struct cl_store *st, const char *id, const char *name, const char *hash, int64_t now,
 	                 char *err);

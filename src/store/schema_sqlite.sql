@@ -127,3 +127,6 @@ INSERT INTO agent_states(agent, ts, state, reason)
   FROM events WHERE type = 'agent.state' AND json_valid(body)
     AND json_type(body, '$.agent') = 'text' AND json_type(body, '$.state') = 'text'
   ORDER BY seq;
+
+-- version 6: API token roles (admin, supervisor, producer); tokens made before roles keep full access
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';

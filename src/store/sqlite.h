@@ -137,7 +137,7 @@ int sq_phones(struct cl_store *st, const char *from, int limit, int (*fn)(void *
 int sq_put_agent_state(struct cl_store *st, const char *agent, const char *state, const char *reason, int64_t ts,
                        char *err);
 int sq_agents(struct cl_store *st, int (*fn)(void *, const struct cl_agent_row *), void *arg, char *err);
-int sq_token_add(struct cl_store *st, const char *name, const char *hash, int64_t now, char *err);
+int sq_token_add(struct cl_store *st, const char *name, const char *role, const char *hash, int64_t now, char *err);
 int sq_token_find(struct cl_store *st, const char *hash, char *err);
 int sq_agent_add(struct cl_store *st, const char *id, const char *name, const char *hash, int64_t now, char *err);
 int sq_agent_remove(struct cl_store *st, const char *id, char *err);

@@ -274,11 +274,11 @@ sq_agents(struct cl_store *st, int (*fn)(void *, const struct cl_agent_row *), v
 }
 
 int
-sq_token_add(struct cl_store *st, const char *name, const char *hash, int64_t now, char *err)
+sq_token_add(struct cl_store *st, const char *name, const char *role, const char *hash, int64_t now, char *err)
 {
 	struct sq *q = (struct sq *)st;
 	sqlite3_stmt *s =
-	    sq_stmt(q, SQ_TOKEN_ADD, "INSERT INTO api_tokens(name, token_hash, created_at) VALUES(?,?,?)", err);
+	    sq_stmt(q, SQ_TOKEN_ADD, "INSERT INTO api_tokens(name, token_hash, created_at, role) VALUES(?,?,?,?)", err);
 	int rc = SQLITE_OK;
 
 	if (s == NULL)
@@ -286,6 +286,7 @@ sq_token_add(struct cl_store *st, const char *name, const char *hash, int64_t no
 	sq_text(s, 1, name, &rc);
 	sq_text(s, 2, hash, &rc);
 	sq_int(s, 3, now, &rc);
+	sq_text(s, 4, role, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -300,18 +301,21 @@ int
 sq_token_find(struct cl_store *st, const char *hash, char *err)
 {
 	struct sq *q = (struct sq *)st;
-	sqlite3_stmt *s = sq_stmt(q, SQ_TOKEN_FIND, "SELECT 1 FROM api_tokens WHERE token_hash = ?", err);
-	int rc = SQLITE_OK;
+	sqlite3_stmt *s = sq_stmt(q, SQ_TOKEN_FIND, "SELECT role FROM api_tokens WHERE token_hash = ?", err);
+	int rc = SQLITE_OK, role = 0;
 
 	if (s == NULL)
 		return -1;
 	sq_text(s, 1, hash, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc == SQLITE_ROW)
+		role = cl_role_parse((const char *)sqlite3_column_text(s, 0));
+	else if (rc != SQLITE_DONE)
 		sq_fail(q, "token", err);
 	sq_done(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	/* A role this daemon does not know grants nothing. */
+	return rc == SQLITE_ROW ? role : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -249,13 +249,40 @@ new_token(char *out, char *hash, char *err)
 }
 
 int
-cl_store_token_add(struct cl_store *st, const char *name, char *token_out, char *err)
+cl_store_token_add(struct cl_store *st, const char *name, int role, char *token_out, char *err)
 {
 	char hash[CL_SHA256_HEX];
 
+	if (cl_role_name(role) == NULL) {
+		snprintf(err, CL_ERR_LEN, "unknown role");
+		return -1;
+	}
 	if (new_token(token_out, hash, err) < 0)
 		return -1;
-	return st->ops->token_add(st, name, hash, cl_now_ms(), err);
+	return st->ops->token_add(st, name, cl_role_name(role), hash, cl_now_ms(), err);
+}
+
+static const struct {
+	int role;
+	const char *name;
+} roles[] = {{CL_ROLE_ADMIN, "admin"}, {CL_ROLE_SUPERVISOR, "supervisor"}, {CL_ROLE_PRODUCER, "producer"}};
+
+int
+cl_role_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(s, roles[i].name) == 0)
+			return roles[i].role;
+	return 0;
+}
+
+const char *
+cl_role_name(int role)
+{
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (roles[i].role == role)
+			return roles[i].name;
+	return NULL;
 }
 
 int
