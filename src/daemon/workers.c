@@ -46,6 +46,7 @@ struct cl_workers {
 	int wake_fd; /* written with no lock held; see writer.c for why not event_active() */
 	struct event *done_ev;
 	int nthreads;
+	int ready; /* threads named and at their priority */
 	struct worker *t;
 };
 
@@ -120,6 +121,8 @@ worker_main(void *arg)
 	if (setpriority(PRIO_PROCESS, 0, WORKER_NICE) < 0)
 		log_debug("msg=\"worker priority unchanged\" error=\"%s\"", strerror(errno));
 	pthread_mutex_lock(&w->mtx);
+	w->ready++; /* cl_workers_start() returns once every thread got this far */
+	pthread_cond_broadcast(&w->cond);
 	for (;;) {
 		struct cl_job *j;
 		int prio = CL_JOB_HIGH;
@@ -259,6 +262,11 @@ cl_workers_start(const char *path, struct event_base *base, int threads, size_t 
 		}
 		w->t[i].started = 1;
 	}
+	/* Ready means ready: every thread has its name and priority before the daemon says READY=1. */
+	pthread_mutex_lock(&w->mtx);
+	while (w->ready < threads)
+		pthread_cond_wait(&w->cond, &w->mtx);
+	pthread_mutex_unlock(&w->mtx);
 	return w;
 fail:
 	if (w->t)
