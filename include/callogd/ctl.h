@@ -30,6 +30,12 @@ int cl_ctl_fail(const char *fmt, const char *arg);
 int cl_ctl_config(struct cl_ctl *ctl);
 /* cl_ctl_store() : the configured database opened with flags, or NULL after reporting. */
 struct cl_store *cl_ctl_store(struct cl_ctl *ctl, int flags);
+/*
+ * cl_ctl_yield_to_daemon() : long writes (import, purge) run at the lowest
+ * priority: they share the database with a running daemon, whose writer thread
+ * runs at nice 19 too, and must not take its CPU while it waits its turn.
+ */
+void cl_ctl_yield_to_daemon(void);
 /* Why s is no valid ID (agents, queues) or name, or NULL when it is. */
 const char *cl_ctl_id_problem(const char *s);
 const char *cl_ctl_name_problem(const char *s);

@@ -13,7 +13,9 @@
  * CL_CUSTOMER_TEXT_MAX, account and tier CL_ID_MAX, notes CL_NOTES_MAX.
  */
 
-#define CL_IMPORT_CHUNK 1000 /* rows per transaction */
+#define CL_IMPORT_CHUNK 1000  /* rows per transaction, at most */
+#define CL_IMPORT_CHUNK_MS 50 /* and at most this long (slow disks, sanitizer builds) */
+#define CL_IMPORT_GAP_MS 5    /* between transactions */
 
 struct cl_import_summary {
 	long inserted; /* new ids */
@@ -35,8 +37,9 @@ struct cl_import_summary {
  *   phone that is not a number, more than CL_CUSTOMER_MAX_PHONES phones) is
  *   skipped and reported to report (may be NULL) as "name:LINE: reason\n",
  *   LINE being where the row starts in the file.
- * - Good rows are committed CL_IMPORT_CHUNK at a time, so the daemon's writer
- *   never waits long behind an import (st must not be in a transaction).
+ * - Good rows are committed CL_IMPORT_CHUNK at a time (or what CL_IMPORT_CHUNK_MS
+ *   allows), with CL_IMPORT_GAP_MS between transactions, so the daemon's
+ *   writer never waits long behind an import (st must not be in a transaction).
  * Returns 0 with *sum filled when the file was processed, bad rows or not; -1
  * with err filled ("name:1: ..." for header faults) when it could not be (no
  * or bad header, read error, database error): then *sum counts the rows

@@ -156,6 +156,7 @@ cl_ctl_purge(struct cl_ctl *ctl, int argc, char **argv)
 		return cl_ctl_usage_error("purge: --before %s is not RFC 3339 or YYYY-MM-DD", before);
 	if ((st = cl_ctl_store(ctl, 0)) == NULL)
 		return 1;
+	cl_ctl_yield_to_daemon();
 	rc = cl_store_purge(st, ms, &n, err);
 	cl_store_close(st);
 	if (rc < 0)

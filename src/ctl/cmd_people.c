@@ -23,6 +23,7 @@ cl_ctl_import(struct cl_ctl *ctl, int argc, char **argv)
 		return cl_ctl_usage_error("import takes one FILE.csv", NULL);
 	if ((st = cl_ctl_store(ctl, 0)) == NULL)
 		return 1;
+	cl_ctl_yield_to_daemon();
 	rc = cl_customers_import_file(st, &ctl->rules, argv[1], stdout, stderr);
 	cl_store_close(st);
 	return rc;

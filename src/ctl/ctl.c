@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <jansson.h>
 
@@ -238,4 +239,12 @@ cl_ctl_cell(json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 	return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+void
+cl_ctl_yield_to_daemon(void)
+{
+	/* Raising one's own nice value is always allowed; if refused, the write still runs. */
+	if (setpriority(PRIO_PROCESS, 0, 19) < 0)
+		fprintf(stderr, "callogctl: priority unchanged: %s\n", strerror(errno));
 }

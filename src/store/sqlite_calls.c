@@ -16,7 +16,7 @@
 	"disp_notes, data, last_seq, last_answered_at, wrap_ms, transferred"
 
 #define PURGE_CHUNK 1000     /* calls deleted per transaction */
-#define PURGE_GAP_NS 2000000 /* between transactions: a waiting writer takes its turn */
+#define PURGE_GAP_NS 5000000 /* between transactions: a waiting writer takes its turn */
 
 static char *
 dup_col(sqlite3_stmt *s, int i)

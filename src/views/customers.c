@@ -34,6 +34,7 @@ struct import {
 	int nfields;
 	int64_t now;
 	long pending;                  /* rows written in the open transaction */
+	int64_t began_us;              /* when it began */
 	struct cl_import_summary done; /* committed */
 };
 
@@ -256,7 +257,7 @@ store_row(struct import *im, struct row *row, char *err)
 static int
 commit_chunk(struct import *im, char *err)
 {
-	struct timespec gap = {0, 2000000};
+	struct timespec gap = {0, CL_IMPORT_GAP_MS * 1000000L};
 
 	if (cl_store_commit(im->st, err) < 0)
 		return -1;
@@ -313,11 +314,12 @@ cl_customers_import(struct cl_store *st, const struct cl_numbers *rules, FILE *i
 		if (!open) {
 			if (cl_store_begin(st, err) < 0)
 				goto fail;
+			im.began_us = cl_mono_us();
 			open = 1;
 		}
 		if (store_row(&im, &row, err) < 0)
 			goto fail;
-		if (++im.pending == CL_IMPORT_CHUNK) {
+		if (++im.pending == CL_IMPORT_CHUNK || cl_mono_us() - im.began_us >= CL_IMPORT_CHUNK_MS * 1000) {
 			if (commit_chunk(&im, err) < 0)
 				goto fail;
 			open = 0;
