@@ -53,4 +53,23 @@ size_t cl_csv_field_len(const struct cl_csv *r, int i);
 /* The 1-based line where the last record (read or bad) started. */
 long cl_csv_line(const struct cl_csv *r);
 
+/*
+ * Writing: a growing buffer of RFC 4180 records (CRLF line ends; a field is
+ * quoted when it holds ',', '"', CR or LF). On out of memory it stops growing
+ * and sets failed; check it once at the end. p is malloc'd and NUL-terminated
+ * (or NULL when nothing was written): the caller frees it.
+ */
+struct cl_csv_out {
+	char *p;
+	size_t len, cap;
+	int failed;
+	int fields; /* in the current record */
+};
+
+void cl_csv_put(struct cl_csv_out *o, const char *field);
+/* cl_csv_put_int() : an integer field. */
+void cl_csv_put_int(struct cl_csv_out *o, long long v);
+/* cl_csv_end() : ends the current record. */
+void cl_csv_end(struct cl_csv_out *o);
+
 #endif

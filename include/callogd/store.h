@@ -102,6 +102,7 @@ struct cl_call_filter {
 	int64_t since, until;               /* offered_at range in ms, 0 = open */
 	const char *agent, *queue, *number; /* NULL = any; number is normalised */
 	int limit;                          /* 1..1000 */
+	const char *before;                 /* a cursor: only calls listed after this call_id, NULL = from the newest */
 };
 
 /* cl_store_list_calls() : the calls matching f, newest offered first. */

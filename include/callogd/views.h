@@ -16,8 +16,18 @@
 #define CL_CUSTOMERS_MAX_HISTORY 100  /* bound on a lookup's history parameter */
 #define CL_CUSTOMERS_FIND_MAX 100     /* bound on cl_view_find_customers' limit */
 
-/* cl_view_calls() : {"calls":[call, ...]} newest first. */
+/*
+ * cl_view_calls() : {"calls":[call, ...], "next": call_id|null} newest first;
+ * next, set when the page is full, is the cursor for the following page
+ * (f->before).
+ */
 json_t *cl_view_calls(struct cl_store *st, const struct cl_call_filter *f, int64_t now_ms, char *err);
+/*
+ * cl_view_calls_csv() : the same calls as RFC 4180 CSV, a header row first
+ * (agents ';'-separated, the disposition in four columns, nulls empty);
+ * malloc'd, *len set. NULL with err on failure.
+ */
+char *cl_view_calls_csv(struct cl_store *st, const struct cl_call_filter *f, int64_t now_ms, size_t *len, char *err);
 /* cl_view_call() : the call with "events":[...]; NULL with err "" when there is no such call. */
 json_t *cl_view_call(struct cl_store *st, const char *call_id, int64_t now_ms, char *err);
 /* cl_view_agents() : {"agents":[{"id","name","state","reason","since"}, ...]} by id. */

@@ -307,3 +307,60 @@ cl_csv_line(const struct cl_csv *r)
 {
 	return r->rec_line;
 }
+
+static void
+out_add(struct cl_csv_out *o, const char *s, size_t n)
+{
+	if (o->failed)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		char *p;
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(o->p, cap)) == NULL) {
+			o->failed = 1;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+void
+cl_csv_put(struct cl_csv_out *o, const char *s)
+{
+	if (o->fields++ > 0)
+		out_add(o, ",", 1);
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		out_add(o, s, strlen(s));
+		return;
+	}
+	out_add(o, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			out_add(o, "\"\"", 2);
+		else
+			out_add(o, p, 1);
+	}
+	out_add(o, "\"", 1);
+}
+
+void
+cl_csv_put_int(struct cl_csv_out *o, long long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	cl_csv_put(o, buf);
+}
+
+void
+cl_csv_end(struct cl_csv_out *o)
+{
+	out_add(o, "\r\n", 2);
+	o->fields = 0;
+}

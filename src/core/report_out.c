@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callogd/csv.h"
 #include "callogd/report.h"
 #include "callogd/util.h"
 #include "report_int.h"
@@ -257,55 +258,6 @@ fail:
 	return NULL;
 }
 
-/* A growing output buffer; on OOM it stops growing and says so in failed. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* One CSV field, quoted when it holds a separator, a quote or a line break (RFC 4180). */
-static void
-sb_cell(struct sbuf *b, const char *s, int first)
-{
-	if (!first)
-		sb_add(b, ",", 1);
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		sb_add(b, s, strlen(s));
-		return;
-	}
-	sb_add(b, "\"", 1);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			sb_add(b, "\"\"", 2);
-		else
-			sb_add(b, p, 1);
-	}
-	sb_add(b, "\"", 1);
-}
-
 /* The shortest decimal that reads back as the same double. */
 static void
 fmt_real(double d, char *out, size_t len)
@@ -318,24 +270,23 @@ fmt_real(double d, char *out, size_t len)
 }
 
 static void
-field_cell(struct sbuf *b, const struct field *f)
+field_cell(struct cl_csv_out *b, const struct field *f)
 {
 	char buf[40];
 
 	switch (f->kind) {
 	case F_INT:
-		snprintf(buf, sizeof(buf), "%lld", (long long)f->i);
-		sb_cell(b, buf, 0);
+		cl_csv_put_int(b, (long long)f->i);
 		return;
 	case F_REAL:
 		fmt_real(f->d, buf, sizeof(buf));
-		sb_cell(b, buf, 0);
+		cl_csv_put(b, buf);
 		return;
 	case F_STR:
-		sb_cell(b, f->s, 0);
+		cl_csv_put(b, f->s);
 		return;
 	case F_NULL:
-		sb_cell(b, "", 0);
+		cl_csv_put(b, "");
 		return;
 	}
 }
@@ -344,7 +295,7 @@ char *
 cl_report_csv(const struct cl_report *r, int with_totals, size_t *len)
 {
 	const struct cl_report_row **v = NULL;
-	struct sbuf b = {0};
+	struct cl_csv_out b = {0};
 	struct fields fs = {.n = 0};
 	struct cl_report_row blank = {.max_wait = -1};
 	char name[CL_ID_MAX + 32];
@@ -356,15 +307,15 @@ cl_report_csv(const struct cl_report *r, int with_totals, size_t *len)
 		ntotals++;
 	/* The header: start, then the row's fields, then one column per reason seen. */
 	row_fields(r, &blank, &fs);
-	sb_cell(&b, "start", 1);
+	cl_csv_put(&b, "start");
 	for (int i = 0; i < fs.n; i++)
-		sb_cell(&b, fs.f[i].name, 0);
+		cl_csv_put(&b, fs.f[i].name);
 	if (r->p.kind == CL_REPORT_AGENTS)
 		for (int k = 0; k < r->nreasons; k++) {
 			snprintf(name, sizeof(name), "not_ready_reasons.%s", r->reasons[k]);
-			sb_cell(&b, name, 0);
+			cl_csv_put(&b, name);
 		}
-	sb_add(&b, "\r\n", 2);
+	cl_csv_end(&b);
 	/* Sorted, the totals (bucket -1) come first: written last when wanted. */
 	for (size_t k = 0; k < n; k++) {
 		size_t i = (k + ntotals) % n;
@@ -373,18 +324,15 @@ cl_report_csv(const struct cl_report *r, int with_totals, size_t *len)
 			continue;
 		if (v[i]->bucket >= 0)
 			cl_tz_format(r->p.tz, r->bounds[v[i]->bucket], 0, start, sizeof(start));
-		sb_cell(&b, start, 1);
+		cl_csv_put(&b, start);
 		fs.n = 0;
 		row_fields(r, v[i], &fs);
 		for (int k = 0; k < fs.n; k++)
 			field_cell(&b, &fs.f[k]);
 		if (r->p.kind == CL_REPORT_AGENTS)
-			for (int k = 0; k < r->nreasons; k++) {
-				snprintf(name, sizeof(name), "%lld",
-				         (long long)(k < v[i]->nreasons ? v[i]->reasons[k] : 0));
-				sb_cell(&b, name, 0);
-			}
-		sb_add(&b, "\r\n", 2);
+			for (int k = 0; k < r->nreasons; k++)
+				cl_csv_put_int(&b, (long long)(k < v[i]->nreasons ? v[i]->reasons[k] : 0));
+		cl_csv_end(&b);
 	}
 	free(v);
 	if (b.failed || b.p == NULL) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <jansson.h>
 
@@ -22,7 +23,10 @@
 /* What one query needs, copied off the request: the request's own strings may not outlive the loop turn. */
 struct query {
 	struct cl_call_filter f;
-	char *agent, *queue, *number;
+	char *agent, *queue, *number, *before;
+	int csv;        /* format=csv */
+	char *csv_text; /* the answer when csv */
+	size_t csv_len;
 	char id[CL_ID_MAX + 1];
 	char norm[CL_NUMBER_LEN];
 	int sla_seconds;
@@ -38,6 +42,8 @@ query_free(void *data)
 	free(q->agent);
 	free(q->queue);
 	free(q->number);
+	free(q->before);
+	free(q->csv_text);
 	free(q);
 }
 
@@ -115,8 +121,36 @@ calls_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
 {
 	struct query *q = j->data;
 
-	if ((j->out = cl_view_calls(ctx->st, &q->f, j->now_ms, j->err)) != NULL)
+	if (q->csv) {
+		if ((q->csv_text = cl_view_calls_csv(ctx->st, &q->f, j->now_ms, &q->csv_len, j->err)) != NULL)
+			j->status = 200;
+	} else if ((j->out = cl_view_calls(ctx->st, &q->f, j->now_ms, j->err)) != NULL) {
 		j->status = 200;
+	}
+}
+
+/* The call log as CSV (the JSON answers go out as hjob.c sends them). */
+static void
+calls_finish(struct cl_hjob *j)
+{
+	struct query *q = j->data;
+	struct evbuffer *b = NULL;
+
+	if (j->status == 0) {
+		cl_http_reply_error(j->req, 500, "storage", j->err);
+	} else if (!q->csv || j->status != 200) {
+		cl_http_reply_json(j->req, j->status, j->out);
+		j->out = NULL;
+	} else if ((b = evbuffer_new()) == NULL || evbuffer_add(b, q->csv_text, q->csv_len) < 0) {
+		cl_http_reply_error(j->req, 500, "internal", "out of memory");
+	} else {
+		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", "text/csv; charset=utf-8");
+		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Cache-Control", "no-store");
+		evhttp_send_reply(j->req, 200, NULL, b);
+	}
+	if (b != NULL)
+		evbuffer_free(b);
+	cl_hjob_free(j);
 }
 
 static void
@@ -127,8 +161,19 @@ get_calls(struct cl_hjob *j, struct cl_server *srv, struct evkeyvalq *params)
 	const char *limit = evhttp_find_header(params, "limit"), *number = evhttp_find_header(params, "number");
 	const char *agent = evhttp_find_header(params, "agent"), *queue = evhttp_find_header(params, "queue");
 
+	const char *before = evhttp_find_header(params, "before"), *format = evhttp_find_header(params, "format");
+
 	j->work = calls_work;
+	j->finish = calls_finish;
 	q->f.limit = 100;
+	if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+		return refuse(j, "format must be csv or json");
+	q->csv = format && strcmp(format, "csv") == 0;
+	if (before && (before[0] == '\0' || strlen(before) > CL_ID_MAX))
+		return refuse(j, "before must be a call_id (the last row of the previous page)");
+	if (before && (q->before = strdup(before)) == NULL)
+		goto oom;
+	q->f.before = q->before;
 	if (since && parse_when(since, &q->f.since) < 0)
 		return refuse(j, "since must be an RFC 3339 time or YYYY-MM-DD");
 	if (until && parse_when(until, &q->f.until) < 0)

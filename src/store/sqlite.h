@@ -60,8 +60,8 @@ enum sq_slot {
 	SQ_REPORT_LEGS = SQ_REPORT_CALLS + 2, /* 2 slots: all agents, one agent */
 	SQ_STATE_AGENTS = SQ_REPORT_LEGS + 2, /* 2 slots */
 	SQ_STATES = SQ_STATE_AGENTS + 2,
-	SQ_LIST_CALLS,                       /* 32 slots: one per combination of filters */
-	SQ_CUST_UPSERT = SQ_LIST_CALLS + 32, /* 64 slots: one per set of columns an import writes */
+	SQ_LIST_CALLS,                       /* 64 slots: one per combination of filters */
+	SQ_CUST_UPSERT = SQ_LIST_CALLS + 64, /* 64 slots: one per set of columns an import writes */
 	SQ__SLOTS = SQ_CUST_UPSERT + 64
 };
 

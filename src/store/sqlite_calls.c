@@ -171,16 +171,18 @@ sq_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(voi
 	struct sq *q = (struct sq *)st;
 	/* One statement per combination of filters, so each can use its index. */
 	int mask = (f->since != 0) | (f->until != 0) << 1 | (f->agent != NULL) << 2 | (f->queue != NULL) << 3 |
-	           (f->number != NULL) << 4;
+	           (f->number != NULL) << 4 | (f->before != NULL) << 5;
 	char sql[1024];
 	sqlite3_stmt *s;
 	int i = 1, rc = SQLITE_OK, stop = 0;
 
 	snprintf(sql, sizeof(sql),
-	         "SELECT " CALL_COLS " FROM calls WHERE 1%s%s%s%s%s ORDER BY offered_at DESC, rowid DESC LIMIT ?",
+	         "SELECT " CALL_COLS " FROM calls WHERE 1%s%s%s%s%s%s ORDER BY offered_at DESC, rowid DESC LIMIT ?",
 	         f->since ? " AND offered_at >= ?" : "", f->until ? " AND offered_at < ?" : "",
 	         f->agent ? " AND (agent = ? OR EXISTS (SELECT 1 FROM json_each(calls.agents) WHERE value = ?))" : "",
-	         f->queue ? " AND queue = ?" : "", f->number ? " AND (number = ? OR from_num = ? OR to_num = ?)" : "");
+	         f->queue ? " AND queue = ?" : "", f->number ? " AND (number = ? OR from_num = ? OR to_num = ?)" : "",
+	         /* The cursor: the rows after the given one in this order (none when it is unknown). */
+	         f->before ? " AND (offered_at, rowid) < (SELECT offered_at, rowid FROM calls WHERE call_id = ?)" : "");
 	if ((s = sq_stmt(q, SQ_LIST_CALLS + mask, sql, err)) == NULL)
 		return -1;
 	if (f->since)
@@ -198,6 +200,8 @@ sq_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(voi
 		sq_text(s, i++, f->number, &rc);
 		sq_text(s, i++, f->number, &rc);
 	}
+	if (f->before)
+		sq_text(s, i++, f->before, &rc);
 	sq_int(s, i, f->limit, &rc);
 	while (rc == SQLITE_OK && stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct cl_call c;

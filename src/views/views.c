@@ -41,7 +41,10 @@ cl_view_calls(struct cl_store *st, const struct cl_call_filter *f, int64_t now_m
 		json_decref(a.arr);
 		return rc < 0 ? NULL : oom(err);
 	}
-	if ((out = json_pack("{s:o}", "calls", a.arr)) == NULL)
+	/* A full page has a cursor to the next: the last row's call_id, for ?before=. */
+	json_t *last = json_array_size(a.arr) == (size_t)f->limit ? json_array_get(a.arr, f->limit - 1) : NULL;
+	if ((out = json_pack("{s:o, s:O}", "calls", a.arr, "next",
+	                     last ? json_object_get(last, "call_id") : json_null())) == NULL)
 		return oom(err);
 	return out;
 }
