@@ -295,11 +295,18 @@ def socket_activation():
         d.cleanup()
 
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+
+
+def downgrade_to_v5(db):
+    """What version 5 left: API tokens without roles."""
+    db.execute("ALTER TABLE api_tokens DROP COLUMN role")
+    db.execute("PRAGMA user_version=5")
 
 
 def downgrade_to_v4(db):
     """What version 4 left: none of the report tables (marks, legs, state history)."""
+    downgrade_to_v5(db)
     db.execute("DROP INDEX calls_report")
     db.execute("DROP TABLE call_marks")
     db.execute("DROP TABLE call_legs")
