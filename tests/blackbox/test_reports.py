@@ -562,6 +562,15 @@ def bad_parameters_are_400s_naming_them():
         eq(status, 401)
         status, body, _ = d.get("/api/reports/queues?interval=year", auth=False)
         eq(status, 401, "the token is checked before the parameters")
+        # Roles: supervisors read reports, producers do not.
+        sup = d.ctl("token", "add", "sup", "--role", "supervisor").stdout.strip().splitlines()[-1]
+        prod = d.ctl("token", "add", "prod", "--role", "producer").stdout.strip().splitlines()[-1]
+        for kind in ("queues", "agents", "dispositions"):
+            eq(d.get("/api/reports/%s?format=csv" % kind, token=sup)[0], 200, kind)
+            status, body, _ = d.get("/api/reports/%s" % kind, token=prod)
+            eq((status, body["error"]), (403, "forbidden"), kind)
+        eq(d.get("/api/calls?format=csv", token=sup)[0], 200)
+        eq(d.get("/api/calls?format=csv", token=prod)[0], 403)
         # No parameters: today in the host's zone, every row empty.
         status, body, _ = d.get("/api/reports/queues")
         eq((status, body["rows"], body["totals"], body["interval"]), (200, [], [], "day"))
