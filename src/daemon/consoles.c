@@ -36,6 +36,7 @@ struct cl_console {
 	struct cl_sub sub;
 	struct cl_producer *p;
 	struct hello_job *hello; /* the token check running on a worker; lines wait for it */
+	struct event *deadline;  /* the welcome must come by then, however slowly the hello trickles in */
 	struct cl_lines lines;
 	int welcomed;
 	int dead; /* dropped: freed from the loop, never from inside a callback chain */
@@ -62,6 +63,8 @@ console_free(struct cl_console *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->m.connections[CL_CONN_CONSOLE]--;
+	if (c->deadline)
+		event_free(c->deadline);
 	if (c->hello)
 		c->hello->c = NULL;
 	if (c->welcomed && !c->dead)
@@ -174,6 +177,10 @@ hello_done(struct cl_job *job, int status)
 	}
 	snprintf(c->sub.agent, sizeof(c->sub.agent), "%s", h->agent);
 	c->welcomed = 1;
+	if (c->deadline) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	if (c->srv->cfg.agents_idle_timeout > 0) {
 		struct timeval tv = {c->srv->cfg.agents_idle_timeout, 0};
@@ -331,6 +338,21 @@ console_event(struct bufferevent *bev, short what, void *arg)
 	console_free(c);
 }
 
+static void
+console_hello_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct cl_console *c = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(c->deadline);
+	c->deadline = NULL;
+	if (c->dead || c->welcomed)
+		return;
+	log_info("msg=\"console sent no hello in time, closed\" seconds=%d", HELLO_TIMEOUT_S);
+	console_free(c);
+}
+
 void
 cl_consoles_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 {
@@ -356,7 +378,12 @@ cl_consoles_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 	cl_lines_init(&c->lines, CONSOLE_MAX_LINE);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, cl_lines_watermark(&c->lines));
 	bufferevent_setcb(c->bev, console_read, console_write, console_event, c);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	/* Absolute, not a read timeout: one byte every few seconds must not keep a slot. */
+	if ((c->deadline = evtimer_new(srv->base, console_hello_expired, c)) == NULL ||
+	    evtimer_add(c->deadline, &tv) < 0) {
+		console_free(c);
+		return;
+	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 

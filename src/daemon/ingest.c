@@ -518,7 +518,8 @@ struct econn {
 	struct cl_server *srv;
 	struct bufferevent *bev;
 	struct cl_producer *p;
-	int authed; /* the hello was accepted, or no token is required */
+	int authed;             /* the hello was accepted, or no token is required */
+	struct event *deadline; /* the hello must come by then, however slowly its bytes trickle in */
 	struct cl_lines lines;
 	int throttled; /* reading is off until answers drain */
 	int closing;   /* close once the answers are written */
@@ -536,6 +537,8 @@ econn_free(struct econn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->m.connections[CL_CONN_EVENTS]--;
+	if (c->deadline)
+		event_free(c->deadline);
 	cl_producer_release(c->p);
 	bufferevent_free(c->bev);
 	free(c);
@@ -619,6 +622,8 @@ econn_read(struct bufferevent *bev, void *arg)
 			if (econn_hello(c, line, n)) {
 				c->authed = 1;
 				cl_lines_done(&c->lines, in);
+				event_free(c->deadline);
+				c->deadline = NULL;
 				bufferevent_set_timeouts(bev, NULL, NULL);
 				if (c->srv->cfg.events_idle_timeout > 0) {
 					struct timeval tv = {c->srv->cfg.events_idle_timeout, 0};
@@ -677,6 +682,17 @@ econn_event(struct bufferevent *bev, short what, void *arg)
 	econn_free(c);
 }
 
+static void
+econn_hello_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct econn *c = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("msg=\"producer sent no hello in time, closed\" seconds=%d", HELLO_TIMEOUT_S);
+	econn_free(c);
+}
+
 void
 cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 {
@@ -701,8 +717,13 @@ cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
 	bufferevent_setwatermark(c->bev, EV_READ, 0, cl_lines_watermark(&c->lines));
 	bufferevent_setcb(c->bev, econn_read, econn_write, econn_event, c);
 	if (!c->authed) {
+		/* Absolute, not a read timeout: one byte every few seconds must not keep a slot. */
 		struct timeval tv = {HELLO_TIMEOUT_S, 0};
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
+		if ((c->deadline = evtimer_new(srv->base, econn_hello_expired, c)) == NULL ||
+		    evtimer_add(c->deadline, &tv) < 0) {
+			econn_free(c);
+			return;
+		}
 	} else if (srv->cfg.events_idle_timeout > 0) {
 		struct timeval tv = {srv->cfg.events_idle_timeout, 0};
 		bufferevent_set_timeouts(c->bev, &tv, NULL);

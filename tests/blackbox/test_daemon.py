@@ -325,6 +325,31 @@ def downgrade_to_v3(db):
 
 
 @test
+def schema_v6_gives_tokens_made_before_roles_the_admin_role():
+    d = Daemon()
+    try:
+        d.start()
+        token = d.token()
+        eq(d.stop(), 0)
+        db = sqlite3.connect(d.db)
+        downgrade_to_v5(db)
+        db.commit()
+        db.close()
+        d.start()
+        db = sqlite3.connect(d.db)
+        eq(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
+        eq(db.execute("SELECT role FROM api_tokens").fetchall(), [("admin",)])
+        db.close()
+        status, body, _ = d.get("/api/calls", token=token)
+        eq(status, 200, body)
+        status, body, _ = d.http("POST", "/api/events", '{"type":"agent.state","agent":"a1","state":"ready"}\n',
+                                 token=token)
+        eq(status, 200, body)
+    finally:
+        d.cleanup()
+
+
+@test
 def schema_migrations():
     d = Daemon()
     try:

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Daemon, Producer, check, eq, run, test  # noqa: E402
+from harness import Daemon, LineClient, Producer, check, eq, run, running, test  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -63,6 +63,34 @@ def out_of_descriptors_refuses_quietly_and_recovers():
         eq(status, 200)
     finally:
         d.cleanup()
+
+
+@test
+def a_hello_trickled_byte_by_byte_is_cut_off_at_its_deadline():
+    """The hello deadline is absolute: a byte every second does not renew it."""
+    with running(**{"events.token": "s3cret"}) as d:
+        conns = [LineClient(("127.0.0.1", d.events_port)), LineClient(("127.0.0.1", d.agents_port))]
+        hello = '{"type":"hello","token":"s3cret"'
+        start = time.time()
+        closed_at = [None, None]
+        i = 0
+        while time.time() - start < 20 and None in closed_at:
+            for k, c in enumerate(conns):
+                if closed_at[k] is not None:
+                    continue
+                try:
+                    c.send_raw(hello[i % len(hello)])
+                    if c.closed(timeout=0.5):
+                        closed_at[k] = time.time() - start
+                except OSError:
+                    closed_at[k] = time.time() - start
+            i += 1
+        for k, name in enumerate(("producer", "console")):
+            check(closed_at[k] is not None, "the trickling %s was never closed" % name)
+            check(closed_at[k] < 13, "the trickling %s was closed after %.1fs" % (name, closed_at[k]))
+        # A real producer is served meanwhile and after.
+        p = Producer(d, token="s3cret")
+        eq(p.event({"type": "agent.state", "agent": "a1", "state": "ready"}).get("ack", 0), None)
 
 
 if __name__ == "__main__":
