@@ -27,6 +27,9 @@ struct cl_pbx_cfg {
 	int agent_id; /* enum cl_pbx_agent_id */
 };
 
+/* cl_pbx_cfg_equal() : 1 when two links' settings are all the same. */
+int cl_pbx_cfg_equal(const struct cl_pbx_cfg *a, const struct cl_pbx_cfg *b);
+
 /* Every string is malloc'd and owned by the struct; "" means off/none. */
 struct cl_config {
 	char *path; /* the file it came from, as given */

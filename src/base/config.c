@@ -620,6 +620,11 @@ cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *out, 
 		}
 		n++;
 	}
+	if (cl_config_pbx_differs(a, b)) {
+		if (used < outlen)
+			snprintf(out + used, outlen - used, "%spbx=(changed)", n ? " " : "");
+		n++;
+	}
 	return n;
 }
 
@@ -637,14 +642,19 @@ cl_config_reload_compatible(const struct cl_config *a, const struct cl_config *b
 		if (w > 0 && (size_t)w < CL_ERR_LEN - used)
 			used += (size_t)w;
 	}
-	if (cl_config_pbx_differs(a, b)) /* links are not changed on reload yet */
-		snprintf(err + used, CL_ERR_LEN - used, "%spbx", n++ ? " " : "");
 	return n > 0 ? -1 : 0;
 }
 
 void
 cl_config_apply_reloadable(struct cl_config *dst, struct cl_config *src)
 {
+	struct cl_pbx_cfg *links = dst->pbx; /* the PBX links (the caller reconciles them: cl_pbx_reload) */
+	int n_links = dst->n_pbx;
+	dst->pbx = src->pbx;
+	dst->n_pbx = src->n_pbx;
+	src->pbx = links;
+	src->n_pbx = n_links;
+
 	for (size_t i = 0; i < NROWS; i++) {
 		const struct row *r = &rows[i];
 		if (!r->reloadable)

@@ -254,16 +254,20 @@ cl_config_pbx_load(struct cl_config *c, config_setting_t *list, const char *dir,
 }
 
 int
+cl_pbx_cfg_equal(const struct cl_pbx_cfg *x, const struct cl_pbx_cfg *y)
+{
+	return strcmp(x->name, y->name) == 0 && x->type == y->type && strcmp(x->host, y->host) == 0 &&
+	       x->port == y->port && strcmp(x->username, y->username) == 0 && strcmp(x->secret, y->secret) == 0 &&
+	       x->tls == y->tls && strcmp(x->ca, y->ca) == 0 && x->agent_id == y->agent_id;
+}
+
+int
 cl_config_pbx_differs(const struct cl_config *a, const struct cl_config *b)
 {
 	if (a->n_pbx != b->n_pbx)
 		return 1;
-	for (int i = 0; i < a->n_pbx; i++) {
-		const struct cl_pbx_cfg *x = &a->pbx[i], *y = &b->pbx[i];
-		if (strcmp(x->name, y->name) || x->type != y->type || strcmp(x->host, y->host) || x->port != y->port ||
-		    strcmp(x->username, y->username) || strcmp(x->secret, y->secret) || x->tls != y->tls ||
-		    strcmp(x->ca, y->ca) || x->agent_id != y->agent_id)
+	for (int i = 0; i < a->n_pbx; i++)
+		if (!cl_pbx_cfg_equal(&a->pbx[i], &b->pbx[i]))
 			return 1;
-	}
 	return 0;
 }

@@ -51,6 +51,7 @@ struct link {
 	int state;
 	int backoff_ms;
 	int probe_sent, syncing;
+	int fresh; /* made by the reload under way */
 	int waits[MAX_WAITS], nwaits;
 	int64_t since_ms, last_frame_ms; /* wall clock, for status */
 	int64_t attempt_mono, rx_mono, sync_mono;
@@ -62,7 +63,7 @@ struct cl_pbx {
 	struct cl_server *srv;
 	struct evdns_base *dns;
 	struct event *tick;
-	struct link *links;
+	struct link **links;
 	int n;
 	int quiesced;
 };
@@ -461,7 +462,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	for (int i = 0; i < x->n; i++) {
-		struct link *l = &x->links[i];
+		struct link *l = x->links[i];
 		if ((l->state == L_CONNECTING || l->state == L_LOGIN) && now - l->attempt_mono > LOGIN_TIMEOUT_MS) {
 			link_down(l, l->state == L_LOGIN ? "login timed out" : "connect timed out");
 			continue;
@@ -496,8 +497,8 @@ series(struct evbuffer *b, const struct cl_pbx *x, const char *name, const char 
 {
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 	for (int i = 0; i < x->n; i++)
-		evbuffer_add_printf(b, "%s{pbx=\"%s\"} %llu\n", name, x->links[i].cfg->name,
-		                    (unsigned long long)value(&x->links[i]));
+		evbuffer_add_printf(b, "%s{pbx=\"%s\"} %llu\n", name, x->links[i]->cfg->name,
+		                    (unsigned long long)value(x->links[i]));
 }
 
 #define VALUE(fn, expr)                                                                                                \
@@ -529,7 +530,7 @@ render(void *arg, struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP callogd_pbx_info The PBX link's type, host and state.\n"
 	                       "# TYPE callogd_pbx_info gauge\n");
 	for (int i = 0; i < x->n; i++) {
-		const struct link *l = &x->links[i];
+		const struct link *l = x->links[i];
 		evbuffer_add_printf(
 		    b, "callogd_pbx_info{pbx=\"%s\",type=\"%s\",host=\"%s\",port=\"%d\",state=\"%s\"} 1\n",
 		    l->cfg->name, l->ami ? "ami" : "esl", l->cfg->host, l->cfg->port, state_names[l->state]);
@@ -552,55 +553,150 @@ render(void *arg, struct evbuffer *b)
 
 /* ---- life cycle ---- */
 
+static void
+link_free(struct link *l)
+{
+	if (l == NULL)
+		return;
+	if (l->bev) {
+		/* A polite goodbye, written straight to the socket (non-blocking, a few bytes): the
+		 * bufferevent would drop it when freed. Only when nothing else waits to go out. */
+		const char *bye = l->state != L_UP ? NULL
+		                  : l->ami         ? "Action: Logoff\r\nActionID: callogd-logoff\r\n\r\n"
+		                                   : "exit\n\n";
+		if (bye && evbuffer_get_length(bufferevent_get_output(l->bev)) == 0 &&
+		    send(bufferevent_getfd(l->bev), bye, strlen(bye), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("msg=\"pbx goodbye not sent\" pbx=%s", l->cfg->name);
+		bufferevent_free(l->bev);
+	}
+	if (l->retry)
+		event_free(l->retry);
+	cl_producer_release(l->prod);
+	if (l->answers)
+		evbuffer_free(l->answers);
+	cl_pbx_framer_free(l->framer);
+	cl_ami_free(l->ami);
+	cl_esl_free(l->esl);
+	cl_pbx_out_free(&l->out);
+	free(l);
+}
+
+static struct link *
+link_new(struct cl_pbx *x, const struct cl_pbx_cfg *c)
+{
+	struct cl_server *srv = x->srv;
+	struct link *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->x = x;
+	l->cfg = c;
+	l->backoff_ms = BACKOFF_MIN_MS;
+	cl_pbx_out_init(&l->out, OUT_MAX);
+	if (c->type == CL_PBX_TYPE_AMI)
+		l->ami = cl_ami_new(c->name, c->agent_id == CL_PBX_AGENT_INTERFACE ? CL_AMI_AGENT_INTERFACE
+		                                                                   : CL_AMI_AGENT_MEMBERNAME);
+	else
+		l->esl = cl_esl_new(c->name);
+	l->framer =
+	    cl_pbx_framer_new(c->type == CL_PBX_TYPE_AMI ? CL_PBX_AMI : CL_PBX_ESL, (size_t)srv->cfg.events_max_line);
+	l->answers = evbuffer_new();
+	l->retry = evtimer_new(srv->base, on_retry, l);
+	l->prod = cl_producer_new(srv, CL_PRODUCER_EVENTS, &link_ops, l);
+	if ((!l->ami && !l->esl) || !l->framer || !l->answers || !l->retry || !l->prod) {
+		link_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* The DNS base and the tick, made once the first link exists. */
+static int
+pbx_timers(struct cl_pbx *x)
+{
+	const struct timeval second = {1, 0};
+
+	/* Names are resolved by evdns, from resolv.conf and the hosts file, never by a blocking getaddrinfo. */
+	if (x->dns == NULL && (x->dns = evdns_base_new(x->srv->base, EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL &&
+	    (x->dns = evdns_base_new(x->srv->base, 0)) == NULL)
+		return -1;
+	if (x->tick == NULL && ((x->tick = event_new(x->srv->base, -1, EV_PERSIST, on_tick, x)) == NULL ||
+	                        event_add(x->tick, &second) < 0))
+		return -1;
+	return 0;
+}
+
+int
+cl_pbx_reload(struct cl_pbx *x, char *err)
+{
+	const struct cl_config *cfg = &x->srv->cfg;
+	struct link **next = calloc((size_t)cfg->n_pbx + 1, sizeof(*next));
+	int n = 0, changed = 0;
+
+	if (next == NULL || (cfg->n_pbx > 0 && pbx_timers(x) < 0)) {
+		free(next);
+		snprintf(err, CL_ERR_LEN, "PBX links: out of memory");
+		return -1;
+	}
+	for (int i = 0; i < cfg->n_pbx; i++) {
+		const struct cl_pbx_cfg *c = &cfg->pbx[i];
+		struct link *l = NULL;
+		for (int k = 0; k < x->n && l == NULL; k++) {
+			if (x->links[k] && cl_pbx_cfg_equal(x->links[k]->cfg, c)) {
+				l = x->links[k]; /* unchanged: keeps its connection and its state */
+				x->links[k] = NULL;
+			}
+		}
+		if (l == NULL) {
+			if ((l = link_new(x, c)) == NULL) {
+				log_error("msg=\"pbx link not started: out of memory\" pbx=%s", c->name);
+				continue;
+			}
+			l->fresh = 1;
+			changed++;
+		}
+		l->cfg = c;
+		next[n++] = l;
+	}
+	for (int k = 0; k < x->n; k++) {
+		if (x->links[k]) {
+			log_info("msg=\"pbx link removed\" pbx=%s", x->links[k]->cfg->name);
+			link_free(x->links[k]);
+			changed++;
+		}
+	}
+	free(x->links);
+	x->links = next;
+	x->n = n;
+	for (int i = 0; i < x->n; i++) {
+		struct link *l = x->links[i];
+		if (l->fresh) {
+			l->fresh = 0;
+			log_info("msg=\"pbx link added\" pbx=%s type=%s host=%s port=%d", l->cfg->name,
+			         l->ami ? "ami" : "esl", l->cfg->host, l->cfg->port);
+			link_connect(l);
+		}
+	}
+	return changed;
+}
+
 struct cl_pbx *
 cl_pbx_start(struct cl_server *srv, char *err)
 {
 	struct cl_pbx *x = calloc(1, sizeof(*x));
-	const struct timeval second = {1, 0};
 
-	if (x == NULL)
-		goto oom;
-	x->srv = srv;
-	if (srv->cfg.n_pbx == 0)
-		return x;
-	if ((x->links = calloc((size_t)srv->cfg.n_pbx, sizeof(*x->links))) == NULL)
-		goto oom;
-	/* Names are resolved by evdns, from resolv.conf and the hosts file, never by a blocking getaddrinfo. */
-	if ((x->dns = evdns_base_new(srv->base, EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL &&
-	    (x->dns = evdns_base_new(srv->base, 0)) == NULL)
-		goto oom;
-	for (int i = 0; i < srv->cfg.n_pbx; i++) {
-		struct link *l = &x->links[i];
-		const struct cl_pbx_cfg *c = &srv->cfg.pbx[i];
-		x->n = i + 1;
-		l->x = x;
-		l->cfg = c;
-		l->backoff_ms = BACKOFF_MIN_MS;
-		cl_pbx_out_init(&l->out, OUT_MAX);
-		if (c->type == CL_PBX_TYPE_AMI)
-			l->ami = cl_ami_new(c->name, c->agent_id == CL_PBX_AGENT_INTERFACE ? CL_AMI_AGENT_INTERFACE
-			                                                                   : CL_AMI_AGENT_MEMBERNAME);
-		else
-			l->esl = cl_esl_new(c->name);
-		l->framer = cl_pbx_framer_new(c->type == CL_PBX_TYPE_AMI ? CL_PBX_AMI : CL_PBX_ESL,
-		                              (size_t)srv->cfg.events_max_line);
-		l->answers = evbuffer_new();
-		l->retry = evtimer_new(srv->base, on_retry, l);
-		l->prod = cl_producer_new(srv, CL_PRODUCER_EVENTS, &link_ops, l);
-		if ((!l->ami && !l->esl) || !l->framer || !l->answers || !l->retry || !l->prod)
-			goto oom;
+	if (x == NULL) {
+		snprintf(err, CL_ERR_LEN, "PBX links: out of memory");
+		return NULL;
 	}
-	if ((x->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, x)) == NULL || event_add(x->tick, &second) < 0)
-		goto oom;
-	for (int i = 0; i < x->n; i++)
-		link_connect(&x->links[i]);
+	x->srv = srv;
+	if (cl_pbx_reload(x, err) < 0) {
+		cl_pbx_free(x);
+		return NULL;
+	}
 	srv->m.render_more = render;
 	srv->m.render_more_arg = x;
 	return x;
-oom:
-	snprintf(err, CL_ERR_LEN, "PBX links: out of memory");
-	cl_pbx_free(x);
-	return NULL;
 }
 
 void
@@ -610,11 +706,10 @@ cl_pbx_quiesce(struct cl_pbx *x)
 		return;
 	x->quiesced = 1;
 	for (int i = 0; i < x->n; i++) {
-		struct link *l = &x->links[i];
+		struct link *l = x->links[i];
 		if (l->bev)
 			bufferevent_disable(l->bev, EV_READ);
-		if (l->retry)
-			evtimer_del(l->retry);
+		evtimer_del(l->retry);
 	}
 }
 
@@ -625,26 +720,8 @@ cl_pbx_free(struct cl_pbx *x)
 		return;
 	if (x->srv->m.render_more_arg == x)
 		x->srv->m.render_more = NULL;
-	for (int i = 0; i < x->n; i++) {
-		struct link *l = &x->links[i];
-		if (l->bev) {
-			if (l->ami && l->state == L_UP) /* a polite goodbye; no answer awaited */
-				send_text(l, "Action: Logoff\r\nActionID: callogd-logoff\r\n\r\n");
-			else if (l->esl && l->state == L_UP)
-				send_text(l, "exit\n\n");
-			bufferevent_flush(l->bev, EV_WRITE, BEV_FLUSH);
-			bufferevent_free(l->bev);
-		}
-		if (l->retry)
-			event_free(l->retry);
-		cl_producer_release(l->prod);
-		if (l->answers)
-			evbuffer_free(l->answers);
-		cl_pbx_framer_free(l->framer);
-		cl_ami_free(l->ami);
-		cl_esl_free(l->esl);
-		cl_pbx_out_free(&l->out);
-	}
+	for (int i = 0; i < x->n; i++)
+		link_free(x->links[i]);
 	if (x->tick)
 		event_free(x->tick);
 	if (x->dns)

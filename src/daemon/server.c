@@ -143,6 +143,9 @@ reload(struct cl_server *srv)
 		log_warnx("msg=\"changed settings need a restart, not applied\" keys=\"%s\"", err);
 	n = cl_config_diff(&srv->cfg, &next, diff, sizeof(diff));
 	cl_config_apply_reloadable(&srv->cfg, &next);
+	/* Before the old list is freed: unchanged links keep running, changed ones restart. */
+	if (srv->pbx != NULL && cl_pbx_reload(srv->pbx, err) < 0)
+		log_error("msg=\"PBX links not reloaded\" error=\"%s\"", err);
 	cl_config_free(&next);
 	cl_log_set_level(srv->cfg.log_level);
 	apply_numbers(srv);

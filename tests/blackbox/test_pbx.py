@@ -4,6 +4,7 @@ backoff, resync after a restart (a call that vanished is `lost`, one that appear
 replay not applied twice, unknown, malformed and over-long frames, and `callogctl pbx status`."""
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -297,6 +298,39 @@ def esl_wrong_password():
         check("login refused: -ERR invalid" in d.read_log(), d.read_log()[-2000:])
     finally:
         d.cleanup()
+        esl.close()
+
+
+@test
+def sighup_adds_keeps_and_removes_links():
+    ami, esl = FakeAMI(), FakeESL()
+    d = start(ami_conf(ami.port))
+    try:
+        ami.wait_logins(1)
+        synced(ami)
+        both = ami_conf(ami.port).replace(" } );", " },\n  " + esl_conf(esl.port)[len("pbx = ( "):])
+        d.write_config(both)
+        d.proc.send_signal(signal.SIGHUP)
+        esl.wait_logins(1)
+        eq(len(ami.accepts), 1, "the unchanged link kept its connection")
+        wait_metric(d, "callogd_pbx_up", "fs1", lambda v: v == 1)
+        eq(metric(d, "callogd_pbx_up", "ast1"), 1)
+        check('msg="pbx link added" pbx=fs1' in d.read_log(), d.read_log()[-2000:])
+        # ast1 removed: it logs off; fs1's password changed: it logs in again.
+        esl.password = "Other"
+        d.write_config(esl_conf(esl.port, password="Other"))
+        d.proc.send_signal(signal.SIGHUP)
+        ami.wait(lambda: ami.count(lambda a: a.get("Action") == "Logoff") >= 1, what="Logoff")
+        esl.wait_logins(2)
+        deadline = time.time() + 5
+        while metric(d, "callogd_pbx_up", "ast1") is not None and time.time() < deadline:
+            time.sleep(0.05)
+        eq(metric(d, "callogd_pbx_up", "ast1"), None)
+        check('msg="pbx link removed" pbx=ast1' in d.read_log(), d.read_log()[-2000:])
+        check("pbx=(changed)" in d.read_log(), d.read_log()[-2000:])
+    finally:
+        d.cleanup()
+        ami.close()
         esl.close()
 
 
