@@ -39,7 +39,8 @@ struct cl_console {
 	struct event *deadline;  /* the welcome must come by then, however slowly the hello trickles in */
 	struct cl_lines lines;
 	int welcomed;
-	int dead; /* dropped: freed from the loop, never from inside a callback chain */
+	int dead;   /* dropped: freed from the loop, never from inside a callback chain */
+	int paused; /* reading waits for answers to go out (cl_producer_may_read) */
 };
 
 /* A hello's token check; the console may be gone (c NULL) when it comes back. */
@@ -133,7 +134,15 @@ console_out(void *owner)
 static void
 console_flushed(void *owner)
 {
-	cl_bev_write_now(((struct cl_console *)owner)->bev, NULL, 0);
+	struct cl_console *c = owner;
+
+	cl_bev_write_now(c->bev, NULL, 0);
+	if (c->paused && !c->dead && cl_producer_may_read(c->p)) {
+		c->paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		/* Lines may be buffered already; read them from the loop, not from inside a flush. */
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 static const struct cl_producer_ops console_ops = {console_out, console_flushed};
@@ -281,8 +290,14 @@ console_read(struct bufferevent *bev, void *arg)
 	while (!c->dead && c->hello == NULL) {
 		size_t len;
 		char *line;
-		int st = cl_lines_next(&c->lines, in, 0, &line, &len);
+		int st;
 		json_t *j;
+		if (!cl_producer_may_read(c->p)) { /* every line must be sure of its answer */
+			c->paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		st = cl_lines_next(&c->lines, in, 0, &line, &len);
 		if (st == CL_LINE_MORE)
 			return;
 		if (st != CL_LINE_OK) { /* one answer, and the line's tail is dropped unread */

@@ -41,14 +41,6 @@ struct cl_slot {
 	char short_line[64]; /* most acks fit: no allocation for them */
 };
 
-static void
-slot_free(struct cl_slot *s)
-{
-	if (s->line != s->short_line)
-		free(s->line);
-	free(s);
-}
-
 struct cl_producer {
 	struct cl_server *srv;
 	int kind;
@@ -62,7 +54,29 @@ struct cl_producer {
 	int listed;     /* in cl_ingest_done()'s list of producers to flush */
 	struct cl_producer *next_listed;
 	struct pend *qhead, *qtail; /* events read, waiting (in order) for a duplicate verdict */
+	/*
+	 * One slot made in advance: when memory runs out, the line being read still
+	 * gets its answer (an error that fits the slot). Until a written slot
+	 * replaces it, cl_producer_may_read() says to read no more lines.
+	 */
+	struct cl_slot *spare;
 };
+
+/* slot_free() : a written slot becomes its producer's spare when that was used up (see slot_new). */
+static void
+slot_free(struct cl_slot *s)
+{
+	struct cl_producer *p = s->p;
+
+	if (s->line != s->short_line)
+		free(s->line);
+	if (p->spare == NULL) {
+		memset(s, 0, sizeof(*s));
+		p->spare = s;
+		return;
+	}
+	free(s);
+}
 
 /* An event read and not yet fanned out: it, or one before it, waits for its duplicate verdict. */
 struct pend {
@@ -80,6 +94,10 @@ cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *o
 
 	if (p == NULL)
 		return NULL;
+	if ((p->spare = calloc(1, sizeof(*p->spare))) == NULL) {
+		free(p);
+		return NULL;
+	}
 	p->srv = srv;
 	p->kind = kind;
 	p->ops = ops;
@@ -90,8 +108,10 @@ cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *o
 static void
 producer_maybe_free(struct cl_producer *p)
 {
-	if (p->owner == NULL && p->slots == 0 && !p->busy && !p->listed)
+	if (p->owner == NULL && p->slots == 0 && !p->busy && !p->listed) {
+		free(p->spare);
 		free(p);
+	}
 }
 
 void
@@ -124,7 +144,8 @@ int
 cl_producer_may_read(const struct cl_producer *p)
 {
 	/* With nothing of its own pending it may always go on: its flushed() would never come. */
-	return p->pending < PENDING_HIGH && (p->srv->ingest.pending_total < GLOBAL_HIGH || p->pending == 0);
+	return p->spare != NULL && p->pending < PENDING_HIGH &&
+	       (p->srv->ingest.pending_total < GLOBAL_HIGH || p->pending == 0);
 }
 
 static struct cl_slot *
@@ -132,6 +153,8 @@ slot_new(struct cl_producer *p)
 {
 	struct cl_slot *s = calloc(1, sizeof(*s));
 
+	if (s == NULL && (s = p->spare) != NULL)
+		p->spare = NULL; /* out of memory: this line's answer uses the spare */
 	if (s == NULL)
 		return NULL;
 	s->p = p;
@@ -559,7 +582,7 @@ econn_check_throttle(struct econn *c)
 	if (c->srv->stopping)
 		return; /* draining: write the answers, read nothing more */
 	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2 &&
-	    c->srv->ingest.pending_total < GLOBAL_LOW) {
+	    c->srv->ingest.pending_total < GLOBAL_LOW && c->p->spare != NULL) {
 		c->throttled = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		/* Lines may already be buffered; read them from the loop, not from inside a flush. */
@@ -607,7 +630,13 @@ econn_read(struct bufferevent *bev, void *arg)
 	while (!c->throttled && !c->closing) {
 		char *line;
 		size_t n;
-		int st = cl_lines_next(&c->lines, in, 0, &line, &n);
+		int st;
+		if (c->p->spare == NULL) { /* out of memory: no line is read until an answer is sure */
+			c->throttled = 1;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		st = cl_lines_next(&c->lines, in, 0, &line, &n);
 		if (st == CL_LINE_MORE)
 			break;
 		if (st == CL_LINE_TOO_LONG) {
