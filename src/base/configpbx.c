@@ -30,8 +30,8 @@ static const struct lrow {
     {"secret_file", LK_PATH, offsetof(struct cl_pbx_cfg, secret_file), "A file holding the AMI secret."},
     {"password", LK_STR, offsetof(struct cl_pbx_cfg, secret), "The ESL password."},
     {"password_file", LK_PATH, offsetof(struct cl_pbx_cfg, secret_file), "A file holding the ESL password."},
-    {"tls", LK_BOOL, offsetof(struct cl_pbx_cfg, tls), "TLS to the PBX (not yet supported: must be false)."},
-    {"ca", LK_PATH, offsetof(struct cl_pbx_cfg, ca), "CA file for tls."},
+    {"tls", LK_BOOL, offsetof(struct cl_pbx_cfg, tls), "TLS to the PBX, its certificate and name verified."},
+    {"ca", LK_PATH, offsetof(struct cl_pbx_cfg, ca), "CA file (PEM) for tls; \"\" = the system's store."},
     {"agent_id", LK_AGENT_ID, offsetof(struct cl_pbx_cfg, agent_id),
      "membername, or interface: PJSIP/1001 is agent 1001 (ami)."},
 };
@@ -161,9 +161,17 @@ check_link(struct cl_pbx_cfg *p, int seen_secret, int seen_file, char *msg, size
 		snprintf(msg, mlen, "pbx \"%s\": exactly one of %s and %s_file is required", p->name, word, word);
 		return -1;
 	}
-	if (p->tls) {
-		snprintf(msg, mlen, "pbx \"%s\": tls = true is not supported yet for PBX links", p->name);
+	if (p->ca[0] && !p->tls) {
+		snprintf(msg, mlen, "pbx \"%s\": ca is set but tls is not", p->name);
 		return -1;
+	}
+	if (p->ca[0]) {
+		FILE *f = fopen(p->ca, "r");
+		if (f == NULL) {
+			snprintf(msg, mlen, "pbx \"%s\": cannot read ca \"%s\": %s", p->name, p->ca, strerror(errno));
+			return -1;
+		}
+		fclose(f);
 	}
 	if (seen_file) {
 		char *secret = read_secret(p->secret_file, msg, mlen);
@@ -177,8 +185,8 @@ check_link(struct cl_pbx_cfg *p, int seen_secret, int seen_file, char *msg, size
 		snprintf(msg, mlen, "pbx \"%s\": username and %s must not contain line breaks", p->name, word);
 		return -1;
 	}
-	if (p->port == 0)
-		p->port = p->type == CL_PBX_TYPE_AMI ? 5038 : 8021;
+	if (p->port == 0) /* AMI over TLS listens on 5039 (manager.conf tlsbindport) */
+		p->port = p->type == CL_PBX_TYPE_AMI ? (p->tls ? 5039 : 5038) : 8021;
 	return 0;
 }
 

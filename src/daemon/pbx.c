@@ -19,6 +19,7 @@
 #include "callogd/log.h"
 #include "callogd/pbx.h"
 #include "callogd/pops.h"
+#include "callogd/tls.h"
 #include "callogd/util.h"
 
 #define BACKOFF_MIN_MS 1000
@@ -42,6 +43,7 @@ struct link {
 	struct cl_ami *ami;
 	struct cl_esl *esl;
 	struct cl_pbx_framer *framer;
+	struct cl_tls_client *tls; /* tls = true: the CA the PBX is verified against */
 	struct cl_pbx_frame frame;
 	struct cl_pbx_out out;
 	struct cl_producer *prod;
@@ -424,8 +426,13 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	int dns = bufferevent_socket_get_dns_error(bev);
+	char tls_why[CL_ERR_LEN] = "";
+	if (l->tls)
+		cl_tls_error(bev, tls_why);
 	if (dns)
 		snprintf(why, sizeof(why), "cannot resolve %s: %s", l->cfg->host, evutil_gai_strerror(dns));
+	else if (tls_why[0])
+		snprintf(why, sizeof(why), "tls: %.140s", tls_why);
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "closed by the PBX");
 	else
@@ -442,8 +449,13 @@ link_connect(struct link *l)
 		l->reconnects++;
 	l->attempt_mono = mono_ms();
 	set_state(l, L_CONNECTING, NULL);
-	if ((l->bev = bufferevent_socket_new(l->x->srv->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		link_down(l, "out of memory");
+	char err[CL_ERR_LEN];
+	if (l->tls)
+		l->bev = cl_tls_connect_bev(l->tls, l->x->srv->base, -1, l->cfg->host, err);
+	else if ((l->bev = bufferevent_socket_new(l->x->srv->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	if (l->bev == NULL) {
+		link_down(l, err);
 		return;
 	}
 	bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
@@ -575,6 +587,7 @@ link_free(struct link *l)
 	if (l->answers)
 		evbuffer_free(l->answers);
 	cl_pbx_framer_free(l->framer);
+	cl_tls_client_free(l->tls);
 	cl_ami_free(l->ami);
 	cl_esl_free(l->esl);
 	cl_pbx_out_free(&l->out);
@@ -603,6 +616,14 @@ link_new(struct cl_pbx *x, const struct cl_pbx_cfg *c)
 	l->answers = evbuffer_new();
 	l->retry = evtimer_new(srv->base, on_retry, l);
 	l->prod = cl_producer_new(srv, CL_PRODUCER_EVENTS, &link_ops, l);
+	if (c->tls) {
+		char err[CL_ERR_LEN];
+		if ((l->tls = cl_tls_client_new(c->ca, err)) == NULL) {
+			log_error("msg=\"pbx link not started\" pbx=%s error=\"%s\"", c->name, err);
+			link_free(l);
+			return NULL;
+		}
+	}
 	if ((!l->ami && !l->esl) || !l->framer || !l->answers || !l->retry || !l->prod) {
 		link_free(l);
 		return NULL;
@@ -649,7 +670,7 @@ cl_pbx_reload(struct cl_pbx *x, char *err)
 		}
 		if (l == NULL) {
 			if ((l = link_new(x, c)) == NULL) {
-				log_error("msg=\"pbx link not started: out of memory\" pbx=%s", c->name);
+				log_error("msg=\"pbx link not started\" pbx=%s", c->name);
 				continue;
 			}
 			l->fresh = 1;

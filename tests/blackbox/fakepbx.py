@@ -9,6 +9,8 @@ import urllib.parse
 
 
 class _Server:
+    tls = None  # an ssl.SSLContext (server side) to speak TLS with
+
     def __init__(self):
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -37,6 +39,12 @@ class _Server:
 
     def _serve(self, c):
         """Greets, then answers each request (ended by self.end) until _answer says close."""
+        if self.tls is not None:
+            try:
+                c = self.tls.wrap_socket(c, server_side=True)
+            except OSError:  # the client refused our certificate
+                c.close()
+                return
         c.sendall(self.greeting())
         buf = b""
         while True:

@@ -5,6 +5,7 @@ replay not applied twice, unknown, malformed and over-long frames, and `callogct
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -334,6 +335,44 @@ def sighup_adds_keeps_and_removes_links():
         esl.close()
 
 
+def make_cert(d, name, san):
+    """A self-signed certificate (its own CA) for san, as d.dir/name.pem and name.key."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", name + ".key", "-out", name + ".pem", "-days", "2", "-subj", "/CN=" + name,
+                    "-addext", "subjectAltName=" + san], cwd=d.dir, check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d.dir, name + ".pem"), os.path.join(d.dir, name + ".key"))
+    return ctx
+
+
+@test
+def ami_over_tls_verifies_the_pbx():
+    d = Daemon()
+    good = make_cert(d, "pbx", "DNS:localhost,IP:127.0.0.1")
+    wrong = make_cert(d, "elsewhere", "DNS:elsewhere.example")
+    ami, impostor = FakeAMI(), FakeAMI()
+    ami.tls, impostor.tls = good, wrong
+    d.write_config(ami_conf(ami.port, extra='tls = true; ca = "pbx.pem";')[:-len(" } );\n")] +
+                   ' },\n  { name = "ast2"; type = "ami"; host = "127.0.0.1"; port = %d; username = "callogd"; '
+                   'secret = "s3cret"; tls = true; ca = "pbx.pem"; } );\n' % impostor.port)
+    d.start()
+    try:
+        ami.wait_logins(1)
+        synced(ami)
+        queue_call(ami, "1795000009.1", "1795000009.2")
+        wait_call(d, "ast1:1795000009.1", lambda c: c["answered_at"] is not None)
+        eq(metric(d, "callogd_pbx_up", "ast1"), 1)
+        # The impostor's certificate names another host (and another CA signed it): refused, never logged in to.
+        impostor.wait(lambda: len(impostor.accepts) >= 2, what="two TLS attempts")
+        eq(impostor.count(lambda a: True), 0)
+        eq(metric(d, "callogd_pbx_up", "ast2"), 0)
+        check(re.search(r'msg="pbx link down" pbx=ast2 why="tls: ', d.read_log()), d.read_log()[-2000:])
+    finally:
+        d.cleanup()
+        ami.close()
+        impostor.close()
+
+
 @test
 def config_checks():
     d = Daemon()
@@ -341,8 +380,10 @@ def config_checks():
         for conf, msg in [
             ('pbx = ( { name = "a"; type = "sip"; host = "h"; } );', "pbx.type must be ami or esl"),
             ('pbx = ( { name = "a"; type = "ami"; host = "h"; username = "u"; } );', "exactly one of secret"),
-            ('pbx = ( { name = "a"; type = "ami"; host = "h"; username = "u"; secret = "s"; tls = true; } );',
-             "tls = true is not supported yet"),
+            ('pbx = ( { name = "a"; type = "ami"; host = "h"; username = "u"; secret = "s"; ca = "ca.pem"; } );',
+             "ca is set but tls is not"),
+            ('pbx = ( { name = "a"; type = "ami"; host = "h"; username = "u"; secret = "s"; tls = true; '
+             'ca = "nope.pem"; } );', 'cannot read ca'),
             ('pbx = ( { name = "a"; type = "esl"; host = "h"; password_file = "nope"; } );', "cannot read"),
             ('pbx = ( { name = "a"; type = "esl"; host = "h"; password = "p"; colour = 1; } );',
              'unknown setting "pbx.colour"'),
