@@ -165,16 +165,40 @@ bucket_of(const struct cl_report *r, int64_t t)
  * The row of (bucket, k1, k2), made on first use; bucket -1 is the totals.
  * k1 NULL is the null queue: the key keeps "none" apart from any name.
  */
+static size_t
+recent_slot(int bucket, const char *k1, const char *k2)
+{
+	size_t h = (size_t)bucket * 2654435761u + (k1 != NULL);
+
+	for (const char *p = k1 ? k1 : ""; *p; p++)
+		h = h * 31 + (unsigned char)*p;
+	for (const char *p = k2 ? k2 : ""; *p; p++)
+		h = h * 37 + (unsigned char)*p;
+	return h % CL_REPORT_RECENT;
+}
+
+static int
+row_is(const struct cl_report_row *row, int bucket, const char *k1, const char *k2)
+{
+	return row != NULL && row->bucket == bucket && row->has_k1 == (k1 != NULL) &&
+	       strncmp(row->k1, k1 ? k1 : "", CL_ID_MAX) == 0 && strncmp(row->k2, k2 ? k2 : "", CL_ID_MAX) == 0;
+}
+
 static struct cl_report_row *
 row_get(struct cl_report *r, int bucket, const char *k1, const char *k2)
 {
 	char key[16 + 2 * CL_ID_MAX + 8];
 	struct cl_report_row *row;
+	size_t slot = recent_slot(bucket, k1, k2);
+
+	/* A report feeds many calls per row: the recent rows spare the key and the hash map. */
+	if (row_is(r->recent[slot], bucket, k1, k2))
+		return r->recent[slot];
 
 	snprintf(key, sizeof(key), "%d\x1f%c%.*s\x1f%.*s", bucket, k1 != NULL ? '=' : '-', CL_ID_MAX,
 	         k1 != NULL ? k1 : "", CL_ID_MAX, k2 != NULL ? k2 : "");
 	if ((row = cl_hmap_get(r->rows, key)) != NULL)
-		return row;
+		return r->recent[slot] = row;
 	if ((row = calloc(1, sizeof(*row))) == NULL)
 		return NULL;
 	row->bucket = bucket;
@@ -186,7 +210,7 @@ row_get(struct cl_report *r, int bucket, const char *k1, const char *k2)
 		free(row);
 		return NULL;
 	}
-	return row;
+	return r->recent[slot] = row;
 }
 
 static void

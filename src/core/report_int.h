@@ -9,6 +9,8 @@
 #include "callogd/hmap.h"
 #include "callogd/report.h"
 
+#define CL_REPORT_RECENT 256
+
 /* One row: an interval (bucket; -1 for the totals) and a key. Every kind's sums live here. */
 struct cl_report_row {
 	int bucket;
@@ -36,6 +38,8 @@ struct cl_report {
 	int64_t *bounds; /* nbuckets + 1 instants (ms): interval i is [bounds[i], bounds[i + 1]) */
 	int nbuckets;
 	struct cl_hmap *rows;
+	struct cl_report_row
+	    *recent[CL_REPORT_RECENT]; /* rows looked up lately, direct-mapped: most lookups end here */
 	char *reasons[CL_REPORT_MAX_REASONS];
 	int nreasons;
 };
