@@ -1,4 +1,4 @@
-/* bench_report.c : report latency (SPEC §10) over a generated database: a
+/* bench_report.c : report latency (docs/http-api.md) over a generated database: a
  * daily queue report over 31 days, an hourly one over 7 days, and a daily
  * agents report, each run through cl_reports_run() on a read-only store as a
  * worker would. */

@@ -211,7 +211,7 @@ test_other_types(void)
 	}
 	BAD("{\"type\":\"call.ended\",\"call_id\":\"c\",\"reason\":\"hungup\"}", "reason");
 	CHECK_STR(msg, "\"reason\" must be one of completed, abandoned, busy, no_answer, failed, lost");
-	/* lost: a PBX link lost track of the call (SPEC §9). */
+	/* lost: a PBX link lost track of the call (docs/pbx.md). */
 	CHECK_INT(parse("{\"type\":\"call.ended\",\"call_id\":\"c\",\"reason\":\"lost\"}"), CL_EVERR_NONE);
 	BAD("{\"type\":\"call.ended\",\"call_id\":\"c\",\"reason\":1}", "reason");
 	BAD("{\"type\":\"call.ended\",\"call_id\":\"c\",\"by\":\"nobody\"}", "by");

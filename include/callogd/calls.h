@@ -67,7 +67,7 @@ int cl_call_copy(struct cl_call *dst, const struct cl_call *src);
 int cl_call_apply(struct cl_call *c, const struct cl_event *ev);
 
 enum cl_outcome cl_call_outcome(const struct cl_call *c);
-/* The SPEC §6 outcome rule itself, for callers holding the stored columns (reason/by may be NULL). */
+/* The docs/http-api.md outcome rule itself, for callers holding the stored columns (reason/by may be NULL). */
 enum cl_outcome cl_outcome_of(int64_t answered_at, int64_t ended_at, const char *end_reason, const char *end_by);
 const char *cl_outcome_name(enum cl_outcome o);
 /* cl_outcome_parse() : the outcome named name (as cl_outcome_name gives it); 0, or -1 when unknown. */
@@ -76,13 +76,13 @@ int cl_outcome_parse(const char *name, enum cl_outcome *o);
 int64_t cl_call_wait_ms(const struct cl_call *c, int64_t now_ms);
 int64_t cl_call_talk_ms(const struct cl_call *c, int64_t now_ms);
 int64_t cl_call_hold_total_ms(const struct cl_call *c, int64_t now_ms);
-/* cl_call_durations() : wait, talk and hold (SPEC §6) from the stored times alone, as of now_ms. */
+/* cl_call_durations() : wait, talk and hold (docs/http-api.md) from the stored times alone, as of now_ms. */
 void cl_call_durations(int64_t offered_at, int64_t answered_at, int64_t ended_at, int64_t hold_ms, int64_t hold_since,
                        int64_t now_ms, int64_t *wait, int64_t *talk, int64_t *hold);
 
 /* cl_json_time() : ms as an RFC 3339 JSON string, or JSON null when 0 (unknown); NULL on OOM. */
 json_t *cl_json_time(int64_t ms);
-/* cl_call_to_json() : the call record of SPEC §6; a new reference, NULL on OOM. */
+/* cl_call_to_json() : the call record of docs/http-api.md; a new reference, NULL on OOM. */
 json_t *cl_call_to_json(const struct cl_call *c, int64_t now_ms);
 
 #endif

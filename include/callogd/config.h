@@ -13,7 +13,7 @@ enum cl_pbx_agent_id { CL_PBX_AGENT_MEMBERNAME = 0, CL_PBX_AGENT_INTERFACE = 1 }
 #define CL_PBX_MAX_LINKS 64
 #define CL_PBX_NAME_MAX 32
 
-/* One entry of pbx = ( ... ) (SPEC §9). Strings malloc'd, "" = none. */
+/* One entry of pbx = ( ... ) (docs/pbx.md). Strings malloc'd, "" = none. */
 struct cl_pbx_cfg {
 	char *name;
 	int type; /* enum cl_pbx_type */

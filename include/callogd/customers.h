@@ -1,4 +1,4 @@
-/* customers.h : customer records from outside: CSV import (SPEC §7) through the
+/* customers.h : customer records from outside: CSV import (docs/callogctl.md) through the
  * store interface, and callogctl's entry points for import and lookup. */
 #ifndef CALLOGD_CUSTOMERS_H
 #define CALLOGD_CUSTOMERS_H
@@ -24,7 +24,7 @@ struct cl_import_summary {
 };
 
 /*
- * cl_customers_import() : upserts the customers of a CSV stream (SPEC §7).
+ * cl_customers_import() : upserts the customers of a CSV stream (docs/callogctl.md).
  * - The first record is the header: the columns id,name,phones,email,account,
  *   tier,notes in any order, names trimmed and matched case-insensitively; id is
  *   required, the others optional; an unknown or repeated column is an error.
@@ -55,7 +55,7 @@ int cl_customers_import(struct cl_store *st, const struct cl_numbers *rules, FIL
  * cl_customers_import_file() : `callogctl import FILE.csv` ("-" is stdin): bad
  * rows as "FILE:LINE: reason" on errout, then on out
  * "imported: N inserted, N updated, N rejected". A file processed with bad rows
- * still exits 0: SPEC §7 imports the rest, and the summary and report say what
+ * still exits 0: docs/callogctl.md imports the rest, and the summary and report say what
  * was left out.
  */
 int cl_customers_import_file(struct cl_store *st, const struct cl_numbers *rules, const char *path, FILE *out,

@@ -1,4 +1,4 @@
-/* dedup.h : duplicates decided before fan-out (SPEC §3: a repeated id pops
+/* dedup.h : duplicates decided before fan-out (docs/events.md: a repeated id pops
  * nobody and brings no live call back). It knows the ids read and not yet
  * answered, and asks a worker thread to probe the database for the others. */
 #ifndef CALLOGD_DEDUP_H

@@ -26,7 +26,7 @@ enum cl_event_type {
 	CL_EV__COUNT
 };
 
-/* Error codes of SPEC §3, in the order they are checked. */
+/* Error codes of docs/events.md, in the order they are checked. */
 enum cl_event_error {
 	CL_EVERR_NONE = 0,
 	CL_EVERR_BAD_JSON,     /* "bad_json": not JSON, not UTF-8, not an object */

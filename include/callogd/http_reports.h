@@ -1,4 +1,4 @@
-/* http_reports.h : GET /api/reports/queues|agents|dispositions (SPEC §10),
+/* http_reports.h : GET /api/reports/queues|agents|dispositions (docs/http-api.md),
  * checked and run on a worker thread, answered as JSON or CSV. */
 #ifndef CALLOGD_HTTP_REPORTS_H
 #define CALLOGD_HTTP_REPORTS_H

@@ -38,7 +38,7 @@ int cl_numbers_check(const char *country_code, const char *national_prefix, cons
  * cl_number_normalize() : normalises in (NUL-terminated) into out
  * (CL_NUMBER_LEN bytes). out is "" unless the result is CL_NUMBER_OK.
  *
- * The rules, in order (SPEC §4):
+ * The rules, in order (docs/events.md):
  * - NULL or more than CL_NUMBER_MAX_INPUT bytes: NULL is NONE, too long INVALID.
  * - Leading and trailing spaces and tabs are trimmed.
  * - A "tel:", "sip:" or "sips:" URI (any case, optionally in <>) stands for its

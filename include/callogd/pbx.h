@@ -1,4 +1,4 @@
-/* pbx.h : the PBX links (SPEC §9): outbound Asterisk AMI and FreeSWITCH ESL
+/* pbx.h : the PBX links (docs/pbx.md): outbound Asterisk AMI and FreeSWITCH ESL
  * connections whose translated events take the producers' path (ingest.h). */
 #ifndef CALLOGD_PBX_H
 #define CALLOGD_PBX_H

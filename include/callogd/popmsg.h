@@ -1,4 +1,4 @@
-/* popmsg.h : the messages agent consoles get (SPEC §5): pops and call state
+/* popmsg.h : the messages agent consoles get (docs/consoles.md): pops and call state
  * messages, built from the live-call model and a lookup (pure). */
 #ifndef CALLOGD_POPMSG_H
 #define CALLOGD_POPMSG_H

@@ -30,7 +30,7 @@ void cl_pops_free(struct cl_pops *p);
  * at t0 (cl_mono_us), before it is queued: updates the live calls and sends
  * the messages it causes. Returns 1 when a pop waits for its caller lookup:
  * release(arg) is then called once it went out (the event's answer waits for
- * it, SPEC §5); else 0.
+ * it, docs/consoles.md); else 0.
  */
 int cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void (*release)(void *arg), void *arg);
 /*

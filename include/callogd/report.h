@@ -1,4 +1,4 @@
-/* report.h : the historical reports of SPEC §10 (pure): call facts, agents'
+/* report.h : the historical reports of docs/http-api.md (pure): call facts, agents'
  * legs and state spans in; rows per interval and key, and totals, out as JSON
  * or CSV. Also the facts reports need that a call record does not hold (each
  * agent's part, transfers, wrap), derived from a call's events.

@@ -150,7 +150,7 @@ int cl_store_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms
  */
 int cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
 
-/* ---- what reports need (SPEC §10), written as events are applied ---- */
+/* ---- what reports need (docs/http-api.md), written as events are applied ---- */
 
 /*
  * cl_store_put_mark() : keeps what of call event ev shapes its agents' legs

@@ -1,6 +1,6 @@
 /* views.h : the JSON the API, pops and callogctl show, built from what the
- * store returns (plain structs): call records (SPEC §6), a call with its
- * events, agents, queue figures, customers and the caller lookup (SPEC §5).
+ * store returns (plain structs): call records (docs/http-api.md), a call with its
+ * events, agents, queue figures, customers and the caller lookup (docs/consoles.md).
  * Each function returns a new reference, or NULL with err filled. */
 #ifndef CALLOGD_VIEWS_H
 #define CALLOGD_VIEWS_H
@@ -12,7 +12,7 @@
 #include "callogd/numbers.h"
 #include "callogd/store.h"
 
-#define CL_CUSTOMERS_MAX_CANDIDATES 5 /* SPEC §5 */
+#define CL_CUSTOMERS_MAX_CANDIDATES 5 /* docs/consoles.md */
 #define CL_CUSTOMERS_MAX_HISTORY 100  /* bound on a lookup's history parameter */
 #define CL_CUSTOMERS_FIND_MAX 100     /* bound on cl_view_find_customers' limit */
 
@@ -47,7 +47,7 @@ json_t *cl_view_queue_stats(struct cl_store *st, const char *queue, int64_t from
 json_t *cl_view_customer(const struct cl_customer *c);
 
 /*
- * cl_view_lookup() : what a pop shows for a normalised number (SPEC §5), read
+ * cl_view_lookup() : what a pop shows for a normalised number (docs/consoles.md), read
  * in one snapshot:
  *   {"customer": object|null, "matches": N,
  *    "candidates": [object, ...]   only when N > 1: the best first, at most 5,
@@ -67,7 +67,7 @@ json_t *cl_view_lookup(struct cl_store *st, const char *number, int history, con
  *   "number": the normalised number, or null when there is none;
  *   "number_status": "ok", "none" (empty, anonymous, ...) or "invalid".
  * For "none" and "invalid" no lookup is made: customer null, matches 0,
- * history [] (SPEC §4: "no lookup is made, and the pop says so").
+ * history [] (docs/events.md: "no lookup is made, and the pop says so").
  */
 json_t *cl_view_lookup_raw(struct cl_store *st, const struct cl_numbers *rules, const char *raw, int history,
                            const char *exclude_call_id, char *err);

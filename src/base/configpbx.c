@@ -1,4 +1,4 @@
-/* configpbx.c : owns the pbx = ( ... ) list of the settings (SPEC §9): one table
+/* configpbx.c : owns the pbx = ( ... ) list of the settings (docs/pbx.md): one table
  * of keys per link, checked as the rest of the file is, secrets read from files. */
 #include <errno.h>
 #include <stddef.h>

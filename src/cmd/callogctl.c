@@ -1,4 +1,4 @@
-/* callogctl.c : the operator's tool: options, then one command of SPEC §7
+/* callogctl.c : the operator's tool: options, then one command of docs/callogctl.md
  * (each in src/ctl/cmd_*.c). */
 #include <signal.h>
 #include <stdio.h>

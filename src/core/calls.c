@@ -1,4 +1,4 @@
-/* calls.c : owns the call state machine: call events in, the SPEC §6 call record out (pure). */
+/* calls.c : owns the call state machine: call events in, the docs/http-api.md call record out (pure). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,7 +369,7 @@ cl_call_to_json(const struct cl_call *c, int64_t now_ms)
 	} else {
 		disp = json_null();
 	}
-	/* Key order is the SPEC's: jansson keeps insertion order. */
+	/* Key order is the documented one (docs/http-api.md): jansson keeps insertion order. */
 	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s, s:o, s:O}",
 	              "call_id", json_string(c->call_id), "direction",
 	              c->direction == CL_DIR_OUTBOUND ? "outbound" : "inbound", "from", str_or_null(c->from), "to",

@@ -14,7 +14,7 @@
  */
 #define E164_MAX_DIGITS 15
 #define E164_MIN_DIGITS 7
-/* Without a "+", shorter digit strings are internal extensions (SPEC §4). */
+/* Without a "+", shorter digit strings are internal extensions (docs/events.md). */
 #define NATIONAL_MIN_DIGITS 7
 
 /* The words PBXs and carriers put where a withheld number would be. */

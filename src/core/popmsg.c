@@ -1,5 +1,5 @@
 /* popmsg.c : owns the text of the messages agent consoles get: pops and call
- * state messages (SPEC §5), from the live-call model and a lookup (pure). */
+ * state messages (docs/consoles.md), from the live-call model and a lookup (pure). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

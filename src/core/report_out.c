@@ -73,7 +73,7 @@ queue_row(const struct cl_report *r, const struct cl_report_row *d)
 	return cl_hmap_get(r->rows, key);
 }
 
-/* The fields of one row (start is the caller's), in the order the SPEC lists them. */
+/* The fields of one row (start is the caller's), in the order the documentation lists them. */
 static void
 row_fields(const struct cl_report *r, const struct cl_report_row *w, struct fields *fs)
 {
@@ -210,7 +210,7 @@ row_json(const struct cl_report *r, const struct cl_report_row *w)
 	row_fields(r, w, &fs);
 	for (int i = 0; i < fs.n; i++) {
 		if (r->p.kind == CL_REPORT_AGENTS && strcmp(fs.f[i].name, "occupancy") == 0) {
-			/* not_ready_reasons goes before occupancy, as the SPEC lists them. */
+			/* not_ready_reasons goes before occupancy, as the documentation lists them. */
 			if ((reasons = json_object()) == NULL ||
 			    json_object_set_new(o, "not_ready_reasons", reasons) < 0)
 				goto fail;

@@ -1,4 +1,4 @@
-/* http_reports.c : owns GET /api/reports/queues|agents|dispositions (SPEC §10):
+/* http_reports.c : owns GET /api/reports/queues|agents|dispositions (docs/http-api.md):
  * the parameters, checked on the loop as far as they can be without a file
  * (the time zone is read on the worker), the report run and rendered on a
  * worker thread, and its answer as JSON or CSV. */

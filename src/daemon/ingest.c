@@ -36,7 +36,7 @@ struct cl_slot {
 	struct cl_producer *p;
 	char *line; /* the answer with its newline, once known: short or malloc'd */
 	size_t len;
-	int held;            /* the pops its event caused have not all gone out: the answer waits (SPEC §5) */
+	int held;            /* the pops its event caused have not all gone out: the answer waits (docs/consoles.md) */
 	int checked;         /* its event's id went through cl_dedup_check(): cl_dedup_done() once answered */
 	char short_line[64]; /* most acks fit: no allocation for them */
 };
@@ -305,7 +305,7 @@ schedule_flush(struct cl_server *srv)
 
 /*
  * dispatch() : fans ev out unless it is a duplicate (its pops before its ack,
- * SPEC §5), then queues it for the writer in s. Takes *ev.
+ * docs/consoles.md), then queues it for the writer in s. Takes *ev.
  */
 static void
 dispatch(struct cl_producer *p, struct cl_event *ev, struct cl_slot *s, int64_t t0, int verdict)

@@ -330,7 +330,7 @@ ctx_of(struct cl_pops *p, struct cl_live_call *c)
 }
 
 /*
- * pop_body() : the pop for agent (SPEC §5) as members text; malloc'd. Built
+ * pop_body() : the pop for agent (docs/consoles.md) as members text; malloc'd. Built
  * from text cached per call, so a pop costs one copy: the lookup and its
  * serialisation are done once per call.
  */

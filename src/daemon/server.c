@@ -63,7 +63,7 @@ is_loopback(const char *addr)
 	return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0 || strncmp(addr, "localhost:", 10) == 0;
 }
 
-/* SPEC: the daemon warns about every TCP listener reachable from the network without TLS. */
+/* docs/security.md: the daemon warns about every TCP listener reachable from the network without TLS. */
 static void
 warn_exposed(const struct cl_server *srv)
 {

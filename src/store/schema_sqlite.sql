@@ -79,13 +79,13 @@ CREATE TABLE meta(
 ALTER TABLE calls ADD COLUMN last_answered_at INTEGER NOT NULL DEFAULT 0;
 UPDATE calls SET last_answered_at = answered_at;
 
--- version 4: the outcome (SPEC 6), computed in C when a call is written; sqlite.c
+-- version 4: the outcome (docs/http-api.md), computed in C when a call is written; sqlite.c
 -- back-fills existing rows with the same rule (calls.c). meta 'last_seq' keeps
 -- the highest seq ever committed, so purges never make seq go back.
 ALTER TABLE calls ADD COLUMN outcome TEXT NOT NULL DEFAULT 'active';
 INSERT OR IGNORE INTO meta(key, value) SELECT 'last_seq', coalesce(max(seq), 0) FROM events;
 
--- version 5: what reports need (SPEC 10), written as events are applied.
+-- version 5: what reports need (docs/http-api.md), written as events are applied.
 -- calls: the wrap (ended_at to the first disposition at or after it) and whether
 -- the call was transferred. call_marks: the events that shape each agent's part
 -- of a call, kept narrow; call_legs: each agent's part, derived from them in C

@@ -111,7 +111,7 @@ int sq_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms, int6
 int sq_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
 int sq_backfill_outcomes(struct sq *q, char *err);
 
-/* sqlite_reports.c: what reports need (SPEC §10). */
+/* sqlite_reports.c: what reports need (docs/http-api.md). */
 int sq_put_mark(struct cl_store *st, const struct cl_event *ev, char *err);
 int sq_call_marks(struct cl_store *st, const char *call_id, int (*fn)(void *, const struct cl_event *), void *arg,
                   char *err);

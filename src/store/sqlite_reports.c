@@ -1,4 +1,4 @@
-/* sqlite_reports.c : owns the SQLite backend's report tables (SPEC §10): the
+/* sqlite_reports.c : owns the SQLite backend's report tables (docs/http-api.md): the
  * marks that shape agents' legs, the legs, the agents' state history, the
  * rows the reports read, and their back-fill from the event log. */
 #include <stdio.h>

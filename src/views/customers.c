@@ -1,5 +1,5 @@
 /* customers.c : owns customer import: the CSV rows checked and normalised
- * (SPEC §7), then upserted through the store in bounded transactions; and
+ * (docs/callogctl.md), then upserted through the store in bounded transactions; and
  * callogctl's import and lookup entry points. */
 #include <errno.h>
 #include <stdio.h>

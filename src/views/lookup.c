@@ -1,5 +1,5 @@
 /* lookup.c : owns the customer views: the customer object, the caller lookup a
- * pop shows (SPEC §5) and the customer search of the API. */
+ * pop shows (docs/consoles.md) and the customer search of the API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

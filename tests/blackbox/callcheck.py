@@ -1,5 +1,5 @@
 """callcheck.py : reads the events and calls tables of a daemon's database and
-says what call record SPEC §6 implies from a call's logged events. Shared by the
+says what call record docs/http-api.md implies from a call's logged events. Shared by the
 reliability suites (test_crash, test_storage)."""
 import json
 import sqlite3
@@ -17,7 +17,7 @@ def db_rows(d):
 
 
 def expected_call(evs):
-    """The record SPEC §6 implies from a call's logged events (in seq order)."""
+    """The record docs/http-api.md implies from a call's logged events (in seq order)."""
     r = {"has_offer": 0, "offered_at": None, "answered_at": 0, "ended_at": 0, "hold_ms": 0, "end_reason": "",
          "end_by": "", "agent": "", "agents": [], "disp_code": ""}
     held = None

@@ -1,5 +1,5 @@
-"""test_events.py : call events in (SPEC §3) and the call records they make
-(SPEC §6), over TCP, the Unix socket and POST /api/events, as a PBX would."""
+"""test_events.py : call events in (docs/events.md) and the call records they make
+(docs/http-api.md), over TCP, the Unix socket and POST /api/events, as a PBX would."""
 import json
 import os
 import socket

@@ -1,4 +1,4 @@
-"""test_limits.py : running out of file descriptors (SPEC §11): the daemon
+"""test_limits.py : running out of file descriptors (docs/security.md): the daemon
 refuses connections quietly instead of spinning on accept(), and serves again
 once descriptors are free."""
 import os

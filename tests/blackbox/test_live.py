@@ -1,5 +1,5 @@
 """test_live.py : the live-call model across restarts, duplicates decided before
-fan-out, and caller lookups that do not hold pops back (SPEC §3, §5; issue 11)."""
+fan-out, and caller lookups that do not hold pops back (docs/events.md, §5; issue 11)."""
 import json
 import os
 import sqlite3

@@ -1,4 +1,4 @@
-"""test_pbx.py : PBX links (SPEC §9) against a fake Asterisk manager and a fake FreeSWITCH event
+"""test_pbx.py : PBX links (docs/pbx.md) against a fake Asterisk manager and a fake FreeSWITCH event
 socket that speak the real protocols: calls made from what they report, login failures and the
 backoff, resync after a restart (a call that vanished is `lost`, one that appeared is created), a
 replay not applied twice, unknown, malformed and over-long frames, and `callogctl pbx status`."""

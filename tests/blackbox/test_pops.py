@@ -1,4 +1,4 @@
-"""test_pops.py : screen-pops to socket consoles (SPEC §5): who gets what, when,
+"""test_pops.py : screen-pops to socket consoles (docs/consoles.md): who gets what, when,
 with which customer context, and what a console may send back."""
 import json
 import os

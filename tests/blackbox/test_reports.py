@@ -1,4 +1,4 @@
-"""test_reports.py : GET /api/reports/queues|agents|dispositions (SPEC §10) against a
+"""test_reports.py : GET /api/reports/queues|agents|dispositions (docs/http-api.md) against a
 real daemon. Every expected figure is computed here, from the events the test sends,
 with Python's own zoneinfo for the intervals (Europe/Amsterdam's 25- and 23-hour
 days included); CSV is checked against the JSON; bad parameters are 400s naming

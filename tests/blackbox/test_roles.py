@@ -1,4 +1,4 @@
-"""test_roles.py : API token roles (SPEC §11): admin reaches all of /api/,
+"""test_roles.py : API token roles (docs/security.md): admin reaches all of /api/,
 supervisor reads and sets agents' states but sends no events, producer only
 sends events; a token beyond its role gets 403, a wrong one 401."""
 import os

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_sse.py : GET /api/agents/ID/stream over raw HTTP: who may open a stream,
 the message format, pops reaching only their agent, Last-Event-ID replay, and a
-stream that never reads being dropped without slowing anyone else (SPEC §5)."""
+stream that never reads being dropped without slowing anyone else (docs/consoles.md)."""
 import os
 import socket
 import sys

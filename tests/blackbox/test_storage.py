@@ -133,7 +133,7 @@ def disk_full_answers_storage_and_recovers():
             check(isinstance(a.get("message"), str), "storage error has a message")
         check(d.proc.poll() is None, "the daemon survives a full disk")
         status, body, _ = d.get("/healthz", auth=False)
-        # SPEC §6: 503 "when the database is unusable", as it is while every commit fails.
+        # docs/http-api.md: 503 "when the database is unusable", as it is while every commit fails.
         eq(status, 503, "/healthz while every commit fails: %r" % (body,))
         eq(body["status"], "error")
         check("full" in body["message"], body)

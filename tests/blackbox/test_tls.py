@@ -1,4 +1,4 @@
-"""test_tls.py : TLS on the TCP listeners (SPEC §11) with certificates made by
+"""test_tls.py : TLS on the TCP listeners (docs/security.md) with certificates made by
 openssl(1): events, consoles and HTTPS over TLS only, the Secure cookie, the
 certificate reloaded on SIGHUP without dropping connections (a bad pair kept
 out), callogd -t checking the pair, and the start-up warnings for listeners
