@@ -1,5 +1,5 @@
 /* calls_csv.c : owns the call log as CSV (GET /api/calls?format=csv): the
- * SPEC §6 record, one row per call, the columns a spreadsheet can take. */
+ * docs/http-api.md record, one row per call, the columns a spreadsheet can take. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
