@@ -1,4 +1,5 @@
-/* http_reports.c : owns GET /api/reports/queues|agents|dispositions (docs/http-api.md):
+/* http_reports.c : owns GET /api/reports/queues|agents|dispositions and the
+ * wallboard's snapshot, GET /api/wallboard (docs/reports.md):
  * the parameters, checked on the loop as far as they can be without a file
  * (the time zone is read on the worker), the report run and rendered on a
  * worker thread, and its answer as JSON or CSV. */
@@ -19,6 +20,7 @@
 #include "callogd/store.h"
 #include "callogd/tz.h"
 #include "callogd/util.h"
+#include "callogd/wallboard.h"
 
 #define REPORTS_PREFIX "/api/reports/"
 #define UNAUTHORIZED "an API token is required (Authorization: Bearer)"
@@ -197,6 +199,22 @@ parse(struct cl_hjob *j, struct cl_server *srv, struct evkeyvalq *params)
 	j->finish = report_finish;
 }
 
+/* GET /api/wallboard: on the worker, today in stats.timezone. */
+static void
+wallboard_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
+{
+	struct rq *q = j->data;
+	struct cl_wallboard_params w = {.now_ms = j->now_ms, .sla_ms = q->sla_ms, .short_ms = q->short_ms};
+	struct cl_tz *tz = cl_tz_load(q->tz, j->err);
+
+	if (tz == NULL)
+		return;
+	w.tz = tz;
+	if ((j->out = cl_view_wallboard(ctx->st, &w, j->err)) != NULL)
+		j->status = 200;
+	cl_tz_free(tz);
+}
+
 int
 cl_http_reports_get(struct cl_server *srv, struct evhttp_request *req, const char *path, struct evkeyvalq *params)
 {
@@ -204,7 +222,9 @@ cl_http_reports_get(struct cl_server *srv, struct evhttp_request *req, const cha
 	struct rq *q;
 	int kind;
 
-	if (strncmp(path, REPORTS_PREFIX, strlen(REPORTS_PREFIX)) != 0)
+	int wallboard = strcmp(path, "/api/wallboard") == 0;
+
+	if (!wallboard && strncmp(path, REPORTS_PREFIX, strlen(REPORTS_PREFIX)) != 0)
 		return -1;
 	if ((j = cl_hjob_new(srv, req, CL_HJOB_API_TOKEN, UNAUTHORIZED)) == NULL ||
 	    (q = calloc(1, sizeof(*q))) == NULL) {
@@ -214,7 +234,12 @@ cl_http_reports_get(struct cl_server *srv, struct evhttp_request *req, const cha
 	}
 	j->data = q;
 	j->data_free = rq_free;
-	if ((kind = cl_report_kind_parse(path + strlen(REPORTS_PREFIX))) < 0) {
+	if (wallboard) {
+		snprintf(q->tz, sizeof(q->tz), "%s", srv->cfg.stats_timezone ? srv->cfg.stats_timezone : "");
+		q->sla_ms = (int64_t)srv->cfg.sla_seconds * 1000;
+		q->short_ms = (int64_t)srv->cfg.short_abandon_seconds * 1000;
+		j->work = wallboard_work;
+	} else if ((kind = cl_report_kind_parse(path + strlen(REPORTS_PREFIX))) < 0) {
 		j->status = 404;
 		j->out = json_pack("{s:s, s:s}", "error", "not_found", "message",
 		                   "no such report (queues, agents or dispositions)");

@@ -659,5 +659,46 @@ def calls_cursor_exports_everything():
         eq((status, body["calls"], body["next"]), (200, [], None))
 
 
+@test
+def wallboard_snapshot_today():
+    """GET /api/wallboard: today's tiles per queue (as the queue report counts them),
+    the calls waiting now, the agents' states and today's hours."""
+    import time as _time
+    now = int(_time.time() * 1000)
+    day0 = ms_of(datetime.fromtimestamp(now / 1000, timezone.utc).replace(hour=0, minute=0, second=0,
+                                                                          microsecond=0))
+    t = max(day0, now - 600000)  # ten minutes ago, or midnight if sooner
+    evs = [
+        {"type": "agent.state", "agent": "a1", "state": "not_ready", "reason": "lunch", "ts": iso_utc(t)},
+        {"type": "call.offered", "call_id": "w1", "queue": "q", "from": "1", "to": "2", "ts": iso_utc(t)},
+        {"type": "call.answered", "call_id": "w1", "agent": "a1", "ts": iso_utc(t + 5000)},
+        {"type": "call.ended", "call_id": "w1", "ts": iso_utc(t + 65000)},
+        {"type": "call.offered", "call_id": "w2", "queue": "q", "from": "1", "to": "2", "ts": iso_utc(t + 1000)},
+        {"type": "call.ended", "call_id": "w2", "reason": "abandoned", "ts": iso_utc(t + 31000)},
+        {"type": "call.offered", "call_id": "w3", "queue": "q", "from": "1", "to": "2", "ts": iso_utc(t + 2000)},
+    ]
+    with running(stats__timezone="UTC") as d:
+        p = Producer(d)
+        for e in evs:
+            check("ack" in p.event(e))
+        p.close()
+        status, body, _ = d.get("/api/wallboard")
+        eq(status, 200, body)
+        eq((body["tz"], body["sla_seconds"]), ("UTC", 20))
+        eq(body["date"], datetime.fromtimestamp(now / 1000, timezone.utc).strftime("%Y-%m-%d"))
+        tile = [q for q in body["queues"] if q["queue"] == "q"][0]
+        eq((tile["offered"], tile["answered"], tile["abandoned"], tile["waiting"]), (3, 1, 1, 1))
+        eq(tile["service_level"], 0.5)
+        check(tile["longest_wait_ms"] >= now - (t + 2000) - 1000, tile)
+        a1 = [a for a in body["agents"] if a["id"] == "a1"][0]
+        eq((a1["state"], a1["reason"]), ("not_ready", "lunch"))
+        check(a1["in_state_ms"] >= now - t - 1000, a1)
+        eq(sum(h["offered"] for h in body["hours"]), 3)
+        eq(sum(h["answered"] for h in body["hours"]), 1)
+        prod = d.ctl("token", "add", "prod", "--role", "producer").stdout.strip().splitlines()[-1]
+        eq(d.get("/api/wallboard", token=prod)[0], 403)
+        eq(d.get("/api/wallboard", auth=False)[0], 401)
+
+
 if __name__ == "__main__":
     run()
