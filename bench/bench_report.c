@@ -9,6 +9,8 @@
 
 #include <sqlite3.h>
 
+#include <jansson.h>
+
 #include "callogd/report.h"
 #include "callogd/reports.h"
 #include "callogd/store.h"

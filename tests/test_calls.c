@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "callogd/calls.h"
 #include "callogd/util.h"
 #include "testutil.h"

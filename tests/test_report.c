@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "callogd/report.h"
 #include "callogd/tz.h"
 #include "callogd/util.h"

@@ -4,8 +4,6 @@
 
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "callogd/event.h"
 
 #define CL_CALL_MAX_AGENTS 16 /* agents[] keeps the first 16 who answered */
@@ -80,9 +78,12 @@ int64_t cl_call_hold_total_ms(const struct cl_call *c, int64_t now_ms);
 void cl_call_durations(int64_t offered_at, int64_t answered_at, int64_t ended_at, int64_t hold_ms, int64_t hold_since,
                        int64_t now_ms, int64_t *wait, int64_t *talk, int64_t *hold);
 
+/* jansson's json_t, named without its header: the store interface (store.h) includes
+ * this one and must not bring jansson along. Callers that build JSON include jansson. */
+struct json_t;
 /* cl_json_time() : ms as an RFC 3339 JSON string, or JSON null when 0 (unknown); NULL on OOM. */
-json_t *cl_json_time(int64_t ms);
+struct json_t *cl_json_time(int64_t ms);
 /* cl_call_to_json() : the call record of docs/http-api.md; a new reference, NULL on OOM. */
-json_t *cl_call_to_json(const struct cl_call *c, int64_t now_ms);
+struct json_t *cl_call_to_json(const struct cl_call *c, int64_t now_ms);
 
 #endif

@@ -12,8 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "callogd/calls.h"
 #include "callogd/event.h"
 #include "callogd/tz.h"
@@ -96,7 +94,7 @@ int cl_report_add_leg(struct cl_report *r, const struct cl_report_leg *l);
 int cl_report_add_span(struct cl_report *r, const struct cl_report_span *s);
 
 /* cl_report_json() : {"from","until","tz","interval","rows","totals"}; a new reference, NULL on OOM. */
-json_t *cl_report_json(const struct cl_report *r);
+struct json_t *cl_report_json(const struct cl_report *r); /* jansson's json_t (see calls.h) */
 /*
  * cl_report_csv() : the rows as RFC 4180 CSV (CRLF, a header row), then, with
  * with_totals, the totals (start "total"); malloc'd, NUL-terminated, *len set.

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "callogd/csv.h"
+#include <jansson.h>
+
 #include "callogd/report.h"
 #include "callogd/util.h"
 #include "report_int.h"
