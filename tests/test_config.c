@@ -202,6 +202,20 @@ main(void)
 	             "aaaaaaaaaaaaaaaaaaaaaa.sock\"; };\n",
 	             1, "longer than");
 	expect_error("events = { token = 5; };\n", 1, "events.token must be a string");
+	expect_error("dispositions = { codes = []; };\n", 1, "dispositions.codes must be a list of 1 to 64");
+	expect_error("dispositions = { codes = \"sale\"; };\n", 1, "dispositions.codes must be a list");
+	expect_error("dispositions = {\n codes = [ \"a\", \"b\", \"a\" ]; };\n", 2,
+	             "entry 3 must be a code not listed before");
+	expect_error("dispositions = { codes = [ \"a\", \"\" ]; };\n", 1, "entry 2 must be a string of 1 to 128");
+	path = write_conf("codes.conf", "dispositions = { codes = [ \"sale\", \"no_sale\" ]; };\n");
+	CHECK_INT(cl_config_load(&c, path, err), 0);
+	CHECK_STR(c.disposition_codes, "sale\nno_sale");
+	CHECK(cl_config_has_code(c.disposition_codes, "sale") && cl_config_has_code(c.disposition_codes, "no_sale"));
+	CHECK(!cl_config_has_code(c.disposition_codes, "no") && !cl_config_has_code(c.disposition_codes, "sale\nno"));
+	cl_config_free(&c);
+	CHECK_INT(cl_config_defaults(&c), 0);
+	CHECK_STR(c.disposition_codes, "resolved\ncallback\nescalated\nsale\nno_sale");
+	cl_config_free(&c);
 
 	/* A missing file. */
 	CHECK_INT(cl_config_load(&c, "/nonexistent/callogd.conf", err), -1);

@@ -69,6 +69,10 @@ test_names(void)
 	CHECK_STR(cl_event_error_name(CL_EVERR_TOO_LONG), "too_long");
 	CHECK_STR(cl_event_error_name(CL_EVERR_STORAGE), "storage");
 	CHECK_STR(cl_event_error_name(CL_EVERR_AUTH), "auth");
+	CHECK_STR(cl_event_error_name(CL_EVERR_BAD_CODE), "bad_code");
+	CHECK_STR(cl_event_error_name(CL_EVERR_FORBIDDEN), "forbidden");
+	CHECK_STR(cl_event_type_name(CL_EV_RING_ENDED), "call.ring_ended");
+	CHECK_STR(cl_event_type_name(CL_EV_CUSTOMER), "customer.set");
 }
 
 static void
@@ -247,6 +251,23 @@ test_other_types(void)
 		CHECK_STR(ev.state, states[i]);
 		CHECK(ev.reason == NULL);
 	}
+	CHECK_INT(parse("{\"type\":\"call.ring_ended\",\"call_id\":\"c\",\"agent\":\"a1\",\"reason\":\"busy\"}"),
+	          CL_EVERR_NONE);
+	CHECK_INT(ev.type, CL_EV_RING_ENDED);
+	CHECK_STR(ev.reason, "busy");
+	BAD("{\"type\":\"call.ring_ended\",\"call_id\":\"c\",\"agent\":\"a1\",\"reason\":\"lunch\"}", "reason");
+	BAD("{\"type\":\"call.ring_ended\",\"call_id\":\"c\"}", "agent");
+	CHECK_INT(parse("{\"type\":\"customer.set\",\"call_id\":\"c\",\"customer_id\":\"C-1\",\"agent\":\"a1\"}"),
+	          CL_EVERR_NONE);
+	CHECK_INT(ev.type, CL_EV_CUSTOMER);
+	CHECK_STR(ev.customer_id, "C-1");
+	CHECK(ev.data == NULL);
+	CHECK_INT(parse("{\"type\":\"customer.set\",\"customer_id\":\"C-2\",\"customer\":{\"name\":\"G\"}}"),
+	          CL_EVERR_NONE);
+	CHECK(ev.call_id == NULL);
+	CHECK_STR(ev.data, "{\"name\":\"G\"}");
+	BAD("{\"type\":\"customer.set\",\"call_id\":\"c\"}", "customer_id");
+	BAD("{\"type\":\"customer.set\",\"customer_id\":\"C\",\"customer\":[1]}", "customer");
 	BAD("{\"type\":\"agent.state\",\"agent\":\"a1\"}", "state");
 	BAD("{\"type\":\"agent.state\",\"agent\":\"a1\",\"state\":\"away\"}", "state");
 	BAD("{\"type\":\"agent.state\",\"state\":\"ready\"}", "agent");

@@ -70,6 +70,8 @@ struct cl_config {
 	int pops_replay_memory;  /* MiB kept for replay over all agents */
 	int pops_lookup_ms;      /* how long a pop waits for its caller lookup */
 
+	char *disposition_codes; /* dispositions.codes, one per line */
+
 	int retention_days;
 	int sla_seconds;
 	int short_abandon_seconds; /* reports: an abandon quicker than this is short */
@@ -96,6 +98,10 @@ struct cl_config_key {
  * order of the documentation); 0, or -1 past the last key.
  */
 int cl_config_key_at(size_t i, struct cl_config_key *k);
+#define CL_CONFIG_CODES_MAX 64 /* dispositions.codes entries */
+
+/* cl_config_has_code() : 1 when code is one of codes (cfg.disposition_codes), else 0. */
+int cl_config_has_code(const char *codes, const char *code);
 
 /* cl_config_defaults() : fills c with every default (strings malloc'd). */
 int cl_config_defaults(struct cl_config *c);

@@ -3,7 +3,10 @@
 #ifndef CALLOGD_CUSTOMERS_H
 #define CALLOGD_CUSTOMERS_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "callogd/numbers.h"
 #include "callogd/store.h"
@@ -16,6 +19,46 @@
 #define CL_IMPORT_CHUNK 1000  /* rows per transaction, at most */
 #define CL_IMPORT_CHUNK_MS 50 /* and at most this long (slow disks, sanitizer builds) */
 #define CL_IMPORT_GAP_MS 5    /* between transactions */
+
+/* ---- one customer record, checked as callogctl import checks a row (customer_rec.c) ---- */
+
+enum { CL_CF_ID, CL_CF_NAME, CL_CF_PHONES, CL_CF_EMAIL, CL_CF_ACCOUNT, CL_CF_TIER, CL_CF_NOTES, CL_CF__COUNT };
+
+/* The phones field is bounded by what its parts can be. */
+#define CL_CUSTOMER_PHONES_CELL_MAX (CL_CUSTOMER_MAX_PHONES * (CL_NUMBER_MAX_INPUT + 1) * 2)
+
+struct cl_customer_fields {
+	const char *v[CL_CF__COUNT]; /* in: each field (not NUL-terminated), NULL when absent; trimmed by the check */
+	size_t len[CL_CF__COUNT];
+	char phones[CL_CUSTOMER_MAX_PHONES][CL_NUMBER_LEN]; /* out: normalised, de-duplicated */
+	int nphones;
+	char phones_json[CL_CUSTOMER_MAX_PHONES * (CL_NUMBER_LEN + 3) + 3]; /* out: phones as a JSON array */
+};
+
+/*
+ * cl_customer_check() : checks f as a row of `callogctl import`: valid UTF-8,
+ * trimmed (notes aside), within bounds, no control characters outside notes,
+ * an id, phones ';'-separated numbers (at most CL_CUSTOMER_MAX_PHONES). 0, or
+ * -1 with why (CL_ERR_LEN) naming the field.
+ */
+int cl_customer_check(const struct cl_numbers *rules, struct cl_customer_fields *f, char *why);
+
+/* cl_customer_json() : the customer object of a checked f (absent fields ""); NULL on out of memory. */
+json_t *cl_customer_json(const struct cl_customer_fields *f);
+
+/*
+ * cl_customer_from_json() : checks a customer object ({"id","name","phones":[..],
+ * "email","account","tier","notes"}, strings; phones an array of strings) as
+ * cl_customer_check() does. Returns the normalised object, or NULL with why.
+ */
+json_t *cl_customer_from_json(const struct cl_numbers *rules, json_t *in, char *why);
+
+/*
+ * cl_customer_put() : inserts or replaces the customer of a normalised object
+ * (cl_customer_from_json()) and its phones, in st's open transaction (the
+ * writer's). 0, or -1 with err.
+ */
+int cl_customer_put(struct cl_store *st, json_t *rec, int64_t now_ms, char *err);
 
 struct cl_import_summary {
 	long inserted; /* new ids */

@@ -16,12 +16,14 @@ enum cl_event_type {
 	CL_EV_OFFERED,
 	CL_EV_QUEUED,
 	CL_EV_RINGING,
+	CL_EV_RING_ENDED,
 	CL_EV_ANSWERED,
 	CL_EV_HELD,
 	CL_EV_RESUMED,
 	CL_EV_TRANSFERRED,
 	CL_EV_ENDED,
 	CL_EV_DISPOSITION,
+	CL_EV_CUSTOMER, /* customer.set: a call's customer chosen, a customer created (an extension) */
 	CL_EV_AGENT_STATE,
 	CL_EV__COUNT
 };
@@ -34,6 +36,8 @@ enum cl_event_error {
 	CL_EVERR_UNKNOWN_TYPE, /* "unknown_type" */
 	CL_EVERR_TOO_LONG,     /* "too_long": the line passed events.max_line */
 	CL_EVERR_STORAGE,      /* "storage": not committed, send again */
+	CL_EVERR_BAD_CODE,     /* "bad_code": a console's wrap-up code is not in dispositions.codes */
+	CL_EVERR_FORBIDDEN,    /* "forbidden": a console's message for a call not its agent's */
 	CL_EVERR_AUTH,         /* "auth" */
 };
 
@@ -47,16 +51,17 @@ enum cl_direction { CL_DIR_INBOUND = 0, CL_DIR_OUTBOUND = 1 };
 struct cl_event {
 	enum cl_event_type type;
 	const char *id;      /* producer's event id, or NULL */
-	const char *call_id; /* NULL only for agent.state */
+	const char *call_id; /* NULL only for agent.state and a customer.set without a call */
 	int64_t ts;          /* ms since epoch: "ts", or the daemon's clock */
 	const char *from, *to;
 	int from_kind, to_kind; /* enum cl_number_result, -1 when absent */
 	const char *queue;
 	int direction;    /* enum cl_direction */
-	const char *data; /* attached data: the object's JSON text as the line wrote it (not re-printed), or NULL */
+	const char *data; /* attached data (customer.set: the customer object): the object's JSON text as the line wrote
+	                     it (not re-printed), or NULL */
 	const char *agent;
 	const char *to_agent;
-	const char *reason; /* call.ended, agent.state */
+	const char *reason; /* call.ended, call.ring_ended, agent.state */
 	const char *by;     /* call.ended */
 	const char *code;   /* call.disposition */
 	const char *notes;  /* call.disposition */
@@ -66,7 +71,7 @@ struct cl_event {
 	/* Filled by the daemon, not the parser. */
 	int64_t received_at;     /* ms */
 	int64_t seq;             /* set by the store when committed */
-	const char *customer_id; /* matched at offer time; points into ext */
+	const char *customer_id; /* call.customer's; else matched at offer time, pointing into ext */
 	char *ext;               /* malloc'd storage for what the daemon adds, or NULL */
 
 	char *buf; /* owns the strings above */

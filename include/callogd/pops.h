@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "callogd/event.h"
+#include "callogd/recent.h"
 
 struct cl_pops;
 struct cl_server;
@@ -46,6 +49,13 @@ int cl_pops_restore(struct cl_pops *p, struct cl_store *st, char *err);
  */
 void cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq);
 void cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s);
+/*
+ * cl_pops_agent_call() : the CL_AC_* flags of agent's part in call_id, from
+ * the last calls each agent rang for (recent.h: a bounded memory, lost on restart).
+ */
+unsigned cl_pops_agent_call(struct cl_pops *p, const char *agent, const char *call_id);
+/* cl_pops_pending() : {"calls":[{call_id,direction,number,name,ended_at}]}: agent's ended calls without its wrap-up. */
+json_t *cl_pops_pending(struct cl_pops *p, const char *agent);
 /* Consoles connected for agent (socket and SSE). */
 int cl_pops_consoles(struct cl_pops *p, const char *agent);
 size_t cl_pops_live_calls(struct cl_pops *p);

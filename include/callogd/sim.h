@@ -11,6 +11,7 @@
 #define CL_SIM_MAX_CALLS 10000000L
 #define CL_SIM_MAX_RATE 100000.0
 #define CL_SIM_MAX_AGENTS 10000
+#define CL_SIM_CODE_MAX 128
 
 struct cl_sim_opts {
 	long calls;    /* calls to place, 1..CL_SIM_MAX_CALLS */
@@ -21,6 +22,8 @@ struct cl_sim_opts {
 	const char *const *phones;
 	int nphones;
 	int max_in_flight; /* events sent and not yet answered */
+	/* Wrap-up codes, one per line (dispositions.codes); NULL: a few per queue. */
+	const char *codes;
 };
 
 struct cl_sim_report {

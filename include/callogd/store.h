@@ -117,6 +117,9 @@ struct cl_history_row {
 	enum cl_outcome outcome;
 	const char *disp_code;  /* "" when none */
 	const char *disp_notes; /* NULL when none */
+	const char *queue;      /* "" when none */
+	int64_t duration_ms;    /* answer to end; -1 when not answered or not ended */
+	const char *agent_name; /* the agent's name; "" when none */
 };
 
 /*

@@ -77,6 +77,13 @@ json_t *cl_view_lookup_raw(struct cl_store *st, const struct cl_numbers *rules, 
  * number in ranking order, at most limit (clamped to 1..CL_CUSTOMERS_FIND_MAX).
  */
 json_t *cl_view_find_customers(struct cl_store *st, const char *number, int limit, char *err);
+/*
+ * cl_view_lookup_id() : {"customer": object, "history": [...]} for the
+ * customer id (history as in cl_view_lookup()), when an agent picked the
+ * call's customer. NULL with err "" when there is no such customer, NULL with
+ * err set on error.
+ */
+json_t *cl_view_lookup_id(struct cl_store *st, const char *id, int history, const char *exclude_call_id, char *err);
 
 /* cl_view_get_customer() : the customer object; NULL with err "" when there is none. */
 json_t *cl_view_get_customer(struct cl_store *st, const char *id, char *err);

@@ -28,6 +28,7 @@ enum kind {
 	K_LEVEL,   /* log level name -> int */
 	K_TRIGGER, /* pop trigger name -> int */
 	K_BOOL,    /* true/false -> int 1/0 */
+	K_CODES,   /* a list of codes, kept as one string: each code on its own line */
 };
 
 struct row {
@@ -118,6 +119,8 @@ static const struct row rows[] = {
       "Reports: a call abandoned within this many seconds is a short abandon."),
     S("stats", "timezone", K_STR, stats_timezone, "", 1,
       "IANA time zone of reports and of today (\"\" = the host's zone)."),
+    S("dispositions", "codes", K_CODES, disposition_codes, "resolved\ncallback\nescalated\nsale\nno_sale", 1,
+      "Wrap-up codes a console may send (a list of 1 to 64 distinct strings); producers may send any code."),
     {.group = "log",
      .key = "level",
      .kind = K_LEVEL,
@@ -144,7 +147,7 @@ int_field(struct cl_config *c, const struct row *r)
 static int
 is_string_kind(enum kind k)
 {
-	return k == K_STR || k == K_PATH || k == K_SOCK || k == K_LISTEN || k == K_DIGITS;
+	return k == K_STR || k == K_PATH || k == K_SOCK || k == K_LISTEN || k == K_DIGITS || k == K_CODES;
 }
 
 int
@@ -351,10 +354,64 @@ static const struct validator {
     {"numbers", check_numbers},   {"stats", check_stats},   {"tls", check_tls},
 };
 
+/* A list of disposition codes: 1..CL_CONFIG_CODES_MAX distinct strings of 1..128 printable bytes. */
+static int
+set_codes(struct cl_config *c, const struct row *r, config_setting_t *s, char *msg, size_t mlen)
+{
+	int n = config_setting_length(s);
+	size_t used = 0;
+	char *joined;
+
+	if ((config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) || n < 1 ||
+	    n > CL_CONFIG_CODES_MAX) {
+		snprintf(msg, mlen, "%s.%s must be a list of 1 to %d strings", r->group, r->key, CL_CONFIG_CODES_MAX);
+		return -1;
+	}
+	if ((joined = malloc((size_t)n * 130)) == NULL) {
+		snprintf(msg, mlen, "out of memory");
+		return -1;
+	}
+	joined[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = e && config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		size_t len = v ? strlen(v) : 0;
+		int bad = len == 0 || len > 128;
+		for (size_t k = 0; !bad && k < len; k++)
+			bad = (unsigned char)v[k] < 0x20 || v[k] == 0x7f;
+		if (!bad && cl_config_has_code(joined, v))
+			bad = 2;
+		if (bad) {
+			snprintf(msg, mlen, "%s.%s: entry %d must be a %s", r->group, r->key, i + 1,
+			         bad == 2 ? "code not listed before" : "string of 1 to 128 printable bytes");
+			free(joined);
+			return -1;
+		}
+		used += (size_t)sprintf(joined + used, "%s%s", i ? "\n" : "", v);
+	}
+	free(*str_field(c, r));
+	*str_field(c, r) = joined;
+	return 0;
+}
+
+int
+cl_config_has_code(const char *codes, const char *code)
+{
+	size_t n = strlen(code);
+
+	for (const char *p = codes; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, code, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 static int
 set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const char *dir, char *msg, size_t mlen)
 {
 	int type = config_setting_type(s);
+
+	if (r->kind == K_CODES)
+		return set_codes(c, r, s, msg, mlen);
 
 	if (is_string_kind(r->kind) || r->kind == K_LEVEL || r->kind == K_TRIGGER) {
 		const char *v;
@@ -675,6 +732,7 @@ cl_config_key_at(size_t i, struct cl_config_key *k)
 	static const char *const type_names[] = {
 	    [K_STR] = "string",  [K_PATH] = "path",  [K_SOCK] = "socket",  [K_LISTEN] = "listen", [K_DIGITS] = "digits",
 	    [K_INT] = "integer", [K_LEVEL] = "enum", [K_TRIGGER] = "enum", [K_BOOL] = "boolean",
+	    [K_CODES] = "list",
 	};
 	const struct row *r;
 
@@ -703,6 +761,15 @@ cl_config_key_at(size_t i, struct cl_config_key *k)
 	case K_TRIGGER:
 		k->values = "ringing|answered";
 		snprintf(k->def, sizeof(k->def), "\"%s\"", r->idef == CL_TRIGGER_ANSWERED ? "answered" : "ringing");
+		break;
+	case K_CODES: /* as a config file spells it: [ "a", "b" ] */
+		snprintf(k->def, sizeof(k->def), "[ ");
+		for (const char *p = r->sdef; *p;) {
+			size_t n = strcspn(p, "\n"), used = strlen(k->def);
+			snprintf(k->def + used, sizeof(k->def) - used, "%s\"%.*s\"", p == r->sdef ? "" : ", ", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		snprintf(k->def + strlen(k->def), sizeof(k->def) - strlen(k->def), " ]");
 		break;
 	default:
 		snprintf(k->def, sizeof(k->def), "\"%s\"", r->sdef);

@@ -252,6 +252,10 @@ cl_call_apply(struct cl_call *c, const struct cl_event *ev)
 		return 0;
 	case CL_EV_DISPOSITION:
 		return apply_disposition(c, ev);
+	case CL_EV_CUSTOMER:
+		/* An agent's pick among the candidates (or a new customer) overrides the offer's match. */
+		SET(c->customer_id, ev->customer_id);
+		return 0;
 	default:
 		return 0;
 	}

@@ -12,20 +12,24 @@
 #define TYPE_ECHO_MAX 64
 
 static const char *const type_names[CL_EV__COUNT] = {
-    [CL_EV_OFFERED] = "call.offered",         [CL_EV_QUEUED] = "call.queued", [CL_EV_RINGING] = "call.ringing",
-    [CL_EV_ANSWERED] = "call.answered",       [CL_EV_HELD] = "call.held",     [CL_EV_RESUMED] = "call.resumed",
-    [CL_EV_TRANSFERRED] = "call.transferred", [CL_EV_ENDED] = "call.ended",   [CL_EV_DISPOSITION] = "call.disposition",
-    [CL_EV_AGENT_STATE] = "agent.state",
+    [CL_EV_OFFERED] = "call.offered",   [CL_EV_QUEUED] = "call.queued",
+    [CL_EV_RINGING] = "call.ringing",   [CL_EV_RING_ENDED] = "call.ring_ended",
+    [CL_EV_ANSWERED] = "call.answered", [CL_EV_HELD] = "call.held",
+    [CL_EV_RESUMED] = "call.resumed",   [CL_EV_TRANSFERRED] = "call.transferred",
+    [CL_EV_ENDED] = "call.ended",       [CL_EV_DISPOSITION] = "call.disposition",
+    [CL_EV_CUSTOMER] = "customer.set",  [CL_EV_AGENT_STATE] = "agent.state",
 };
 
 static const char *const error_names[] = {
     [CL_EVERR_NONE] = "none",           [CL_EVERR_BAD_JSON] = "bad_json",
     [CL_EVERR_BAD_EVENT] = "bad_event", [CL_EVERR_UNKNOWN_TYPE] = "unknown_type",
     [CL_EVERR_TOO_LONG] = "too_long",   [CL_EVERR_STORAGE] = "storage",
+    [CL_EVERR_BAD_CODE] = "bad_code",   [CL_EVERR_FORBIDDEN] = "forbidden",
     [CL_EVERR_AUTH] = "auth",
 };
 
 static const char *const end_reasons[] = {"completed", "abandoned", "busy", "no_answer", "failed", "lost", NULL};
+static const char *const ring_reasons[] = {"no_answer", "rejected", "busy", NULL};
 static const char *const end_bys[] = {"caller", "agent", "system", NULL};
 static const char *const agent_states[] = {"logged_in", "ready", "not_ready", "logged_out", NULL};
 static const char *const directions[] = {"inbound", "outbound", NULL}; /* index = enum cl_direction */
@@ -53,6 +57,9 @@ enum field_id {
 	F_NOTES,
 	F_STATE,
 	F_STATE_REASON,
+	F_RING_REASON,
+	F_CUSTOMER_ID,
+	F_CUSTOMER,
 	F__COUNT
 };
 
@@ -74,18 +81,34 @@ enum member_id {
 	M_CODE,
 	M_NOTES,
 	M_STATE,
+	M_CUSTOMER_ID,
+	M_CUSTOMER,
 	M__COUNT
 };
 
 static const char *const member_names[M__COUNT] = {
-    [M_TYPE] = "type", [M_ID] = "id",       [M_CALL_ID] = "call_id",   [M_TS] = "ts",
-    [M_FROM] = "from", [M_TO] = "to",       [M_QUEUE] = "queue",       [M_DIRECTION] = "direction",
-    [M_DATA] = "data", [M_AGENT] = "agent", [M_TO_AGENT] = "to_agent", [M_REASON] = "reason",
-    [M_BY] = "by",     [M_CODE] = "code",   [M_NOTES] = "notes",       [M_STATE] = "state",
+    [M_TYPE] = "type",
+    [M_ID] = "id",
+    [M_CALL_ID] = "call_id",
+    [M_TS] = "ts",
+    [M_FROM] = "from",
+    [M_TO] = "to",
+    [M_QUEUE] = "queue",
+    [M_DIRECTION] = "direction",
+    [M_DATA] = "data",
+    [M_AGENT] = "agent",
+    [M_TO_AGENT] = "to_agent",
+    [M_REASON] = "reason",
+    [M_BY] = "by",
+    [M_CODE] = "code",
+    [M_NOTES] = "notes",
+    [M_STATE] = "state",
+    [M_CUSTOMER_ID] = "customer_id",
+    [M_CUSTOMER] = "customer",
 };
 
 /* The longest member name, and how long its escaped form can be (\uXXXX per byte). */
-#define MEMBER_NAME_MAX 9
+#define MEMBER_NAME_MAX 11
 #define MEMBER_RAW_MAX (6 * MEMBER_NAME_MAX)
 
 struct field {
@@ -114,6 +137,9 @@ static const struct field fields[F__COUNT] = {
     [F_STATE] = {"state", M_STATE, K_ENUM, EV_OFF(state), 0, 0, agent_states},
     /* Free text ("lunch"); empty is allowed and means no reason. */
     [F_STATE_REASON] = {"reason", M_REASON, K_STRING, EV_OFF(reason), 0, CL_ID_MAX, NULL},
+    [F_RING_REASON] = {"reason", M_REASON, K_ENUM, EV_OFF(reason), 0, 0, ring_reasons},
+    [F_CUSTOMER_ID] = {"customer_id", M_CUSTOMER_ID, K_STRING, EV_OFF(customer_id), 1, CL_ID_MAX, NULL},
+    [F_CUSTOMER] = {"customer", M_CUSTOMER, K_OBJECT, EV_OFF(data), 0, 0, NULL},
 };
 
 #define B(f) (1u << (f))
@@ -125,6 +151,7 @@ static const struct {
     [CL_EV_OFFERED] = {B(F_FROM) | B(F_TO), B(F_QUEUE) | B(F_DIRECTION) | B(F_DATA)},
     [CL_EV_QUEUED] = {B(F_QUEUE), 0},
     [CL_EV_RINGING] = {B(F_AGENT), 0},
+    [CL_EV_RING_ENDED] = {B(F_AGENT), B(F_RING_REASON)},
     [CL_EV_ANSWERED] = {B(F_AGENT), 0},
     [CL_EV_HELD] = {0, B(F_AGENT)},
     [CL_EV_RESUMED] = {0, B(F_AGENT)},
@@ -132,6 +159,7 @@ static const struct {
     [CL_EV_TRANSFERRED] = {B(F_AGENT), B(F_TO_AGENT) | B(F_TO)},
     [CL_EV_ENDED] = {0, B(F_END_REASON) | B(F_BY)},
     [CL_EV_DISPOSITION] = {B(F_AGENT) | B(F_CODE), B(F_NOTES)},
+    [CL_EV_CUSTOMER] = {B(F_CUSTOMER_ID), B(F_AGENT) | B(F_CUSTOMER)},
     [CL_EV_AGENT_STATE] = {B(F_AGENT) | B(F_STATE), B(F_STATE_REASON)},
 };
 
@@ -466,7 +494,8 @@ cl_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_num
 
 	if (id != NULL && slot_add(&sl, &ev->id, arena_put(&a, id, id_len)) < 0)
 		goto oom;
-	if (ev->type != CL_EV_AGENT_STATE) {
+	/* customer.set may store a customer without naming a call. */
+	if (ev->type != CL_EV_AGENT_STATE && (ev->type != CL_EV_CUSTOMER || member(&m, M_CALL_ID) != NULL)) {
 		if (get_string(member(&m, M_CALL_ID), "call_id", 1, CL_ID_MAX, &a, &off, msg) < 0) {
 			if (msg[0] == '\0')
 				goto oom;

@@ -250,7 +250,10 @@ cl_live_apply(struct cl_live *l, const struct cl_event *ev, int trigger, int64_t
 	memset(r, 0, offsetof(struct cl_live_result, acts));
 	if (ev->call_id == NULL)
 		return 0; /* agent.state */
-	c = call_get(l, ev->call_id, ev->type != CL_EV_ENDED && ev->type != CL_EV_DISPOSITION, &oom, &r->full);
+	c = call_get(l, ev->call_id,
+	             ev->type != CL_EV_ENDED && ev->type != CL_EV_DISPOSITION && ev->type != CL_EV_RING_ENDED &&
+	                 ev->type != CL_EV_CUSTOMER,
+	             &oom, &r->full);
 	if (c == NULL)
 		return oom ? -1 : 0;
 	r->call = c;
@@ -272,6 +275,14 @@ cl_live_apply(struct cl_live *l, const struct cl_event *ev, int trigger, int64_t
 	case CL_EV_ANSWERED:
 		if ((a = agent_get(c, ev->agent, 1)) != NULL)
 			answer(c, r, a, ev->agent, trigger);
+		break;
+	case CL_EV_RING_ENDED:
+		/* That agent's ringing stopped unanswered: its pop is taken back. */
+		if ((a = agent_get(c, ev->agent, 0)) != NULL && a->state == CL_LA_RINGING) {
+			if (a->popped)
+				act(r, CL_LIVE_CALL, a->id, "retracted", NULL);
+			agent_remove(c, a);
+		}
 		break;
 	case CL_EV_HELD:
 	case CL_EV_RESUMED:

@@ -143,6 +143,7 @@ cl_ctl_simulate(struct cl_ctl *ctl, int argc, char **argv)
 	}
 	if (cl_ctl_config(ctl) < 0)
 		return 1;
+	o.codes = ctl->cfg.disposition_codes;
 	nphones = sample_phones(ctl, o.seed, &phones, SIM_PHONES);
 	o.phones = (const char *const *)phones;
 	o.nphones = nphones;

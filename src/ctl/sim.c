@@ -95,6 +95,8 @@ struct sim {
 	int64_t eid;
 	int64_t last_answer_us;
 	char line[LINE_MAX_LEN];
+	char codes[64][CL_SIM_CODE_MAX + 1]; /* o->codes split; none: each queue's own codes */
+	int ncodes;
 };
 
 /* --- random ----------------------------------------------------------- */
@@ -514,6 +516,9 @@ fire(struct sim *s, const struct timer *t, char *err)
 			s->r->rona++;
 			c->last_rona = a;
 			c->agent = -1;
+			snprintf(body, sizeof(body), ",\"agent\":\"a%d\",\"reason\":\"no_answer\"", a + 1);
+			if (emit_call(s, "call.ring_ended", c->no, body, err) < 0)
+				return -1;
 			s->agents[a].state = A_NOT_READY;
 			s->agents[a].gen++;
 			if (emit_agent_state(s, a, "not_ready", "ring_no_answer", err) < 0 ||
@@ -577,7 +582,9 @@ fire(struct sim *s, const struct timer *t, char *err)
 			return 0;
 		{
 			int q = ag->wrap_queue;
-			const char *code = ag->wrap_code ? ag->wrap_code : queue_codes[q][rnd(s) % 3];
+			const char *code = s->ncodes > 0   ? s->codes[rnd(s) % (uint64_t)s->ncodes]
+			                   : ag->wrap_code ? ag->wrap_code
+			                                   : queue_codes[q][rnd(s) % 3];
 			if (chance(s, 0.4))
 				snprintf(body, sizeof(body), ",\"agent\":\"a%d\",\"code\":\"%s\",\"notes\":\"%s\"",
 				         t->idx + 1, code, notes[rnd(s) % (sizeof(notes) / sizeof(notes[0]))]);
@@ -696,6 +703,15 @@ cl_sim_run(struct cl_client *cl, const struct cl_sim_opts *o, struct cl_sim_repo
 	s.errlog = errlog;
 	s.rng = o->seed;
 	err[0] = '\0';
+	/* The configured codes, one per line; codes that do not fit a line of JSON as they are are skipped. */
+	for (const char *p = o->codes; p && *p && s.ncodes < 64;) {
+		size_t n = strcspn(p, "\n");
+		if (n > 0 && n <= CL_SIM_CODE_MAX && strcspn(p, "\"\\") >= n) {
+			memcpy(s.codes[s.ncodes], p, n);
+			s.codes[s.ncodes++][n] = '\0';
+		}
+		p += n + (p[n] == '\n');
+	}
 	/* Ids are unique per run whatever the seed, so a replay is not taken for duplicates. */
 	if (cl_random_bytes(raw, sizeof(raw)) < 0) {
 		snprintf(err, CL_ERR_LEN, "no randomness available");

@@ -11,7 +11,9 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "callogd/calls.h"
 #include "callogd/consoles.h"
+#include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/ingest.h"
 #include "callogd/lines.h"
@@ -20,6 +22,7 @@
 #include "callogd/pops.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
+#include "callogd/views.h"
 #include "callogd/workers.h"
 
 #define CONSOLE_MAX_LINE 16384
@@ -239,42 +242,114 @@ console_hello(struct cl_console *c, json_t *j)
 	return 0;
 }
 
-/* Turns a console's disposition/state message into the producer event it stands for. */
+int
+cl_consoles_call_allowed(struct cl_server *srv, const char *agent, const char *call_id, unsigned need)
+{
+	char err[CL_ERR_LEN];
+	struct cl_call c;
+	int ok = 0;
+
+	if (cl_pops_agent_call(srv->pops, agent, call_id) & need)
+		return 1;
+	/* Older than what pops remembers (or before a restart): the record says who answered. */
+	memset(&c, 0, sizeof(c));
+	if (cl_store_get_call(srv->reader, call_id, &c, err) == 1)
+		for (int i = 0; i < c.n_agents && !ok; i++)
+			ok = strcmp(c.agents[i], agent) == 0;
+	cl_call_clear(&c);
+	return ok;
+}
+
+static const char *
+str_member(json_t *j, const char *name)
+{
+	return json_string_value(json_object_get(j, name));
+}
+
+char *
+cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int admin, enum cl_event_error *code,
+                  char *why)
+{
+	const char *type = str_member(msg, "type"), *call_id = str_member(msg, "call_id");
+	char err[CL_ERR_LEN];
+	json_t *ev = NULL, *cust;
+	char *line;
+
+	*code = CL_EVERR_BAD_EVENT;
+	if (type == NULL) {
+		snprintf(why, CL_ERR_LEN, "\"type\" must be a string");
+		return NULL;
+	}
+	if (strcmp(type, "disposition") == 0) {
+		const char *dcode = str_member(msg, "code");
+		if (call_id == NULL || dcode == NULL) {
+			snprintf(why, CL_ERR_LEN, "\"call_id\" and \"code\" must be strings");
+			return NULL;
+		}
+		if (!admin && !cl_config_has_code(srv->cfg.disposition_codes, dcode)) {
+			*code = CL_EVERR_BAD_CODE;
+			snprintf(why, CL_ERR_LEN, "\"code\" must be one of dispositions.codes (GET /api/dispositions)");
+			return NULL;
+		}
+		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_ANSWERED)) {
+			*code = CL_EVERR_FORBIDDEN;
+			snprintf(why, CL_ERR_LEN, "a wrap-up is only for a call this agent answered");
+			return NULL;
+		}
+		ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "call.disposition", "call_id", call_id, "agent", agent,
+		               "code", dcode);
+		if (ev && json_object_get(msg, "notes"))
+			json_object_set(ev, "notes", json_object_get(msg, "notes"));
+	} else if (strcmp(type, "state") == 0) {
+		ev = json_pack("{s:s, s:s, s:O}", "type", "agent.state", "agent", agent, "state",
+		               json_object_get(msg, "state") ? json_object_get(msg, "state") : json_null());
+		if (ev && json_object_get(msg, "reason"))
+			json_object_set(ev, "reason", json_object_get(msg, "reason"));
+	} else if (strcmp(type, "select") == 0) {
+		const char *cid = str_member(msg, "customer_id");
+		if (call_id == NULL || cid == NULL) {
+			snprintf(why, CL_ERR_LEN, "\"call_id\" and \"customer_id\" must be strings");
+			return NULL;
+		}
+		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_RANG | CL_AC_ANSWERED)) {
+			*code = CL_EVERR_FORBIDDEN;
+			snprintf(why, CL_ERR_LEN, "select is only for a call that rang or reached this agent");
+			return NULL;
+		}
+		if ((cust = cl_view_get_customer(srv->reader, cid, err)) == NULL) {
+			snprintf(why, CL_ERR_LEN, "%s", err[0] ? err : "no such customer");
+			*code = err[0] ? CL_EVERR_STORAGE : CL_EVERR_BAD_EVENT;
+			return NULL;
+		}
+		json_decref(cust);
+		ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "customer.set", "call_id", call_id, "customer_id", cid,
+		               "agent", agent);
+	} else {
+		*code = CL_EVERR_UNKNOWN_TYPE;
+		snprintf(why, CL_ERR_LEN, "console messages are disposition, state, select, ping");
+		return NULL;
+	}
+	line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (line == NULL)
+		snprintf(why, CL_ERR_LEN, "invalid message");
+	return line;
+}
+
+/* Turns a console's message into the producer event it stands for, validated like a PBX's. */
 static void
 console_message(struct cl_console *c, json_t *j)
 {
 	const char *type = json_string_value(json_object_get(j, "type"));
-	json_t *ev = NULL;
-	char *line;
+	enum cl_event_error code;
+	char why[CL_ERR_LEN], *line;
 
-	if (type == NULL) {
-		cl_ingest_reject(c->p, CL_EVERR_BAD_EVENT, NULL, "\"type\" must be a string");
-		return;
-	}
-	if (strcmp(type, "ping") == 0) {
+	if (type != NULL && strcmp(type, "ping") == 0) {
 		console_write_line(c, "{\"type\":\"pong\"}\n");
 		return;
 	}
-	if (strcmp(type, "disposition") == 0) {
-		ev = json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "call.disposition", "call_id",
-		               json_object_get(j, "call_id") ? json_object_get(j, "call_id") : json_null(), "agent",
-		               c->sub.agent, "code",
-		               json_object_get(j, "code") ? json_object_get(j, "code") : json_null(), "notes",
-		               json_object_get(j, "notes") ? json_object_get(j, "notes") : json_string(""));
-	} else if (strcmp(type, "state") == 0) {
-		ev = json_pack("{s:s, s:s, s:O}", "type", "agent.state", "agent", c->sub.agent, "state",
-		               json_object_get(j, "state") ? json_object_get(j, "state") : json_null());
-		if (ev && json_object_get(j, "reason"))
-			json_object_set(ev, "reason", json_object_get(j, "reason"));
-	} else {
-		cl_ingest_reject(c->p, CL_EVERR_UNKNOWN_TYPE, NULL, "console messages are disposition, state, ping");
-		return;
-	}
-	/* Through the producer parser, so a console's wrap-up is validated like a PBX's. */
-	line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-	json_decref(ev);
-	if (line == NULL) {
-		cl_ingest_reject(c->p, CL_EVERR_BAD_EVENT, NULL, "invalid message");
+	if ((line = cl_consoles_event(c->srv, c->sub.agent, j, 0, &code, why)) == NULL) {
+		cl_ingest_reject(c->p, code, NULL, why);
 		return;
 	}
 	cl_ingest_line(c->p, line, strlen(line));

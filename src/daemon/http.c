@@ -49,7 +49,8 @@ struct sse {
 	struct cl_sub sub;
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
-	int dropped; /* pops unlinked it; the socket is being shut */
+	int dropped;             /* pops unlinked it; the socket is being shut */
+	char mac[CL_SHA256_HEX]; /* the session it was opened with ("" for a token) */
 };
 
 struct cl_http {
@@ -74,6 +75,8 @@ struct hreq {
 	struct cl_lines lines;
 	struct event *feed_ev;
 	int feeding;
+	int ok_code;      /* single: the status without errors (0: 200 with the answer) */
+	json_t *ok_reply; /* single: the body then, or NULL for the answer */
 };
 
 /* The session cookie's value, copied into out, or -1. */
@@ -280,6 +283,11 @@ stream_start(struct cl_hjob *j)
 	e->sub.drop = sse_drop;
 	e->sub.kind = CL_CONN_SSE;
 	snprintf(e->sub.agent, sizeof(e->sub.agent), "%s", j->agent);
+	if (cl_http_bearer(req) == NULL) { /* a session's stream ends when it logs out */
+		char who[CL_ID_MAX + 1];
+		if (session_of(j->srv->http, req, who, e->mac) < 0)
+			e->mac[0] = '\0';
+	}
 	e->next = h->streams;
 	if (e->next)
 		e->next->prev = e;
@@ -392,14 +400,19 @@ hreq_maybe_finish(struct hreq *r)
 	if (!r->fed || cl_producer_pending(r->p) > 0)
 		return;
 	hdr = evhttp_request_get_output_headers(r->req);
-	if (r->single) {
+	if (r->single && cl_producer_errors(r->p) == 0 && r->ok_code > 0) {
+		cl_http_reply_json(r->req, r->ok_code, r->ok_reply);
+		r->ok_reply = NULL;
+	} else if (r->single) {
 		evhttp_add_header(hdr, "Content-Type", "application/json");
 		if (cl_producer_errors(r->p) > 0)
 			code = 400;
+		evhttp_send_reply(r->req, code, NULL, r->out);
 	} else {
 		evhttp_add_header(hdr, "Content-Type", "application/x-ndjson");
+		evhttp_send_reply(r->req, code, NULL, r->out);
 	}
-	evhttp_send_reply(r->req, code, NULL, r->out);
+	json_decref(r->ok_reply);
 	evbuffer_free(r->out);
 	cl_producer_release(r->p);
 	if (r->feed_ev)
@@ -543,68 +556,22 @@ post_events(struct cl_http *h, struct evhttp_request *req)
 	cl_hjob_submit(j, CL_JOB_HIGH);
 }
 
-/* On the loop, once the caller is checked: the web console's message goes in as an event. */
-static void
-post_agent_feed(struct cl_hjob *j)
+void
+cl_http_feed(struct cl_http *h, struct evhttp_request *req, const char *line, int ok_code, json_t *ok_reply)
 {
-	struct cl_http *h = j->srv->http;
-	struct evhttp_request *req = j->req;
-	const char *agent = j->agent;
-	json_t *in = body_json(req), *ev = NULL;
-	struct hreq *r;
-	char *line;
+	struct hreq *r = hreq_new(h, req, CL_PRODUCER_CONSOLE);
 
-	if (in == NULL || !json_is_object(in)) {
-		json_decref(in);
-		cl_http_reply_error(req, 400, "bad_json", "the body must be a JSON object");
-		cl_hjob_free(j);
-		return;
-	}
-	if (j->arg == 0) {
-		ev = json_pack("{s:s, s:s}", "type", "call.disposition", "agent", agent);
-		if (ev) {
-			json_object_set(ev, "call_id", json_object_get(in, "call_id"));
-			json_object_set(ev, "code", json_object_get(in, "code"));
-			if (json_object_get(in, "notes"))
-				json_object_set(ev, "notes", json_object_get(in, "notes"));
-		}
-	} else {
-		ev = json_pack("{s:s, s:s}", "type", "agent.state", "agent", agent);
-		if (ev) {
-			json_object_set(ev, "state", json_object_get(in, "state"));
-			if (json_object_get(in, "reason"))
-				json_object_set(ev, "reason", json_object_get(in, "reason"));
-		}
-	}
-	json_decref(in);
-	line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-	json_decref(ev);
-	cl_hjob_free(j);
-	if (line == NULL || (r = hreq_new(h, req, CL_PRODUCER_CONSOLE)) == NULL) {
-		free(line);
+	if (r == NULL) {
+		json_decref(ok_reply);
 		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
 	r->single = 1;
+	r->ok_code = ok_code;
+	r->ok_reply = ok_reply;
 	cl_ingest_line(r->p, line, strlen(line));
-	free(line);
 	r->fed = 1;
 	hreq_maybe_finish(r);
-}
-
-/* POST /api/agents/ID/disposition and /state: the web console's wrap-up. */
-static void
-post_agent_message(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *what)
-{
-	struct cl_hjob *j = agent_job(h, req, agent, "an agent token or session is required");
-
-	if (j == NULL)
-		return;
-	j->arg = strcmp(what, "disposition") == 0 ? 0 : 1;
-	/* A supervisor may set any agent's state; only admin tokens wrap up for an agent. */
-	j->api_roles = j->arg ? CL_ROLE_ADMIN | CL_ROLE_SUPERVISOR : CL_ROLE_ADMIN;
-	j->finish = post_agent_feed;
-	cl_hjob_submit(j, CL_JOB_HIGH);
 }
 
 /* ---- login ---- */
@@ -675,17 +642,30 @@ revoke(void *arg, const char *mac, int64_t until_ms)
 static void
 logout(struct cl_http *h, struct evhttp_request *req)
 {
-	char agent[CL_ID_MAX + 1], mac[CL_SHA256_HEX];
+	char agent[CL_ID_MAX + 1], mac[CL_SHA256_HEX], line[CL_ID_MAX * 6 + 64], aj[CL_ID_MAX * 6 + 3];
+	int ended = session_of(h, req, agent, mac) == 0;
 
-	if (session_of(h, req, agent, mac) == 0) {
+	if (ended) {
 		int64_t until = cl_now_ms() + SESSION_TTL_MS;
 		revoke(h, mac, until);
 		if (cl_writer_revoke(h->srv->writer, mac, until) < 0)
 			log_warnx("msg=\"logout not stored: too many waiting; it lasts until a restart\" agent=\"%s\"",
 			          agent);
+		/* The session's streams end with it. */
+		for (struct sse *e = h->streams; e; e = e->next)
+			if (!e->dropped && strcmp(e->mac, mac) == 0) {
+				cl_pops_unsubscribe(h->srv->pops, &e->sub);
+				sse_drop(&e->sub);
+			}
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 	                  COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	/* Logging out of the agent's last console logs the agent out (after the commit). */
+	if (ended && cl_pops_consoles(h->srv->pops, agent) == 0 && cl_json_quote(agent, aj, sizeof(aj)) >= 0) {
+		snprintf(line, sizeof(line), "{\"type\":\"agent.state\",\"agent\":%s,\"state\":\"logged_out\"}", aj);
+		cl_http_feed(h, req, line, 200, json_pack("{s:b}", "ok", 1));
+		return;
+	}
 	cl_http_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
 }
 
@@ -792,6 +772,13 @@ route(struct evhttp_request *req, void *arg)
 		cl_http_reply_error(req, 400, "bad_request", "malformed request");
 		return;
 	}
+	/* A browser's POST that could be a cross-site forgery never acts (SPEC §5). */
+	if (cmd == EVHTTP_REQ_POST && cl_http_bearer(req) == NULL && !cl_http_same_origin_json(req)) {
+		cl_http_reply_error(req, 403, "csrf",
+		                    "a POST from the page must be application/json from its own origin");
+		evhttp_clear_headers(&q);
+		return;
+	}
 	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/metrics") == 0) {
 		get_metrics(h, req);
 	} else if (cmd == EVHTTP_REQ_GET &&
@@ -810,10 +797,19 @@ route(struct evhttp_request *req, void *arg)
 	} else if (path_segment(path, "/api/agents/", id, sizeof(id), &rest) == 0 && rest[0] != '\0') {
 		if (cmd == EVHTTP_REQ_GET && strcmp(rest, "/stream") == 0)
 			stream(h, req, id, &q);
-		else if (cmd == EVHTTP_REQ_POST && (strcmp(rest, "/disposition") == 0 || strcmp(rest, "/state") == 0))
-			post_agent_message(h, req, id, rest + 1);
+		else if (cmd == EVHTTP_REQ_POST && (strcmp(rest, "/disposition") == 0 || strcmp(rest, "/state") == 0 ||
+		                                    strcmp(rest, "/select") == 0))
+			cl_http_agent_post(h, req, id, rest + 1);
+		else if (cmd == EVHTTP_REQ_GET && strcmp(rest, "/pending") == 0)
+			cl_http_agent_get(h, req, id, rest + 1);
 		else
 			cl_http_reply_error(req, 404, "not_found", "no such resource");
+	} else if (path_segment(path, "/api/agents/", id, sizeof(id), &rest) == 0 && cmd == EVHTTP_REQ_GET) {
+		cl_http_agent_get(h, req, id, "");
+	} else if (strcmp(path, "/api/dispositions") == 0 && cmd == EVHTTP_REQ_GET) {
+		cl_http_dispositions(h, req, &q);
+	} else if (strcmp(path, "/api/customers") == 0 && cmd == EVHTTP_REQ_POST) {
+		cl_http_customers_post(h, req);
 	} else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/api/events") == 0) {
 		post_events(h, req);
 	} else if (cmd != EVHTTP_REQ_GET) {
@@ -887,4 +883,30 @@ cl_http_free(struct cl_http *h)
 		cl_hmap_free(h->revoked);
 	}
 	free(h);
+}
+
+/* ---- for http_agent.c ---- */
+
+json_t *
+cl_http_body(struct evhttp_request *req)
+{
+	return body_json(req);
+}
+
+struct cl_hjob *
+cl_http_agent_job(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *unauthorized)
+{
+	return agent_job(h, req, agent, unauthorized);
+}
+
+int
+cl_http_session_agent(struct cl_http *h, struct evhttp_request *req, char *agent)
+{
+	return session_of(h, req, agent, NULL);
+}
+
+struct cl_server *
+cl_http_server(struct cl_http *h)
+{
+	return h->srv;
 }

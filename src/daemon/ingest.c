@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/dedup.h"
 #include "callogd/ingest.h"
@@ -407,6 +408,37 @@ cl_ingest_waiting(struct cl_server *srv)
 	return srv->ingest.queued;
 }
 
+/*
+ * A customer.set with a customer: checked as callogctl import checks a row
+ * (SPEC §6), its id the event's customer_id; ev->data then points to the
+ * normalised record (in ev->ext) the writer stores. -1 when rejected (ev cleared).
+ */
+static int
+customer_record(struct cl_producer *p, struct cl_event *ev)
+{
+	char why[CL_ERR_LEN];
+	json_t *in = json_loads(ev->data, 0, NULL), *rec = NULL;
+	const char *id = json_string_value(json_object_get(in, "id"));
+
+	if (in != NULL && id != NULL && strcmp(id, ev->customer_id) != 0)
+		snprintf(why, sizeof(why), "customer.id must be the customer_id");
+	else if (in != NULL && json_object_set_new(in, "id", json_string(ev->customer_id)) == 0)
+		rec = cl_customer_from_json(&p->srv->numbers, in, why);
+	else
+		snprintf(why, sizeof(why), "out of memory");
+	json_decref(in);
+	if (rec != NULL && (ev->ext = json_dumps(rec, JSON_COMPACT)) != NULL)
+		ev->data = ev->ext;
+	json_decref(rec);
+	if (ev->data == ev->ext)
+		return 0;
+	char msg[CL_ERR_LEN + 16];
+	snprintf(msg, sizeof(msg), "customer: %s", why);
+	cl_ingest_reject(p, CL_EVERR_BAD_EVENT, ev->id, msg);
+	cl_event_clear(ev);
+	return -1;
+}
+
 void
 cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
 {
@@ -422,6 +454,8 @@ cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
 		return;
 	}
 	ev.received_at = now;
+	if (ev.type == CL_EV_CUSTOMER && ev.data != NULL && customer_record(p, &ev) < 0)
+		return;
 	cl_ingest_event(p, &ev);
 }
 

@@ -7,12 +7,15 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "callogd/calls.h"
+#include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
 #include "callogd/live.h"
 #include "callogd/log.h"
 #include "callogd/popmsg.h"
 #include "callogd/pops.h"
+#include "callogd/recent.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
 #include "callogd/views.h"
@@ -66,8 +69,9 @@ struct agent_ent {
 
 struct cl_pops {
 	struct cl_server *srv;
-	struct cl_live *live;   /* the live-call model; each call's ctx is a struct popctx */
-	struct cl_hmap *agents; /* agent id -> struct agent_ent */
+	struct cl_live *live;     /* the live-call model; each call's ctx is a struct popctx */
+	struct cl_recent *recent; /* each agent's last calls: wrap-ups owed, who may select */
+	struct cl_hmap *agents;   /* agent id -> struct agent_ent */
 	int64_t seq;
 	int warned_full;
 	struct popctx *waiting, *waiting_tail; /* calls whose pops wait for a lookup, by deadline */
@@ -91,9 +95,11 @@ cl_pops_new(struct cl_server *srv)
 	/* Message seqs grow across restarts, so an SSE Last-Event-ID never points ahead. */
 	p->seq = cl_now_ms() * 1000;
 	if ((p->live = cl_live_new(popctx_free)) == NULL || (p->agents = cl_hmap_new()) == NULL ||
+	    (p->recent = cl_recent_new()) == NULL ||
 	    (p->deadline_ev = evtimer_new(srv->base, on_deadline, p)) == NULL) {
 		cl_live_free(p->live);
 		cl_hmap_free(p->agents);
+		cl_recent_free(p->recent);
 		free(p);
 		return NULL;
 	}
@@ -163,6 +169,7 @@ cl_pops_free(struct cl_pops *p)
 		agent_free(p, a);
 	}
 	cl_hmap_free(p->agents);
+	cl_recent_free(p->recent);
 	event_free(p->deadline_ev);
 	free(p);
 }
@@ -262,8 +269,8 @@ send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t se
 /*
  * deliver() : sends {"type":TYPE,"seq":N,BODY} with a new seq to every
  * subscriber of a, and keeps it for replay. body is the object's members
- * without braces (type is "pop" or "call": static strings, the replay ring
- * keeps the pointer).
+ * without braces (type is "pop", "call" or "state": static strings, the
+ * replay ring keeps the pointer).
  */
 static void
 deliver(struct cl_pops *p, struct agent_ent *a, const char *type, const char *body)
@@ -276,7 +283,9 @@ deliver(struct cl_pops *p, struct agent_ent *a, const char *type, const char *bo
 		return;
 	for (struct cl_sub *s = a->subs, *next; s; s = next) {
 		next = s->next;
-		send_to_sub(p, a, s, seq, type, text, len);
+		/* State messages are for the page's streams; socket consoles set the state themselves. */
+		if (type[0] != 's' || s->kind == CL_CONN_SSE)
+			send_to_sub(p, a, s, seq, type, text, len);
 	}
 	ring_push(p, a, seq, type, text, len); /* the ring keeps text */
 }
@@ -525,6 +534,146 @@ lookup_start(struct cl_pops *p, struct popctx *x)
 	lookup_done(p, x, x->lookup_id, j);
 }
 
+/* ---- the agent's part in its calls, its state, its choice of customer ---- */
+
+/* Remembers what ev means for the agents of c (may be NULL) and x (may be NULL): cl_recent. */
+static void
+track(struct cl_pops *p, const struct cl_event *ev, const struct cl_live_call *c, const struct popctx *x)
+{
+	const char *name =
+	    x ? json_string_value(json_object_get(json_object_get(x->lookup, "customer"), "name")) : NULL;
+	const char *number = c ? (c->direction == CL_DIR_OUTBOUND ? c->to : c->from) : NULL;
+	int dir = c ? c->direction : CL_DIR_INBOUND;
+
+#define MARK(agent, flags) cl_recent_mark(p->recent, (agent), ev->call_id, (flags), dir, number, name, ev->received_at)
+	switch (ev->type) {
+	case CL_EV_RINGING:
+		MARK(ev->agent, CL_AC_RANG);
+		break;
+	case CL_EV_ANSWERED:
+		MARK(ev->agent, CL_AC_RANG | CL_AC_ANSWERED);
+		break;
+	case CL_EV_TRANSFERRED:
+		if (!ev->to_agent || strcmp(ev->agent, ev->to_agent) != 0)
+			MARK(ev->agent, CL_AC_ENDED);
+		if (ev->to_agent)
+			MARK(ev->to_agent, CL_AC_RANG);
+		break;
+	case CL_EV_ENDED:
+		for (int i = 0; c && i < c->nagents; i++)
+			if (c->agents[i].state == CL_LA_CONNECTED)
+				MARK(c->agents[i].id, CL_AC_ENDED);
+		break;
+	case CL_EV_DISPOSITION:
+		MARK(ev->agent, CL_AC_WRAPPED);
+		break;
+	default:
+		break;
+	}
+#undef MARK
+}
+
+unsigned
+cl_pops_agent_call(struct cl_pops *p, const char *agent, const char *call_id)
+{
+	return cl_recent_flags(p->recent, agent, call_id);
+}
+
+json_t *
+cl_pops_pending(struct cl_pops *p, const char *agent)
+{
+	return cl_recent_pending(p->recent, agent);
+}
+
+/* {"type":"state",..} to the agent's streams: the state the server holds, whoever set it. */
+static void
+send_state(struct cl_pops *p, const struct cl_event *ev)
+{
+	struct agent_ent *a = agent_get(p, ev->agent, 0);
+	json_t *j;
+	char *text, *body;
+	size_t n;
+
+	if (a == NULL || (j = json_pack("{s:s, s:s, s:s*}", "agent", ev->agent, "state", ev->state, "reason",
+	                                ev->reason && ev->reason[0] ? ev->reason : NULL)) == NULL)
+		return;
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL || (n = strlen(text)) < 2) {
+		free(text);
+		return;
+	}
+	text[n - 1] = '\0'; /* the members, without the braces */
+	body = text + 1;
+	deliver(p, a, "state", body);
+	free(text);
+}
+
+/*
+ * The call's customer was chosen (customer.set): the pop's customer and
+ * history become that customer's, and every agent shown the call gets the new
+ * pop. A call no longer live is rebuilt from its record for the agent who chose.
+ */
+static void
+customer_changed(struct cl_pops *p, struct popctx *x, const struct cl_event *ev, int64_t t0)
+{
+	char err[CL_ERR_LEN] = "";
+	struct cl_live_call tc;
+	struct popctx tx;
+	/* A new customer is not committed yet: its record is in the event, and it has no calls. */
+	json_t *got =
+	    ev->data ? json_pack("{s:o, s:[]}", "customer", json_loads(ev->data, 0, NULL), "history")
+	             : cl_view_lookup_id(p->srv->reader, ev->customer_id, p->srv->cfg.pops_history, ev->call_id, err);
+
+	if (got == NULL) {
+		if (err[0])
+			log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", ev->call_id, err);
+		return;
+	}
+	if (x == NULL) {
+		struct cl_call c;
+		memset(&c, 0, sizeof(c));
+		if (ev->agent == NULL || cl_store_get_call(p->srv->reader, ev->call_id, &c, err) != 1) {
+			json_decref(got);
+			return;
+		}
+		memset(&tc, 0, sizeof(tc));
+		memset(&tx, 0, sizeof(tx));
+		snprintf(tc.call_id, sizeof(tc.call_id), "%s", c.call_id);
+		tc.direction = c.direction;
+		memcpy(tc.from, c.from, sizeof(tc.from));
+		memcpy(tc.to, c.to, sizeof(tc.to));
+		snprintf(tc.queue, sizeof(tc.queue), "%s", c.queue);
+		tc.data = c.data ? strdup(c.data) : NULL;
+		tx.p = p;
+		tx.call = &tc;
+		tx.lookup = cl_view_lookup_raw(p->srv->reader, &p->srv->numbers,
+		                               c.direction == CL_DIR_OUTBOUND ? c.to : c.from, 0, NULL, err);
+		cl_call_clear(&c);
+		x = &tx;
+	}
+	if (x->lookup == NULL)
+		x->lookup = json_pack("{s:i, s:n, s:s}", "matches", 1, "number", "number_status", "ok");
+	if (x->lookup != NULL) {
+		json_int_t m = json_integer_value(json_object_get(x->lookup, "matches"));
+		json_object_set(x->lookup, "customer", json_object_get(got, "customer"));
+		json_object_set(x->lookup, "history", json_object_get(got, "history"));
+		json_object_set_new(x->lookup, "matches", json_integer(m > 0 ? m : 1));
+	}
+	json_decref(got);
+	pop_invalidate(x);
+	if (x == &tx) {
+		send_pop(p, x, ev->agent, t0);
+		pop_invalidate(x);
+		json_decref(tx.lookup);
+		free(tc.data);
+		return;
+	}
+	for (int i = 0; i < x->call->nagents; i++)
+		if (x->call->agents[i].popped)
+			send_pop(p, x, x->call->agents[i].id, t0);
+}
+
 /* ---- events ---- */
 
 int
@@ -535,11 +684,18 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 	struct popctx *x;
 	int held = 0, deferred = 0;
 
-	if (ev->call_id == NULL)
-		return 0; /* agent.state */
+	if (ev->call_id == NULL) {
+		if (ev->type == CL_EV_AGENT_STATE)
+			send_state(p, ev);
+		return 0;
+	}
 	/* One call's messages keep their order: its pops still waiting for the lookup go out first. */
 	if ((c = cl_live_get(p->live, ev->call_id)) != NULL && (x = c->ctx) != NULL && x->ndeferred > 0)
 		flush_deferred(p, x);
+	if (ev->type == CL_EV_CUSTOMER) {
+		customer_changed(p, c ? ctx_of(p, c) : NULL, ev, t0);
+		return 0;
+	}
 	if (cl_live_apply(p->live, ev, p->srv->cfg.pop_trigger, ev->received_at, &r) < 0) {
 		log_warnx("msg=\"live call not updated: out of memory\" call_id=\"%s\"", ev->call_id);
 		return 0;
@@ -573,6 +729,7 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 		}
 	}
 out:
+	track(p, ev, r.call, r.call ? r.call->ctx : NULL);
 	if (r.ended)
 		cl_live_call_free(p->live, r.call);
 	return held;

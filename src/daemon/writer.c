@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "callogd/calls.h"
+#include "callogd/customers.h"
 #include "callogd/hmap.h"
 #include "callogd/log.h"
 #include "callogd/report.h"
@@ -226,6 +227,16 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 		return cl_store_put_agent_state(w->st, ev->agent, ev->state, ev->reason, ev->ts, err);
 	if (ev->type == CL_EV_OFFERED)
 		stamp_customer(w, ev);
+	if (ev->type == CL_EV_CUSTOMER && ev->data != NULL) {
+		/* ingest put the checked, normalised record there */
+		json_t *rec = json_loads(ev->data, 0, NULL);
+		rc = rec ? cl_customer_put(w->st, rec, ev->received_at, err) : -1;
+		json_decref(rec);
+		if (rc < 0)
+			return -1;
+	}
+	if (ev->call_id == NULL)
+		return 0;
 	struct cached *k = get_call(w, ev->call_id, err);
 	if (k == NULL)
 		return -1;

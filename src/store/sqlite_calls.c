@@ -221,7 +221,9 @@ sq_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(voi
 	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
 }
 
-#define HISTORY_COLS "call_id, offered_at, agent, outcome, disp_code, disp_notes"
+#define HISTORY_COLS                                                                                                   \
+	"call_id, offered_at, agent, outcome, disp_code, disp_notes, queue, answered_at, ended_at,"                    \
+	" (SELECT name FROM agents WHERE agents.id = calls.agent)"
 
 int
 sq_history(struct cl_store *st, const char *customer_id, const char *number, const char *exclude, int max,
@@ -250,7 +252,11 @@ sq_history(struct cl_store *st, const char *customer_id, const char *number, con
 		    .agent = sq_col(s, 2),
 		    .disp_code = sq_col(s, 4),
 		    .disp_notes = sqlite3_column_type(s, 5) == SQLITE_NULL ? NULL : sq_col(s, 5),
+		    .queue = sq_col(s, 6),
+		    .agent_name = sq_col(s, 9),
 		};
+		int64_t ans = sqlite3_column_int64(s, 7), end = sqlite3_column_int64(s, 8);
+		h.duration_ms = ans > 0 && end >= ans ? end - ans : -1;
 		if (cl_outcome_parse(sq_col(s, 3), &h.outcome) < 0)
 			h.outcome = CL_OUTCOME_ACTIVE;
 		stop = fn(arg, &h);

@@ -15,14 +15,18 @@
 
 /* ---- import ---- */
 
-enum col { COL_ID, COL_NAME, COL_PHONES, COL_EMAIL, COL_ACCOUNT, COL_TIER, COL_NOTES, NCOLS };
+enum col {
+	COL_ID = CL_CF_ID,
+	COL_NAME = CL_CF_NAME,
+	COL_PHONES = CL_CF_PHONES,
+	COL_EMAIL = CL_CF_EMAIL,
+	COL_ACCOUNT = CL_CF_ACCOUNT,
+	COL_TIER = CL_CF_TIER,
+	COL_NOTES = CL_CF_NOTES,
+	NCOLS = CL_CF__COUNT
+};
 
 static const char *const col_names[NCOLS] = {"id", "name", "phones", "email", "account", "tier", "notes"};
-static const size_t col_max[NCOLS] = {CL_ID_MAX, CL_CUSTOMER_TEXT_MAX, 0, CL_CUSTOMER_TEXT_MAX, CL_ID_MAX,
-                                      CL_ID_MAX, CL_NOTES_MAX};
-
-/* The phones cell is bounded by what its parts can be. */
-#define PHONES_CELL_MAX (CL_CUSTOMER_MAX_PHONES * (CL_NUMBER_MAX_INPUT + 1) * 2)
 
 struct import {
 	struct cl_store *st;
@@ -36,13 +40,6 @@ struct import {
 	long pending;                  /* rows written in the open transaction */
 	int64_t began_us;              /* when it began */
 	struct cl_import_summary done; /* committed */
-};
-
-struct row {
-	const char *v[NCOLS];
-	size_t len[NCOLS];
-	char phones[CL_CUSTOMER_MAX_PHONES][CL_NUMBER_LEN];
-	int nphones;
 };
 
 static void
@@ -103,68 +100,9 @@ header(struct import *im, struct cl_csv *csv, char *err)
 	return 0;
 }
 
+/* Checks a data record into row (the rules live in customer_rec.c); -1 with why filled when it is to be rejected. */
 static int
-has_control(const char *s, size_t len, int allow_newlines)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f) {
-			if (allow_newlines && (c == '\n' || c == '\t' || c == '\r'))
-				continue;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Splits, normalises and de-duplicates the phones cell; -1 with why filled. */
-static int
-parse_phones(struct import *im, struct row *row, char *why)
-{
-	const char *p = row->v[COL_PHONES], *end = p + row->len[COL_PHONES];
-
-	row->nphones = 0;
-	while (p != NULL && p <= end) {
-		const char *semi = memchr(p, ';', (size_t)(end - p));
-		const char *q = semi ? semi : end;
-		char one[CL_NUMBER_MAX_INPUT + 1], norm[CL_NUMBER_LEN];
-		size_t len = (size_t)(q - p);
-		const char *s = p;
-		enum cl_number_result r;
-		int dup = 0;
-
-		p = semi ? semi + 1 : NULL;
-		trim(&s, &len);
-		if (len == 0)
-			continue;
-		if (len > CL_NUMBER_MAX_INPUT) {
-			snprintf(why, CL_ERR_LEN, "phone \"%.24s...\" is too long", s);
-			return -1;
-		}
-		memcpy(one, s, len);
-		one[len] = '\0';
-		r = cl_number_normalize(im->rules, one, norm);
-		if (r != CL_NUMBER_OK) {
-			snprintf(why, CL_ERR_LEN, "phone \"%s\" is %s", one,
-			         r == CL_NUMBER_NONE ? "no number" : "not a valid phone number");
-			return -1;
-		}
-		for (int i = 0; i < row->nphones; i++)
-			dup |= strcmp(row->phones[i], norm) == 0;
-		if (dup)
-			continue;
-		if (row->nphones == CL_CUSTOMER_MAX_PHONES) {
-			snprintf(why, CL_ERR_LEN, "more than %d phones", CL_CUSTOMER_MAX_PHONES);
-			return -1;
-		}
-		memcpy(row->phones[row->nphones++], norm, sizeof(norm));
-	}
-	return 0;
-}
-
-/* Checks a data record into row; -1 with why filled when the row is to be rejected. */
-static int
-check_row(struct import *im, struct cl_csv *csv, struct row *row, char *why)
+check_row(struct import *im, struct cl_csv *csv, struct cl_customer_fields *row, char *why)
 {
 	if (cl_csv_nfields(csv) != im->nfields) {
 		snprintf(why, CL_ERR_LEN, "%d fields, the header has %d", cl_csv_nfields(csv), im->nfields);
@@ -172,41 +110,10 @@ check_row(struct import *im, struct cl_csv *csv, struct row *row, char *why)
 	}
 	for (int c = 0; c < NCOLS; c++) {
 		int f = im->field_of[c];
-		if (f < 0) {
-			row->v[c] = NULL;
-			continue;
-		}
-		row->v[c] = cl_csv_field(csv, f);
-		row->len[c] = cl_csv_field_len(csv, f);
-		if (!cl_utf8_valid(row->v[c], row->len[c])) {
-			snprintf(why, CL_ERR_LEN, "%s is not valid UTF-8", col_names[c]);
-			return -1;
-		}
-		if (c != COL_NOTES)
-			trim(&row->v[c], &row->len[c]);
-		if (c == COL_PHONES) {
-			if (row->len[c] > PHONES_CELL_MAX) {
-				snprintf(why, CL_ERR_LEN, "phones longer than %d bytes", PHONES_CELL_MAX);
-				return -1;
-			}
-			continue;
-		}
-		if (row->len[c] > col_max[c]) {
-			snprintf(why, CL_ERR_LEN, "%s longer than %zu bytes", col_names[c], col_max[c]);
-			return -1;
-		}
-		if (has_control(row->v[c], row->len[c], c == COL_NOTES)) {
-			snprintf(why, CL_ERR_LEN, "control character in %s", col_names[c]);
-			return -1;
-		}
+		row->v[c] = f < 0 ? NULL : cl_csv_field(csv, f);
+		row->len[c] = f < 0 ? 0 : cl_csv_field_len(csv, f);
 	}
-	if (row->len[COL_ID] == 0) {
-		snprintf(why, CL_ERR_LEN, "no id");
-		return -1;
-	}
-	if (row->v[COL_PHONES] != NULL && parse_phones(im, row, why) < 0)
-		return -1;
-	return 0;
+	return cl_customer_check(im->rules, row, why);
 }
 
 /* The store's column of each CSV column but id and phones. */
@@ -222,7 +129,7 @@ static const int field_of_col[NCOLS] = {
 
 /* Writes one checked row; -1 on a database error (which ends the import). */
 static int
-store_row(struct import *im, struct row *row, char *err)
+store_row(struct import *im, struct cl_customer_fields *row, char *err)
 {
 	struct cl_customer_update u;
 	int existed;
@@ -281,7 +188,7 @@ cl_customers_import(struct cl_store *st, const struct cl_numbers *rules, FILE *i
 {
 	struct import im;
 	struct cl_csv *csv = NULL;
-	struct row row;
+	struct cl_customer_fields row;
 	char why[CL_ERR_LEN];
 	enum cl_csv_status cs;
 	int open = 0;
@@ -295,7 +202,8 @@ cl_customers_import(struct cl_store *st, const struct cl_numbers *rules, FILE *i
 	im.sum = sum;
 	im.now = cl_now_ms();
 	/* Room for every column quoted and separated, with the widest phones cell. */
-	csv = cl_csv_new_file(in, CL_CSV_MAX_FIELDS, 2 * (CL_NOTES_MAX + PHONES_CELL_MAX + 5 * CL_CUSTOMER_TEXT_MAX));
+	csv = cl_csv_new_file(in, CL_CSV_MAX_FIELDS,
+	                      2 * (CL_NOTES_MAX + CL_CUSTOMER_PHONES_CELL_MAX + 5 * CL_CUSTOMER_TEXT_MAX));
 	if (csv == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;

@@ -61,6 +61,15 @@ add_history(void *arg, const struct cl_history_row *h)
 	                      "outcome", cl_outcome_name(h->outcome), "disposition",
 	                      h->disp_code[0] ? json_string(h->disp_code) : json_null(), "notes",
 	                      h->disp_notes ? json_string(h->disp_notes) : json_null());
+	/* What the console shows besides SPEC's fields: queue, talk duration, the agent's name. */
+	if (j != NULL &&
+	    (json_object_set_new(j, "queue", h->queue[0] ? json_string(h->queue) : json_null()) < 0 ||
+	     json_object_set_new(j, "duration_ms", h->duration_ms >= 0 ? json_integer(h->duration_ms) : json_null()) <
+	         0 ||
+	     json_object_set_new(j, "agent_name", h->agent_name[0] ? json_string(h->agent_name) : json_null()) < 0)) {
+		json_decref(j);
+		return -1;
+	}
 	return j == NULL || json_array_append_new(arg, j) < 0 ? -1 : 0;
 }
 
@@ -181,6 +190,26 @@ fail:
 	free(ids);
 	json_decref(arr);
 	return NULL;
+}
+
+json_t *
+cl_view_lookup_id(struct cl_store *st, const char *id, int nhistory, const char *exclude_call_id, char *err)
+{
+	json_t *c = cl_view_get_customer(st, id, err), *hist;
+
+	if (c == NULL)
+		return NULL;
+	if ((hist = json_array()) == NULL ||
+	    cl_store_history(st, id, NULL, exclude_call_id,
+	                     nhistory < 0                          ? 0
+	                     : nhistory > CL_CUSTOMERS_MAX_HISTORY ? CL_CUSTOMERS_MAX_HISTORY
+	                                                           : nhistory,
+	                     add_history, hist, err) < 0) {
+		json_decref(hist);
+		json_decref(c);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o}", "customer", c, "history", hist);
 }
 
 json_t *

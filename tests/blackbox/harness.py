@@ -291,6 +291,7 @@ class Daemon:
             h.update(headers)
         if isinstance(body, (dict, list)):
             body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
         c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
         c.request(method, path, body=body, headers=h)
         r = c.getresponse()

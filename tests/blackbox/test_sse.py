@@ -58,7 +58,7 @@ def who_may_open_a_stream():
         eq(status, 200, "a second session (another browser)")
         eq(len({login_cookie(d, "a1", t["a1"])[1] for _ in range(30)} | {cookie, other}), 32,
            "every login its own session, even within one millisecond")
-        d.http("POST", "/api/logout", auth=False, headers={"Cookie": "callogd_session=" + cookie})
+        d.http("POST", "/api/logout", auth=False, headers={"Cookie": "callogd_session=" + cookie, "Content-Type": "application/json"})
         eq(stream_status(d, "a1", cookie=cookie), 401, "session cookie after logout")
         # The logout is stored: a restart does not bring the session back, and
         # the agent's other session is not logged out by it.

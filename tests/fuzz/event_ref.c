@@ -19,13 +19,16 @@
 #define TYPE_ECHO_MAX 64
 
 static const char *const type_names[CL_EV__COUNT] = {
-    [CL_EV_OFFERED] = "call.offered",         [CL_EV_QUEUED] = "call.queued", [CL_EV_RINGING] = "call.ringing",
-    [CL_EV_ANSWERED] = "call.answered",       [CL_EV_HELD] = "call.held",     [CL_EV_RESUMED] = "call.resumed",
-    [CL_EV_TRANSFERRED] = "call.transferred", [CL_EV_ENDED] = "call.ended",   [CL_EV_DISPOSITION] = "call.disposition",
-    [CL_EV_AGENT_STATE] = "agent.state",
+    [CL_EV_OFFERED] = "call.offered",   [CL_EV_QUEUED] = "call.queued",
+    [CL_EV_RINGING] = "call.ringing",   [CL_EV_RING_ENDED] = "call.ring_ended",
+    [CL_EV_ANSWERED] = "call.answered", [CL_EV_HELD] = "call.held",
+    [CL_EV_RESUMED] = "call.resumed",   [CL_EV_TRANSFERRED] = "call.transferred",
+    [CL_EV_ENDED] = "call.ended",       [CL_EV_DISPOSITION] = "call.disposition",
+    [CL_EV_CUSTOMER] = "customer.set", [CL_EV_AGENT_STATE] = "agent.state",
 };
 
 static const char *const end_reasons[] = {"completed", "abandoned", "busy", "no_answer", "failed", "lost", NULL};
+static const char *const ring_reasons[] = {"no_answer", "rejected", "busy", NULL};
 static const char *const end_bys[] = {"caller", "agent", "system", NULL};
 static const char *const agent_states[] = {"logged_in", "ready", "not_ready", "logged_out", NULL};
 static const char *const directions[] = {"inbound", "outbound", NULL}; /* index = enum cl_direction */
@@ -53,6 +56,9 @@ enum field_id {
 	F_NOTES,
 	F_STATE,
 	F_STATE_REASON,
+	F_RING_REASON,
+	F_CUSTOMER_ID,
+	F_CUSTOMER,
 	F__COUNT
 };
 
@@ -81,6 +87,9 @@ static const struct field fields[F__COUNT] = {
     [F_STATE] = {"state", K_ENUM, EV_OFF(state), 0, 0, agent_states},
     /* Free text ("lunch"); empty is allowed and means no reason. */
     [F_STATE_REASON] = {"reason", K_STRING, EV_OFF(reason), 0, CL_ID_MAX, NULL},
+    [F_RING_REASON] = {"reason", K_ENUM, EV_OFF(reason), 0, 0, ring_reasons},
+    [F_CUSTOMER_ID] = {"customer_id", K_STRING, EV_OFF(customer_id), 1, CL_ID_MAX, NULL},
+    [F_CUSTOMER] = {"customer", K_OBJECT, EV_OFF(data), 0, 0, NULL},
 };
 
 #define B(f) (1u << (f))
@@ -92,6 +101,7 @@ static const struct {
     [CL_EV_OFFERED] = {B(F_FROM) | B(F_TO), B(F_QUEUE) | B(F_DIRECTION) | B(F_DATA)},
     [CL_EV_QUEUED] = {B(F_QUEUE), 0},
     [CL_EV_RINGING] = {B(F_AGENT), 0},
+    [CL_EV_RING_ENDED] = {B(F_AGENT), B(F_RING_REASON)},
     [CL_EV_ANSWERED] = {B(F_AGENT), 0},
     [CL_EV_HELD] = {0, B(F_AGENT)},
     [CL_EV_RESUMED] = {0, B(F_AGENT)},
@@ -99,6 +109,7 @@ static const struct {
     [CL_EV_TRANSFERRED] = {B(F_AGENT), B(F_TO_AGENT) | B(F_TO)},
     [CL_EV_ENDED] = {0, B(F_END_REASON) | B(F_BY)},
     [CL_EV_DISPOSITION] = {B(F_AGENT) | B(F_CODE), B(F_NOTES)},
+    [CL_EV_CUSTOMER] = {B(F_CUSTOMER_ID), B(F_AGENT) | B(F_CUSTOMER)},
     [CL_EV_AGENT_STATE] = {B(F_AGENT) | B(F_STATE), B(F_STATE_REASON)},
 };
 
@@ -363,7 +374,7 @@ ref_event_parse(const char *line, size_t len, int64_t now_ms, const struct cl_nu
 
 	if (id != NULL && slot_add(&sl, &ev->id, arena_put(&a, id, id_len)) < 0)
 		goto oom;
-	if (ev->type != CL_EV_AGENT_STATE) {
+	if (ev->type != CL_EV_AGENT_STATE && (ev->type != CL_EV_CUSTOMER || json_object_get(root, "call_id") != NULL)) {
 		if ((s = get_string(json_object_get(root, "call_id"), "call_id", 1, CL_ID_MAX, &n, msg)) == NULL)
 			goto fail;
 		if (slot_add(&sl, &ev->call_id, arena_put(&a, s, n)) < 0)
