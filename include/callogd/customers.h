@@ -43,6 +43,9 @@ struct cl_customer_fields {
  */
 int cl_customer_check(const struct cl_numbers *rules, struct cl_customer_fields *f, char *why);
 
+/* cl_customer_trim() : drops spaces and tabs at both ends of s (len bytes), as import trims a field. */
+void cl_customer_trim(const char **s, size_t *len);
+
 /* cl_customer_json() : the customer object of a checked f (absent fields ""); NULL on out of memory. */
 json_t *cl_customer_json(const struct cl_customer_fields *f);
 

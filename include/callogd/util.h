@@ -30,6 +30,8 @@ int cl_ct_equal(const void *a, const void *b, size_t n);
 
 /* True when s (len bytes) is valid UTF-8 without NUL bytes. */
 int cl_utf8_valid(const char *s, size_t len);
+/* cl_utf8_copy() : copies src into dst (cap bytes), cut short at a character boundary, never mid-sequence. */
+void cl_utf8_copy(char *dst, size_t cap, const char *src);
 
 /*
  * cl_json_quote() : writes s as a JSON string literal (quotes included) into

@@ -269,3 +269,17 @@ cl_mkdir_parent(const char *path)
 	free(copy);
 	return rc;
 }
+
+void
+cl_utf8_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memmove(dst, src, n);
+	dst[n] = '\0';
+}

@@ -22,15 +22,7 @@ static const char *const outcome_names[] = {
 static void
 set_str(char *dst, size_t cap, const char *src)
 {
-	size_t n = strlen(src);
-
-	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memmove(dst, src, n);
-	dst[n] = '\0';
+	cl_utf8_copy(dst, cap, src);
 }
 
 #define SET(field, src) set_str((field), sizeof(field), (src))

@@ -62,21 +62,6 @@ find(const struct cl_recent *r, const char *agent, const char *call_id)
 	return NULL;
 }
 
-/* Copies src into dst (size bytes), cut at a UTF-8 character boundary. */
-static void
-copy_trunc(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size) {
-		n = size - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 void
 cl_recent_mark(struct cl_recent *r, const char *agent, const char *call_id, unsigned flags, int direction,
                const char *number, const char *name, int64_t at_ms)
@@ -108,9 +93,9 @@ cl_recent_mark(struct cl_recent *r, const char *agent, const char *call_id, unsi
 		rc->at_ms = at_ms;
 	rc->direction = direction;
 	if (number != NULL)
-		copy_trunc(rc->number, sizeof(rc->number), number);
+		cl_utf8_copy(rc->number, sizeof(rc->number), number);
 	if (name != NULL)
-		copy_trunc(rc->name, sizeof(rc->name), name);
+		cl_utf8_copy(rc->name, sizeof(rc->name), name);
 }
 
 unsigned

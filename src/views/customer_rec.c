@@ -12,8 +12,8 @@ static const char *const field_names[CL_CF__COUNT] = {"id", "name", "phones", "e
 static const size_t field_max[CL_CF__COUNT] = {CL_ID_MAX, CL_CUSTOMER_TEXT_MAX, 0, CL_CUSTOMER_TEXT_MAX, CL_ID_MAX,
                                                CL_ID_MAX, CL_NOTES_MAX};
 
-static void
-trim(const char **s, size_t *len)
+void
+cl_customer_trim(const char **s, size_t *len)
 {
 	while (*len > 0 && (**s == ' ' || **s == '\t')) {
 		(*s)++;
@@ -55,7 +55,7 @@ parse_phones(const struct cl_numbers *rules, struct cl_customer_fields *f, char 
 		int dup = 0;
 
 		p = semi ? semi + 1 : NULL;
-		trim(&s, &len);
+		cl_customer_trim(&s, &len);
 		if (len == 0)
 			continue;
 		if (len > CL_NUMBER_MAX_INPUT) {
@@ -102,7 +102,7 @@ cl_customer_check(const struct cl_numbers *rules, struct cl_customer_fields *f, 
 			return -1;
 		}
 		if (c != CL_CF_NOTES)
-			trim(&f->v[c], &f->len[c]);
+			cl_customer_trim(&f->v[c], &f->len[c]);
 		if (c == CL_CF_PHONES) {
 			if (f->len[c] > CL_CUSTOMER_PHONES_CELL_MAX) {
 				snprintf(why, CL_ERR_LEN, "phones longer than %d bytes", CL_CUSTOMER_PHONES_CELL_MAX);

@@ -42,17 +42,6 @@ struct import {
 	struct cl_import_summary done; /* committed */
 };
 
-static void
-trim(const char **s, size_t *len)
-{
-	while (*len > 0 && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-		(*len)--;
-}
-
 static int
 header(struct import *im, struct cl_csv *csv, char *err)
 {
@@ -75,7 +64,7 @@ header(struct import *im, struct cl_csv *csv, char *err)
 		const char *f = cl_csv_field(csv, i);
 		size_t len = cl_csv_field_len(csv, i);
 		int c;
-		trim(&f, &len);
+		cl_customer_trim(&f, &len);
 		for (c = 0; c < NCOLS; c++)
 			if (strlen(col_names[c]) == len && strncasecmp(f, col_names[c], len) == 0)
 				break;
