@@ -32,6 +32,7 @@ struct cl_writer {
 	struct cl_batch *done, **done_tail;   /* finished, not yet delivered */
 	atomic_size_t backlog;                /* events submitted and not yet committed */
 	int stop;
+	int ready;            /* the thread has its name and priority: cl_writer_start() waits for it */
 	int64_t purge_before; /* a retention purge is asked for, 0 = none */
 	struct revoke {
 		char mac[72];
@@ -374,6 +375,10 @@ writer_main(void *arg)
 	pthread_setname_np(pthread_self(), "cl-writer"); /* as ps and tests see it */
 	if (setpriority(PRIO_PROCESS, 0, WRITER_NICE) < 0)
 		log_debug("msg=\"writer priority unchanged\" error=\"%s\"", strerror(errno));
+	pthread_mutex_lock(&w->mtx);
+	w->ready = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
 
 	for (;;) {
 		struct cl_batch *group, *last;
@@ -483,6 +488,11 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 		snprintf(err, CL_ERR_LEN, "cannot start the writer thread");
 		goto fail;
 	}
+	/* Ready means ready: the writer has its name and priority before the daemon says READY=1. */
+	pthread_mutex_lock(&w->mtx);
+	while (!w->ready)
+		pthread_cond_wait(&w->cond, &w->mtx);
+	pthread_mutex_unlock(&w->mtx);
 	return w;
 fail:
 	if (w->cache)
