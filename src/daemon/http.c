@@ -689,6 +689,8 @@ serve_asset(struct evhttp_request *req, const char *path)
 {
 	if (strcmp(path, "/") == 0)
 		path = "/index.html";
+	else if (strcmp(path, "/wallboard") == 0)
+		path = "/wallboard.html";
 	for (const struct cl_web_asset *a = cl_web_assets; a->path; a++) {
 		if (strcmp(a->path, path) != 0)
 			continue;

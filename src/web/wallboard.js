@@ -1,0 +1,182 @@
+// wallboard.js : the supervisor's wallboard. Asks GET /api/wallboard every
+// second with the supervisor's token (kept for this tab only), draws the queue
+// tiles, the agent grid and today's chart (SVG, drawn here), and sets an agent's
+// state from the grid. A daemon restart or a network loss shows as "reconnecting"
+// until an answer comes again; a new day shows the new day's snapshot.
+"use strict";
+
+const POLL_MS = 1000;
+const ANSWER_MS = 3000; // an answer slower than this counts as a lost connection
+const SVG = "http://www.w3.org/2000/svg";
+let token = sessionStorage.getItem("wallboard-token") || "";
+let timer = null;
+
+function $(id) { return document.getElementById(id); }
+
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+  if (text !== undefined) e.textContent = text; // never innerHTML: names come from outside
+  return e;
+}
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function pct(v) { return v === null || v === undefined ? "–" : Math.round(v * 100) + " %"; }
+
+function dur(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(r).padStart(2, "0");
+}
+
+function status(text, down) {
+  const s = $("status");
+  s.textContent = text;
+  s.className = "status" + (down ? " down" : "");
+}
+
+// A tile's colour: red when service level is under 60 % or a caller waits past the SLA, amber under 80 %.
+function level(q, slaMs) {
+  if ((q.service_level !== null && q.service_level < 0.6) || q.longest_wait_ms > slaMs) return "bad";
+  if ((q.service_level !== null && q.service_level < 0.8) || q.waiting > 0) return "warn";
+  return "ok";
+}
+
+function tiles(snap) {
+  const box = $("tiles");
+  box.replaceChildren();
+  for (const q of snap.queues) {
+    const t = el("div", {class: "tile " + level(q, snap.sla_seconds * 1000), "data-queue": q.queue || ""});
+    t.appendChild(el("h3", {}, q.queue || "(no queue)"));
+    const dl = el("dl");
+    const rows = [["Waiting", q.waiting, "waiting"], ["Longest wait", dur(q.longest_wait_ms), "longest"],
+                  ["Offered", q.offered, "offered"], ["Answered", q.answered, "answered"],
+                  ["Abandoned", q.abandoned, "abandoned"], ["Service level", pct(q.service_level), "sl"]];
+    for (const [label, value, key] of rows) {
+      dl.appendChild(el("dt", {}, label));
+      dl.appendChild(el("dd", {"data-k": key}, String(value)));
+    }
+    t.appendChild(dl);
+    box.appendChild(t);
+  }
+}
+
+function chart(snap) {
+  const c = $("chart"), W = 960, H = 260, L = 40, B = 30, T = 10, R = 40;
+  c.replaceChildren();
+  const hours = snap.hours;
+  const max = Math.max(1, ...hours.map(h => h.offered));
+  const slot = (W - L - R) / 24;
+  const y = v => H - B - (H - B - T) * v / max;
+  const ySl = v => H - B - (H - B - T) * v;
+  c.appendChild(svg("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#55606d"}));
+  c.appendChild(svg("text", {x: L - 6, y: T + 10, fill: "#9fb0c2", "font-size": 11, "text-anchor": "end"}, String(max)));
+  c.appendChild(svg("text", {x: W - R + 6, y: T + 10, fill: "#e0b43a", "font-size": 11}, "100%"));
+  const pts = [];
+  for (const h of hours) {
+    const hour = parseInt(h.start.slice(11, 13), 10);
+    const x = L + hour * slot;
+    c.appendChild(svg("rect", {x: x + 2, y: y(h.offered), width: slot / 2 - 2, height: H - B - y(h.offered),
+                               fill: "#5b7fa6", class: "bar-offered", "data-hour": hour}));
+    c.appendChild(svg("rect", {x: x + slot / 2, y: y(h.answered), width: slot / 2 - 2,
+                               height: H - B - y(h.answered), fill: "#3fbf6f", class: "bar-answered",
+                               "data-hour": hour}));
+    if (h.service_level !== null) {
+      pts.push((x + slot / 2) + "," + ySl(h.service_level));
+      c.appendChild(svg("circle", {cx: x + slot / 2, cy: ySl(h.service_level), r: 3, fill: "#e0b43a",
+                                   class: "sl-point", "data-hour": hour}));
+    }
+  }
+  for (let hour = 0; hour < 24; hour += 3)
+    c.appendChild(svg("text", {x: L + hour * slot + slot / 2, y: H - 10, fill: "#9fb0c2", "font-size": 11,
+                               "text-anchor": "middle"}, String(hour).padStart(2, "0")));
+  if (pts.length)
+    c.appendChild(svg("polyline", {points: pts.join(" "), fill: "none", stroke: "#e0b43a", "stroke-width": 2,
+                                   class: "sl-line"}));
+}
+
+async function setState(agent, state) {
+  const r = await fetch("/api/agents/" + encodeURIComponent(agent) + "/state", {
+    method: "POST",
+    headers: {"Authorization": "Bearer " + token, "Content-Type": "application/json"},
+    body: JSON.stringify({state: state}),
+  });
+  if (!r.ok) status("could not set " + agent + "'s state (" + r.status + ")", true);
+  poll();
+}
+
+function agents(snap) {
+  const body = $("agents").tBodies[0];
+  body.replaceChildren();
+  for (const a of snap.agents) {
+    const tr = el("tr", {"data-agent": a.id});
+    tr.appendChild(el("td", {}, a.name ? a.name + " (" + a.id + ")" : a.id));
+    tr.appendChild(el("td", {class: a.state, "data-k": "state"}, a.state));
+    tr.appendChild(el("td", {"data-k": "reason"}, a.reason || ""));
+    tr.appendChild(el("td", {"data-k": "since"}, a.since ? dur(a.in_state_ms) : "–"));
+    const td = el("td");
+    const sel = el("select", {"aria-label": "state of " + a.id});
+    for (const s of ["ready", "not_ready", "logged_out"]) sel.appendChild(el("option", {value: s}, s));
+    const go = el("button", {type: "button"}, "Set");
+    go.addEventListener("click", () => setState(a.id, sel.value));
+    td.append(sel, go);
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+}
+
+async function poll() {
+  clearTimeout(timer);
+  try {
+    const ctl = new AbortController();
+    const limit = setTimeout(() => ctl.abort(), ANSWER_MS);
+    const r = await fetch("/api/wallboard", {headers: {"Authorization": "Bearer " + token}, cache: "no-store",
+                                             signal: ctl.signal}).finally(() => clearTimeout(limit));
+    if (r.status === 401 || r.status === 403) {
+      logout(r.status === 403 ? "this token may not see the wallboard" : "the token was refused");
+      return;
+    }
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    const snap = await r.json();
+    $("day").textContent = snap.date + " (" + snap.tz + ")";
+    tiles(snap);
+    chart(snap);
+    agents(snap);
+    status("live, " + snap.now.slice(11, 19));
+  } catch (e) {
+    status("reconnecting…", true);
+  }
+  timer = setTimeout(poll, POLL_MS);
+}
+
+function show(board) {
+  $("login").hidden = board;
+  $("board").hidden = !board;
+  $("logout").hidden = !board;
+}
+
+function logout(why) {
+  clearTimeout(timer);
+  token = "";
+  sessionStorage.removeItem("wallboard-token");
+  $("login-error").textContent = why || "";
+  status("not connected");
+  show(false);
+}
+
+$("login").addEventListener("submit", ev => {
+  ev.preventDefault();
+  token = $("token").value.trim();
+  sessionStorage.setItem("wallboard-token", token);
+  $("login-error").textContent = "";
+  show(true);
+  poll();
+});
+$("logout").addEventListener("click", () => logout(""));
+if (token) { show(true); poll(); }
