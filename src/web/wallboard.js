@@ -10,6 +10,7 @@ const ANSWER_MS = 3000; // an answer slower than this counts as a lost connectio
 const SVG = "http://www.w3.org/2000/svg";
 let token = sessionStorage.getItem("wallboard-token") || "";
 let timer = null;
+const chosen = {}; // agent -> the state picked in its row, kept across redraws
 
 function $(id) { return document.getElementById(id); }
 
@@ -123,8 +124,10 @@ function agents(snap) {
     const td = el("td");
     const sel = el("select", {"aria-label": "state of " + a.id});
     for (const s of ["ready", "not_ready", "logged_out"]) sel.appendChild(el("option", {value: s}, s));
+    if (chosen[a.id]) sel.value = chosen[a.id];
+    sel.addEventListener("change", () => { chosen[a.id] = sel.value; });
     const go = el("button", {type: "button"}, "Set");
-    go.addEventListener("click", () => setState(a.id, sel.value));
+    go.addEventListener("click", () => { delete chosen[a.id]; setState(a.id, sel.value); });
     td.append(sel, go);
     tr.appendChild(td);
     body.appendChild(tr);
