@@ -258,6 +258,11 @@ def known_caller_pop_reads_at_a_glance():
     eq([a.get_attribute("href") for a in links], ["https://crm.example/c/7"], "only http(s) becomes a link")
     eq(links[0].get_attribute("rel"), "noopener noreferrer")
     eq(broken_words("#pop, .side, .topbar"), [], "no word broken mid-word at 1366x768")
+    # The check itself sees a word split over two lines.
+    js("var e = document.querySelector('#customer-name'); e.dataset.w = e.style.cssText;"
+       "e.style.cssText = 'width: 3em; word-break: break-all; display: block';")
+    check(broken_words("#customer-name") != [], "the mid-word check notices a broken word")
+    js("var e = document.querySelector('#customer-name'); e.style.cssText = e.dataset.w;")
     check(js("return document.documentElement.scrollWidth") <= 1366, "no horizontal scrolling at 1366")
     shots("pop-ringing")
 
