@@ -102,6 +102,12 @@ def wrap_up_only_for_a_call_the_agent_answered():
         # An admin token may wrap up any call.
         status, _, _ = d.http("POST", "/api/agents/a1/disposition", body={"call_id": "w-1", "code": "x"})
         eq(status, 200, "admin token")
+        # A supervisor sets any agent's state, but wraps up and picks customers for nobody.
+        sup = d.ctl("token", "add", "sup", "--role", "supervisor").stdout.strip().splitlines()[-1]
+        eq(d.http("POST", "/api/agents/a1/state", body={"state": "ready"}, token=sup)[0], 200, "supervisor: state")
+        eq(d.http("POST", "/api/agents/a1/disposition", body={"call_id": "w-1", "code": "resolved"},
+                  token=sup)[0], 403, "supervisor: wrap-up")
+        eq(d.http("POST", "/api/customers", body={"name": "S"}, token=sup)[0], 403, "supervisor: new customer")
 
 
 @test
