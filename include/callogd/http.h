@@ -39,6 +39,9 @@ int cl_http_session_agent(struct cl_http *h, struct evhttp_request *req, char *a
  */
 void cl_http_feed(struct cl_http *h, struct evhttp_request *req, const char *line, int ok_code, json_t *ok_reply);
 
+/* http_post.c: POST /api/events (admin or producer token), answered once committed */
+void cl_http_post_events(struct cl_http *h, struct evhttp_request *req);
+
 /* http_agent.c */
 /* cl_http_same_origin_json() : 1 when a POST is application/json from the page's own origin (no CSRF). */
 int cl_http_same_origin_json(struct evhttp_request *req);
