@@ -191,6 +191,16 @@ struct cl_state_row {
 int cl_store_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
                           int (*fn)(void *arg, const struct cl_state_row *s), void *arg, char *err);
 
+/* A call connected to an agent now; the pointers are valid during the callback only. */
+struct cl_connected_row {
+	const char *call_id, *agent, *queue;
+	int64_t since; /* that agent's answer */
+};
+
+/* cl_store_connected() : the calls offered at or after since_ms, answered and not ended, by offer time. */
+int cl_store_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *arg, const struct cl_connected_row *c),
+                       void *arg, char *err);
+
 /* ---- customers ---- */
 
 #define CL_CUSTOMER_TEXT_MAX 256  /* name, email: bytes of UTF-8 */

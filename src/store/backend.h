@@ -58,6 +58,8 @@ struct cl_store_ops {
 	                   int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err);
 	int (*agent_states)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
 	                    int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
+	int (*connected)(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *),
+	                 void *arg, char *err);
 
 	int (*customer_get)(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
 	int (*customer_match)(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1],

@@ -754,6 +754,7 @@ static const struct cl_store_ops sq_ops = {
     .report_calls = sq_report_calls,
     .report_legs = sq_report_legs,
     .agent_states = sq_agent_states,
+    .connected = sq_connected,
     .customer_get = sq_customer_get,
     .customer_match = sq_customer_match,
     .customer_put = sq_customer_put,

@@ -60,6 +60,7 @@ enum sq_slot {
 	SQ_REPORT_LEGS = SQ_REPORT_CALLS + 2, /* 2 slots: all agents, one agent */
 	SQ_STATE_AGENTS = SQ_REPORT_LEGS + 2, /* 2 slots */
 	SQ_STATES = SQ_STATE_AGENTS + 2,
+	SQ_CONNECTED,
 	SQ_LIST_CALLS,                       /* 64 slots: one per combination of filters */
 	SQ_CUST_UPSERT = SQ_LIST_CALLS + 64, /* 64 slots: one per set of columns an import writes */
 	SQ__SLOTS = SQ_CUST_UPSERT + 64
@@ -122,6 +123,8 @@ int sq_report_legs(struct cl_store *st, int64_t from_ms, int64_t until_ms, const
                    int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err);
 int sq_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
                     int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
+int sq_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *), void *arg,
+                 char *err);
 /* sq_state_history() : appends one agent.state to the history (with sq_put_agent_state). */
 int sq_state_history(struct sq *q, const char *agent, const char *state, const char *reason, int64_t ts, char *err);
 /* sq_purge_report_rows() : deletes call_id's marks and legs (with its purge). */

@@ -308,6 +308,34 @@ sq_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const ch
 	return ret;
 }
 
+int
+sq_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *), void *arg,
+             char *err)
+{
+	struct sq *q = (struct sq *)st;
+	sqlite3_stmt *s = sq_stmt(q, SQ_CONNECTED,
+	                          "SELECT call_id, agent, queue, last_answered_at FROM calls WHERE offered_at >= ?"
+	                          " AND ended_at = 0 AND answered_at > 0 AND agent != '' ORDER BY offered_at",
+	                          err);
+	int rc = SQLITE_OK, stop = 0;
+
+	if (s == NULL)
+		return -1;
+	sq_int(s, 1, since_ms, &rc);
+	while (rc == SQLITE_OK && stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct cl_connected_row c = {.call_id = sq_col(s, 0),
+		                             .agent = sq_col(s, 1),
+		                             .queue = sq_col(s, 2),
+		                             .since = sqlite3_column_int64(s, 3)};
+		rc = SQLITE_OK;
+		stop = fn(arg, &c);
+	}
+	if (stop == 0 && rc != SQLITE_DONE)
+		sq_fail(q, "connected calls", err);
+	sq_done(s);
+	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 add_mark(void *arg, const struct cl_event *ev)
 {

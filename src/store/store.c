@@ -353,3 +353,10 @@ cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_
 {
 	return st->ops->secret(st, name, out, len, err);
 }
+
+int
+cl_store_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *), void *arg,
+                   char *err)
+{
+	return st->ops->connected(st, since_ms, fn, arg, err);
+}

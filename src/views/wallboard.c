@@ -41,8 +41,23 @@ add_waiting(void *arg, const struct cl_queue_stats *q)
 
 struct agents_arg {
 	json_t *arr;
+	json_t *calls; /* agent -> its current call */
 	int64_t now_ms;
 };
+
+/* The latest call answered by each agent that is still going on. */
+static int
+add_connected(void *arg, const struct cl_connected_row *c)
+{
+	struct agents_arg *g = arg;
+	char since[CL_TIME_LEN];
+	json_t *o;
+
+	cl_time_format(c->since, since);
+	o = json_pack("{s:s, s:s, s:s, s:I}", "call_id", c->call_id, "queue", c->queue, "since", since, "duration_ms",
+	              (json_int_t)(g->now_ms > c->since ? g->now_ms - c->since : 0));
+	return o == NULL || json_object_set_new(g->calls, c->agent, o) < 0 ? 1 : 0;
+}
 
 static int
 add_agent(void *arg, const struct cl_agent_row *a)
@@ -52,10 +67,13 @@ add_agent(void *arg, const struct cl_agent_row *a)
 	json_t *o;
 
 	cl_time_format(a->since, since);
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "id", a->id, "name", a->name, "state", a->state, "reason",
+	json_t *call = json_object_get(g->calls, a->id);
+
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:O}", "id", a->id, "name", a->name, "state", a->state, "reason",
 	              a->reason[0] ? json_string(a->reason) : json_null(), "since",
 	              a->since ? json_string(since) : json_null(), "in_state_ms",
-	              (json_int_t)(a->since && g->now_ms > a->since ? g->now_ms - a->since : 0));
+	              (json_int_t)(a->since && g->now_ms > a->since ? g->now_ms - a->since : 0), "call",
+	              call ? call : json_null());
 	return o == NULL || json_array_append_new(g->arr, o) < 0 ? 1 : 0;
 }
 
@@ -105,12 +123,12 @@ cl_view_wallboard(struct cl_store *st, const struct cl_wallboard_params *w, char
 	int64_t from = cl_tz_floor(w->tz, CL_INTERVAL_DAY, w->now_ms / 1000) * 1000;
 	int64_t until = cl_tz_next(w->tz, CL_INTERVAL_DAY, from / 1000) * 1000;
 	json_t *total = NULL, *hourly = NULL, *waiting = json_object(), *out = NULL, *queues = json_array(), *row;
-	struct agents_arg agents = {json_array(), w->now_ms};
+	struct agents_arg agents = {json_array(), json_object(), w->now_ms};
 	char date[48], now[48];
 	size_t i;
 	int rc;
 
-	if (waiting == NULL || queues == NULL || agents.arr == NULL) {
+	if (waiting == NULL || queues == NULL || agents.arr == NULL || agents.calls == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto out;
 	}
@@ -119,6 +137,9 @@ cl_view_wallboard(struct cl_store *st, const struct cl_wallboard_params *w, char
 	total = today(st, w->tz, CL_INTERVAL_TOTAL, from, until, w, err);
 	hourly = total ? today(st, w->tz, CL_INTERVAL_HOUR, from, until, w, err) : NULL;
 	rc = hourly ? cl_store_queue_stats(st, NULL, from, w->now_ms, w->sla_ms, add_waiting, waiting, err) : -1;
+	/* A call connected for more than a day is not shown as anyone's current call. */
+	if (rc == 0)
+		rc = cl_store_connected(st, w->now_ms - 86400000, add_connected, &agents, err);
 	if (rc == 0)
 		rc = cl_store_agents(st, add_agent, &agents, err);
 	cl_store_end_read(st);
@@ -157,5 +178,6 @@ out:
 	json_decref(waiting);
 	json_decref(queues);
 	json_decref(agents.arr);
+	json_decref(agents.calls);
 	return out;
 }

@@ -121,6 +121,9 @@ function agents(snap) {
     tr.appendChild(el("td", {class: a.state, "data-k": "state"}, a.state));
     tr.appendChild(el("td", {"data-k": "reason"}, a.reason || ""));
     tr.appendChild(el("td", {"data-k": "since"}, a.since ? dur(a.in_state_ms) : "–"));
+    tr.appendChild(el("td", {"data-k": "call"},
+                      a.call ? a.call.call_id + (a.call.queue ? " (" + a.call.queue + ") " : " ") + dur(a.call.duration_ms)
+                             : ""));
     const td = el("td");
     const sel = el("select", {"aria-label": "state of " + a.id});
     for (const s of ["ready", "not_ready", "logged_out"]) sel.appendChild(el("option", {value: s}, s));

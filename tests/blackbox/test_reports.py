@@ -676,8 +676,11 @@ def wallboard_snapshot_today():
         {"type": "call.offered", "call_id": "w2", "queue": "q", "from": "1", "to": "2", "ts": iso_utc(t + 1000)},
         {"type": "call.ended", "call_id": "w2", "reason": "abandoned", "ts": iso_utc(t + 31000)},
         {"type": "call.offered", "call_id": "w3", "queue": "q", "from": "1", "to": "2", "ts": iso_utc(t + 2000)},
+        {"type": "call.offered", "call_id": "w4", "queue": "r", "from": "1", "to": "2", "ts": iso_utc(t + 3000)},
+        {"type": "call.answered", "call_id": "w4", "agent": "a2", "ts": iso_utc(t + 4000)},
     ]
     with running(stats__timezone="UTC") as d:
+        d.add_agent("a2")
         p = Producer(d)
         for e in evs:
             check("ack" in p.event(e))
@@ -691,9 +694,12 @@ def wallboard_snapshot_today():
         eq(tile["service_level"], 0.5)
         check(tile["longest_wait_ms"] >= now - (t + 2000) - 1000, tile)
         a1 = [a for a in body["agents"] if a["id"] == "a1"][0]
-        eq((a1["state"], a1["reason"]), ("not_ready", "lunch"))
+        eq((a1["state"], a1["reason"], a1["call"]), ("not_ready", "lunch", None))
+        a2 = [a for a in body["agents"] if a["id"] == "a2"][0]
+        eq((a2["call"]["call_id"], a2["call"]["queue"], a2["call"]["since"]), ("w4", "r", iso_utc(t + 4000)))
+        check(a2["call"]["duration_ms"] >= now - (t + 4000) - 1000, a2)
         check(a1["in_state_ms"] >= now - t - 1000, a1)
-        eq(sum(h["offered"] for h in body["hours"]), 3)
+        eq(sum(h["offered"] for h in body["hours"]), 4)
         eq(sum(h["answered"] for h in body["hours"]), 1)
         prod = d.ctl("token", "add", "prod", "--role", "producer").stdout.strip().splitlines()[-1]
         eq(d.get("/api/wallboard", token=prod)[0], 403)

@@ -120,6 +120,8 @@ def renders_todays_figures():
     send({"type": "call.offered", "call_id": "w2", "queue": "support", "from": "1", "to": "2", "ts": iso(t + 100)})
     send({"type": "call.ended", "call_id": "w2", "reason": "abandoned", "ts": iso(t + 30100)})
     send({"type": "call.offered", "call_id": "w3", "queue": "sales", "from": "1", "to": "2", "ts": iso(t + 200)})
+    send({"type": "call.offered", "call_id": "w6", "queue": "vip", "from": "1", "to": "2", "ts": iso(t + 300)})
+    send({"type": "call.answered", "call_id": "w6", "agent": "a2", "ts": iso(t + 2300)})
     os.makedirs(ARTIFACTS, exist_ok=True)
     W["b"] = browser()
     W["b"].get("http://127.0.0.1:%d/wallboard" % d.http_port)
@@ -136,6 +138,8 @@ def renders_todays_figures():
     check("bad" in els('.tile[data-queue="support"]')[0].get_attribute("class"), "under 60 %: red")
     eq(text('tr[data-agent="a1"] td[data-k="state"]'), "not_ready")
     eq(text('tr[data-agent="a1"] td[data-k="reason"]'), "lunch")
+    check((text('tr[data-agent="a2"] td[data-k="call"]') or "").startswith("w6 (vip) "),
+          text('tr[data-agent="a2"] td[data-k="call"]'))
     hour = int(datetime.fromtimestamp(t / 1000, timezone.utc).strftime("%H"))
     bars = els('#chart rect.bar-offered[data-hour="%d"]' % hour)
     eq(len(bars), 1)
