@@ -734,8 +734,12 @@ test_captures(void)
 	DIR *d;
 	int files = 0;
 
-	if (dir == NULL)
-		dir = "/work/shared/pbx-captures/asterisk-ami";
+	/* Real PBX traffic is not part of this repository: a developer who has a folder
+	 * of captures points CALLOGD_PBX_CAPTURES at it; without one this part is skipped. */
+	if (dir == NULL) {
+		printf("CALLOGD_PBX_CAPTURES not set: the captures check is skipped\n");
+		return;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		printf("captures not found in %s: skipped\n", dir);
 		return;

@@ -461,8 +461,12 @@ test_captures(void)
 	DIR *d;
 	int files = 0;
 
-	if (dir == NULL)
-		dir = "/work/shared/pbx-captures/freeswitch-esl";
+	/* Real PBX traffic is not part of this repository: a developer who has a folder
+	 * of captures points CALLOGD_PBX_CAPTURES_ESL at it; without one this part is skipped. */
+	if (dir == NULL) {
+		printf("CALLOGD_PBX_CAPTURES_ESL not set: the captures check is skipped\n");
+		return;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		printf("captures not found in %s: skipped\n", dir);
 		return;
