@@ -36,6 +36,7 @@ struct cl_metrics {
 	uint64_t pops, call_msgs, retracts;
 	uint64_t pop_updates;       /* pops sent again when their call's lookup ended */
 	uint64_t lookup_late;       /* calls whose pops went out before their lookup ended (pops.lookup_ms) */
+	uint64_t lookups_refused;   /* lookups not started (worker queue full): their pops went without */
 	struct cl_hist pop_latency; /* event read -> pop written */
 	struct cl_hist commit_time;
 	uint64_t commits, committed_events;

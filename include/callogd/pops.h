@@ -1,5 +1,5 @@
-/* pops.h : live calls, subscribers (socket consoles, SSE streams), the fan-out
- * of pops and call messages to them, and SSE replay. */
+/* pops.h : the screen-pop fan-out: live calls and their pop context (caller
+ * lookups, pops waiting for them), and what each agent's subscribers get. */
 #ifndef CALLOGD_POPS_H
 #define CALLOGD_POPS_H
 
@@ -10,21 +10,11 @@
 
 #include "callogd/event.h"
 #include "callogd/recent.h"
+#include "callogd/subs.h"
 
 struct cl_pops;
 struct cl_server;
 struct cl_store;
-
-/* A subscriber: a socket console or an SSE stream. */
-struct cl_sub {
-	struct cl_sub *next, *prev;
-	char agent[CL_ID_MAX + 1];
-	/* Delivers one message; returns -1 if the subscriber must be dropped (the
-	 * callee then must not free itself: the caller calls drop() after unlinking). */
-	int (*send)(struct cl_sub *s, int64_t seq, const char *type, const char *json, size_t len);
-	void (*drop)(struct cl_sub *s);
-	int kind; /* enum cl_conn_kind */
-};
 
 struct cl_pops *cl_pops_new(struct cl_server *srv);
 void cl_pops_free(struct cl_pops *p);

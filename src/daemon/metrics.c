@@ -81,6 +81,8 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	        m->pop_updates);
 	counter(b, "callogd_lookups_late_total", "Calls whose pops went out before their lookup ended.",
 	        m->lookup_late);
+	counter(b, "callogd_lookups_refused_total", "Caller lookups not started (worker queue full).",
+	        m->lookups_refused);
 	hist(b, "callogd_pop_latency_seconds", "From the event read to the pop written.", &m->pop_latency);
 	counter(b, "callogd_commits_total", "Database transactions committed or failed.", m->commits);
 	counter(b, "callogd_committed_events_total", "Events committed (and duplicates answered).",

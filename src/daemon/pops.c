@@ -17,12 +17,13 @@
 #include "callogd/pops.h"
 #include "callogd/recent.h"
 #include "callogd/store.h"
+#include "callogd/subs.h"
 #include "callogd/util.h"
 #include "callogd/views.h"
+#include "callogd/workers.h"
 
-#define AGENTS_MAX 100000             /* agent entries (subscribers and replay) */
-#define REPLAY_BYTES_MAX (256 * 1024) /* replay kept per agent */
-#define HOLDS_MAX 64                  /* answers one call's waiting pops may hold back */
+#define LOOKUP_BACKLOG_MAX CL_LIVE_CALLS_MAX /* lookups waiting for room in the workers' queue */
+#define HOLDS_MAX 64                         /* answers one call's waiting pops may hold back */
 
 /* A pop that waits for its call's lookup (until the deadline). */
 struct deferred {
@@ -51,34 +52,39 @@ struct popctx {
 	struct popctx *wnext, *wprev; /* p->waiting, by deadline */
 };
 
-struct replay_msg {
-	int64_t seq, at_ms;
-	const char *type;
-	char *json;
-	size_t len;
-};
-
-struct agent_ent {
-	char id[CL_ID_MAX + 1];
-	struct cl_sub *subs;
-	int nsubs;
-	struct replay_msg *ring; /* capacity cfg.pops_replay_max */
-	size_t cap, start, n, bytes;
-	int64_t lost; /* the highest seq this agent may have been sent that the ring no longer holds */
+/* A caller lookup, run on a worker with its own read connection. */
+struct lookup_job {
+	struct cl_job job;
+	struct cl_pops *p;
+	uint64_t id;
+	char call_id[CL_ID_MAX + 1];
+	char number[CL_PARTY_MAX + 1];
+	struct cl_numbers rules; /* a copy: a reload may change the loop's meanwhile */
+	int history;
+	json_t *result; /* the lookup, or NULL with err */
+	char err[CL_ERR_LEN];
+	struct lookup_job *next_wait; /* p->backlog */
+	/* Calls offered meanwhile from the same number share this lookup (a redial, a switchboard). */
+	struct sharer {
+		uint64_t id;
+		char call_id[CL_ID_MAX + 1];
+	} * sharers;
+	size_t nsharers, capsharers;
+	int listed; /* in p->inflight under its number */
 };
 
 struct cl_pops {
 	struct cl_server *srv;
 	struct cl_live *live;     /* the live-call model; each call's ctx is a struct popctx */
 	struct cl_recent *recent; /* each agent's last calls: wrap-ups owed, who may select */
-	struct cl_hmap *agents;   /* agent id -> struct agent_ent */
-	int64_t seq;
+	struct cl_subs *subs;     /* who gets the messages, and their replay */
 	int warned_full;
 	struct popctx *waiting, *waiting_tail; /* calls whose pops wait for a lookup, by deadline */
 	struct event *deadline_ev;
-	uint64_t lookups;    /* lookup ids given out */
-	size_t replay_bytes; /* every agent's replay messages and rings: within pops.replay_memory */
-	int warned_replay;   /* logged that the budget was reached, until usage falls to half */
+	uint64_t lookups;                          /* lookup ids given out */
+	struct lookup_job *backlog, *backlog_tail; /* lookups that found the workers' queue full */
+	struct cl_hmap *inflight;                  /* number -> its lookup not yet done (queued or running) */
+	size_t nbacklog;
 };
 
 static void popctx_free(void *ctx);
@@ -92,13 +98,12 @@ cl_pops_new(struct cl_server *srv)
 	if (p == NULL)
 		return NULL;
 	p->srv = srv;
-	/* Message seqs grow across restarts, so an SSE Last-Event-ID never points ahead. */
-	p->seq = cl_now_ms() * 1000;
-	if ((p->live = cl_live_new(popctx_free)) == NULL || (p->agents = cl_hmap_new()) == NULL ||
-	    (p->recent = cl_recent_new()) == NULL ||
+	if ((p->live = cl_live_new(popctx_free)) == NULL || (p->subs = cl_subs_new(srv)) == NULL ||
+	    (p->inflight = cl_hmap_new()) == NULL || (p->recent = cl_recent_new()) == NULL ||
 	    (p->deadline_ev = evtimer_new(srv->base, on_deadline, p)) == NULL) {
 		cl_live_free(p->live);
-		cl_hmap_free(p->agents);
+		cl_subs_free(p->subs);
+		cl_hmap_free(p->inflight);
 		cl_recent_free(p->recent);
 		free(p);
 		return NULL;
@@ -106,188 +111,23 @@ cl_pops_new(struct cl_server *srv)
 	return p;
 }
 
-static void
-ring_pop_front(struct cl_pops *p, struct agent_ent *a)
-{
-	struct replay_msg *m = &a->ring[a->start];
-
-	if (m->seq > a->lost)
-		a->lost = m->seq;
-	a->bytes -= m->len;
-	p->replay_bytes -= m->len;
-	free(m->json);
-	a->start = (a->start + 1) % a->cap;
-	a->n--;
-}
-
-static void
-ring_free(struct cl_pops *p, struct agent_ent *a)
-{
-	while (a->n > 0)
-		ring_pop_front(p, a);
-	free(a->ring);
-	p->replay_bytes -= a->cap * sizeof(*a->ring);
-	a->ring = NULL;
-	a->cap = a->start = 0;
-}
-
-static void
-agent_free(struct cl_pops *p, struct agent_ent *a)
-{
-	ring_free(p, a);
-	free(a);
-}
-
-static void
-unlink_sub(struct agent_ent *a, struct cl_sub *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		a->subs = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-	a->nsubs--;
-}
-
 void
 cl_pops_free(struct cl_pops *p)
 {
-	struct cl_hmap_entry *e;
-
 	if (p == NULL)
 		return;
-	cl_live_free(p->live); /* releases the answers still held */
-	for (e = cl_hmap_next(p->agents, NULL); e; e = cl_hmap_next(p->agents, e)) {
-		struct agent_ent *a = e->val;
-		while (a->subs) {
-			struct cl_sub *s = a->subs;
-			unlink_sub(a, s);
-			s->drop(s);
-		}
-		agent_free(p, a);
+	while (p->backlog) {
+		struct lookup_job *lj = p->backlog;
+		p->backlog = lj->next_wait;
+		free(lj->sharers);
+		free(lj);
 	}
-	cl_hmap_free(p->agents);
+	cl_hmap_free(p->inflight); /* the workers stopped first: every other job is done */
+	cl_live_free(p->live);     /* releases the answers still held */
+	cl_subs_free(p->subs);     /* drops every subscriber */
 	cl_recent_free(p->recent);
 	event_free(p->deadline_ev);
 	free(p);
-}
-
-static struct agent_ent *
-agent_get(struct cl_pops *p, const char *id, int create)
-{
-	struct agent_ent *a = cl_hmap_get(p->agents, id);
-
-	if (a || !create || cl_hmap_count(p->agents) >= AGENTS_MAX)
-		return a;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return NULL;
-	snprintf(a->id, sizeof(a->id), "%s", id);
-	a->lost = p->seq; /* what came before this entry is not kept */
-	if (cl_hmap_put(p->agents, id, a) < 0) {
-		free(a);
-		return NULL;
-	}
-	return a;
-}
-
-/* Room for need more bytes of replay across all agents? Logs when the budget is first reached. */
-static int
-replay_room(struct cl_pops *p, const struct agent_ent *a, size_t need)
-{
-	size_t budget = (size_t)p->srv->cfg.pops_replay_memory * 1024 * 1024;
-
-	if (p->replay_bytes + need <= budget) {
-		if (p->replay_bytes < budget / 2)
-			p->warned_replay = 0;
-		return 1;
-	}
-	p->srv->m.replay_skipped++;
-	if (!p->warned_replay)
-		log_warnx("msg=\"replay memory full: new messages are not kept for replay until old ones expire\" "
-		          "pops.replay_memory=%d agent=\"%s\"",
-		          p->srv->cfg.pops_replay_memory, a->id);
-	p->warned_replay = 1;
-	return 0;
-}
-
-/*
- * Keeps a message for Last-Event-ID replay, within the agent's count and byte
- * bounds and the budget over all agents. A message not kept counts as lost:
- * a reconnect from before it gets fresh pops instead of an incomplete replay.
- */
-static void
-ring_push(struct cl_pops *p, struct agent_ent *a, int64_t seq, const char *type, char *json, size_t len)
-{
-	size_t cap = (size_t)p->srv->cfg.pops_replay_max;
-	struct replay_msg *m;
-
-	if (cap == 0 || p->srv->cfg.pops_replay_seconds == 0) {
-		free(json);
-		return;
-	}
-	if (a->cap != cap) { /* first use, or replay_max changed on reload: start over */
-		ring_free(p, a);
-		if (!replay_room(p, a, cap * sizeof(*a->ring)) || (a->ring = calloc(cap, sizeof(*a->ring))) == NULL)
-			goto lost;
-		a->cap = cap;
-		p->replay_bytes += cap * sizeof(*a->ring);
-	}
-	while (a->n > 0 && (a->n == a->cap || a->bytes + len > REPLAY_BYTES_MAX))
-		ring_pop_front(p, a);
-	if (!replay_room(p, a, len))
-		goto lost;
-	m = &a->ring[(a->start + a->n) % a->cap];
-	m->json = json;
-	m->seq = seq;
-	m->at_ms = cl_now_ms();
-	m->type = type;
-	m->len = len;
-	a->bytes += len;
-	p->replay_bytes += len;
-	a->n++;
-	return;
-lost:
-	free(json);
-	if (seq > a->lost)
-		a->lost = seq;
-}
-
-static void
-send_to_sub(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t seq, const char *type, const char *json,
-            size_t len)
-{
-	if (s->send(s, seq, type, json, len) < 0) {
-		p->srv->m.slow_consoles_dropped++;
-		log_warnx("msg=\"console dropped: output over agents.max_output\" agent=\"%s\"", a->id);
-		unlink_sub(a, s);
-		s->drop(s);
-	}
-}
-
-/*
- * deliver() : sends {"type":TYPE,"seq":N,BODY} with a new seq to every
- * subscriber of a, and keeps it for replay. body is the object's members
- * without braces (type is "pop", "call" or "state": static strings, the
- * replay ring keeps the pointer).
- */
-static void
-deliver(struct cl_pops *p, struct agent_ent *a, const char *type, const char *body)
-{
-	int64_t seq = ++p->seq;
-	size_t len;
-	char *text = cl_popmsg_frame(type, seq, body, &len);
-
-	if (text == NULL)
-		return;
-	for (struct cl_sub *s = a->subs, *next; s; s = next) {
-		next = s->next;
-		/* State messages are for the page's streams; socket consoles set the state themselves. */
-		if (type[0] != 's' || s->kind == CL_CONN_SSE)
-			send_to_sub(p, a, s, seq, type, text, len);
-	}
-	ring_push(p, a, seq, type, text, len); /* the ring keeps text */
 }
 
 /* ---- each live call's pop context ---- */
@@ -358,6 +198,7 @@ pop_body(struct popctx *x, const char *agent)
 	return cl_popmsg_pop(x->head, agent, x->tail);
 }
 
+/* send_pop() : the call's pop to agent; t0 when its trigger was read, or -1 for an updated pop. */
 static void
 send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
 {
@@ -365,13 +206,16 @@ send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
 	 * An agent that never had a console has nothing to replay and nobody to
 	 * tell: it gets its pops when one connects (cl_pops_subscribe).
 	 */
-	struct agent_ent *a = agent_get(p, agent, 0);
 	char *body;
 
-	if (a == NULL || (body = pop_body(x, agent)) == NULL)
+	if (!cl_subs_known(p->subs, agent) || (body = pop_body(x, agent)) == NULL)
 		return;
-	deliver(p, a, "pop", body);
+	cl_subs_send(p->subs, agent, "pop", body);
 	free(body);
+	if (t0 < 0) {
+		p->srv->m.pop_updates++;
+		return;
+	}
 	p->srv->m.pops++;
 	cl_hist_observe(&p->srv->m.pop_latency, (double)(cl_mono_us() - t0) / 1e6);
 }
@@ -379,12 +223,11 @@ send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
 static void
 send_call(struct cl_pops *p, struct popctx *x, const struct cl_live_act *act)
 {
-	struct agent_ent *a = agent_get(p, act->to, 0);
 	char *body;
 
-	if (a == NULL || (body = cl_popmsg_call(x->call->call_id, act)) == NULL)
+	if (!cl_subs_known(p->subs, act->to) || (body = cl_popmsg_call(x->call->call_id, act)) == NULL)
 		return;
-	deliver(p, a, "call", body);
+	cl_subs_send(p->subs, act->to, "call", body);
 	free(body);
 	if (strcmp(act->state, "retracted") == 0)
 		p->srv->m.retracts++;
@@ -502,36 +345,193 @@ lookup_done(struct cl_pops *p, struct popctx *x, uint64_t id, json_t *result)
 		return;
 	}
 	x->lookup_id = 0;
-	if (result == NULL)
-		return;
-	json_decref(x->lookup);
-	x->lookup = result;
-	pop_invalidate(x);
+	if (result != NULL) {
+		json_decref(x->lookup);
+		x->lookup = result;
+		pop_invalidate(x);
+	}
 	if (x->ndeferred > 0) {
 		flush_deferred(p, x);
 		return;
 	}
-	for (int i = 0; i < x->call->nagents; i++)
-		if (x->call->agents[i].popped) {
-			send_pop(p, x, x->call->agents[i].id, cl_mono_us());
-			p->srv->m.pop_updates++;
-		}
+	for (int i = 0; result != NULL && i < x->call->nagents; i++)
+		if (x->call->agents[i].popped)
+			send_pop(p, x, x->call->agents[i].id, -1);
 }
 
-/* lookup_start() : looks the call's caller up (the customer side: from, or to when outbound). */
+static void
+lookup_run(struct cl_job *job, struct cl_worker_ctx *ctx)
+{
+	struct lookup_job *lj = (struct lookup_job *)job;
+
+	lj->result = cl_view_lookup_raw(ctx->st, &lj->rules, lj->number, lj->history, lj->call_id, lj->err);
+}
+
+static void lookup_drain(struct cl_pops *p);
+
+/* result for a call that shares it: without that call itself in the history; a new reference. */
+static json_t *
+shared_result(json_t *result, const char *call_id)
+{
+	json_t *hist = json_object_get(result, "history"), *copy, *kept;
+	size_t i;
+	json_t *h;
+
+	json_array_foreach (hist, i, h) {
+		const char *id = json_string_value(json_object_get(h, "call_id"));
+		if (id == NULL || strcmp(id, call_id) != 0)
+			continue;
+		if ((copy = json_copy(result)) == NULL || (kept = json_copy(hist)) == NULL ||
+		    json_array_remove(kept, i) < 0 || json_object_set_new(copy, "history", kept) < 0) {
+			json_decref(copy);
+			return NULL;
+		}
+		return copy;
+	}
+	return json_incref(result);
+}
+
+/* Gives result to call_id's pop context when it still waits for lookup id. Takes result. */
+static void
+lookup_deliver(struct cl_pops *p, const char *call_id, uint64_t id, json_t *result)
+{
+	struct cl_live_call *c = cl_live_get(p->live, call_id);
+
+	if (c != NULL && c->ctx != NULL)
+		lookup_done(p, c->ctx, id, result);
+	else
+		json_decref(result); /* the call ended meanwhile */
+}
+
+static void
+lookup_job_done(struct cl_job *job, int status)
+{
+	struct lookup_job *lj = (struct lookup_job *)job;
+	struct cl_pops *p = lj->p;
+
+	if (status == CL_JOB_RAN && lj->result == NULL)
+		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", lj->call_id, lj->err);
+	if (lj->listed)
+		cl_hmap_del(p->inflight, lj->number);
+	for (size_t i = 0; i < lj->nsharers; i++)
+		lookup_deliver(p, lj->sharers[i].call_id, lj->sharers[i].id,
+		               lj->result ? shared_result(lj->result, lj->sharers[i].call_id) : NULL);
+	lookup_deliver(p, lj->call_id, lj->id, lj->result);
+	free(lj->sharers);
+	free(lj);
+	if (status == CL_JOB_RAN)
+		lookup_drain(p); /* a place in the queue is free */
+}
+
+/* Adds call_id to lj's sharers under a new lookup id; 0, or -1 on out of memory. */
+static int
+lookup_share(struct cl_pops *p, struct lookup_job *lj, struct popctx *x)
+{
+	struct sharer *sh;
+
+	if (lj->nsharers == lj->capsharers) {
+		size_t cap = lj->capsharers ? lj->capsharers * 2 : 4;
+		if (cap > CL_LIVE_CALLS_MAX || (sh = realloc(lj->sharers, cap * sizeof(*sh))) == NULL)
+			return -1;
+		lj->sharers = sh;
+		lj->capsharers = cap;
+	}
+	sh = &lj->sharers[lj->nsharers++];
+	sh->id = ++p->lookups;
+	snprintf(sh->call_id, sizeof(sh->call_id), "%s", x->call->call_id);
+	x->lookup_id = sh->id;
+	return 0;
+}
+
+/* lookup_still_wanted() : lj's call is live and still waits for this lookup (not ended, not offered again). */
+static int
+lookup_still_wanted(struct cl_pops *p, const struct lookup_job *lj)
+{
+	struct cl_live_call *c = cl_live_get(p->live, lj->call_id);
+
+	return c != NULL && c->ctx != NULL && ((struct popctx *)c->ctx)->lookup_id == lj->id;
+}
+
+/* Submits the lookups that found the workers' queue full, oldest first, while it takes them. */
+static void
+lookup_drain(struct cl_pops *p)
+{
+	struct lookup_job *lj;
+	char err[CL_ERR_LEN];
+
+	while ((lj = p->backlog) != NULL) {
+		if (lj->nsharers == 0 && !lookup_still_wanted(p, lj)) {
+			p->backlog = lj->next_wait;
+			p->nbacklog--;
+			if (lj->listed)
+				cl_hmap_del(p->inflight, lj->number);
+			free(lj);
+			continue;
+		}
+		if (cl_workers_submit(p->srv->workers, &lj->job, CL_JOB_HIGH, err) < 0)
+			return;
+		p->backlog = lj->next_wait;
+		p->nbacklog--;
+	}
+	p->backlog_tail = NULL;
+}
+
+/*
+ * lookup_submit() : looks the call's caller up (the customer side: from, or to
+ * when outbound) on a worker, at prio; its pops wait for it (up to
+ * pops.lookup_ms). With the workers' queue full it waits its turn in the
+ * backlog when may_wait, else it is not made. 0, or -1 when it was not made
+ * (the pops go without).
+ */
+static int
+lookup_submit(struct cl_pops *p, struct popctx *x, enum cl_job_prio prio, int may_wait)
+{
+	const char *number = x->call->direction == CL_DIR_OUTBOUND ? x->call->to : x->call->from;
+	struct lookup_job *lj = number[0] ? cl_hmap_get(p->inflight, number) : NULL;
+	char err[CL_ERR_LEN] = "out of memory";
+
+	x->lookup_id = 0;
+	if (lj != NULL && lj->history == p->srv->cfg.pops_history && lookup_share(p, lj, x) == 0)
+		return 0;
+	if ((lj = calloc(1, sizeof(*lj))) == NULL)
+		goto fail;
+	lj->job.run = lookup_run;
+	lj->job.done = lookup_job_done;
+	lj->p = p;
+	lj->id = ++p->lookups;
+	lj->rules = p->srv->numbers;
+	lj->history = p->srv->cfg.pops_history;
+	snprintf(lj->call_id, sizeof(lj->call_id), "%s", x->call->call_id);
+	snprintf(lj->number, sizeof(lj->number), "%s", number);
+	if (p->backlog != NULL) /* keep the order: older lookups first */
+		lookup_drain(p);
+	if (p->backlog == NULL && cl_workers_submit(p->srv->workers, &lj->job, prio, err) == 0)
+		goto made;
+	if (may_wait && p->nbacklog < LOOKUP_BACKLOG_MAX) {
+		if (p->backlog_tail)
+			p->backlog_tail->next_wait = lj;
+		else
+			p->backlog = lj;
+		p->backlog_tail = lj;
+		p->nbacklog++;
+		goto made;
+	}
+made:
+	x->lookup_id = lj->id;
+	lj->listed = number[0] && cl_hmap_put(p->inflight, number, lj) == 0; /* else just not shared */
+	return 0;
+fail:
+	free(lj);
+	p->srv->m.lookups_refused++;
+	log_debug("msg=\"customer lookup not made: the pop goes without\" call_id=\"%s\" error=\"%s\"",
+	          x->call->call_id, err);
+	return -1;
+}
+
 static void
 lookup_start(struct cl_pops *p, struct popctx *x)
 {
-	const char *number = x->call->direction == CL_DIR_OUTBOUND ? x->call->to : x->call->from;
-	char err[CL_ERR_LEN];
-	json_t *j;
-
-	x->lookup_id = ++p->lookups;
-	j = cl_view_lookup_raw(p->srv->reader, &p->srv->numbers, number, p->srv->cfg.pops_history, x->call->call_id,
-	                       err);
-	if (j == NULL)
-		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", x->call->call_id, err);
-	lookup_done(p, x, x->lookup_id, j);
+	lookup_submit(p, x, CL_JOB_HIGH, 1);
 }
 
 /* ---- the agent's part in its calls, its state, its choice of customer ---- */
@@ -589,13 +589,13 @@ cl_pops_pending(struct cl_pops *p, const char *agent)
 static void
 send_state(struct cl_pops *p, const struct cl_event *ev)
 {
-	struct agent_ent *a = agent_get(p, ev->agent, 0);
 	json_t *j;
 	char *text, *body;
 	size_t n;
 
-	if (a == NULL || (j = json_pack("{s:s, s:s, s:s*}", "agent", ev->agent, "state", ev->state, "reason",
-	                                ev->reason && ev->reason[0] ? ev->reason : NULL)) == NULL)
+	if (!cl_subs_known(p->subs, ev->agent) ||
+	    (j = json_pack("{s:s, s:s, s:s*}", "agent", ev->agent, "state", ev->state, "reason",
+	                   ev->reason && ev->reason[0] ? ev->reason : NULL)) == NULL)
 		return;
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -605,7 +605,7 @@ send_state(struct cl_pops *p, const struct cl_event *ev)
 	}
 	text[n - 1] = '\0'; /* the members, without the braces */
 	body = text + 1;
-	deliver(p, a, "state", body);
+	cl_subs_send(p->subs, ev->agent, "state", body);
 	free(text);
 }
 
@@ -765,14 +765,15 @@ restore_line(void *arg, const char *body, size_t len, int64_t received_at)
 	return 0;
 }
 
+/* Restored calls are looked up in the background while the pool has room; the rest when a console needs them. */
 static int
 restore_lookup(void *arg, struct cl_live_call *c)
 {
 	struct cl_pops *p = arg;
 	struct popctx *x;
 
-	if (c->offered && (x = ctx_of(p, c)) != NULL)
-		lookup_start(p, x);
+	if (c->offered && (x = ctx_of(p, c)) != NULL && lookup_submit(p, x, CL_JOB_LOW, 0) < 0)
+		return 1;
 	return 0;
 }
 
@@ -791,106 +792,52 @@ cl_pops_restore(struct cl_pops *p, struct cl_store *st, char *err)
 	return 0;
 }
 
-/*
- * replay() : sends s what its agent was sent after after_seq. Returns 1 when
- * that is everything (the ring still holds it all), 0 when something is lost
- * (nothing is sent then), -1 when s was dropped.
- */
-static int
-replay(struct cl_pops *p, struct agent_ent *a, struct cl_sub *s, int64_t after_seq)
-{
-	int64_t oldest = cl_now_ms() - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
-
-	if (after_seq < a->lost)
-		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
-		if (m->seq > after_seq && m->at_ms < oldest)
-			return 0; /* outside the window: as good as lost */
-	}
-	for (size_t i = 0; i < a->n; i++) {
-		struct replay_msg *m = &a->ring[(a->start + i) % a->cap];
-		if (m->seq > after_seq && s->send(s, m->seq, m->type, m->json, m->len) < 0)
-			return -1;
-	}
-	return 1;
-}
-
 struct welcome {
 	struct cl_pops *p;
 	struct cl_sub *s;
 };
 
-/* Sends c's pop to a new subscriber of one of its popped agents; -1 when the subscriber must go. */
+/* Sends c's pop to a new subscriber of one of its popped agents; -1 when the subscriber was dropped. */
 static int
 welcome_pop(void *arg, struct cl_live_call *c)
 {
 	struct welcome *w = arg;
 	const struct cl_live_agent *la = cl_live_agent(c, w->s->agent);
 	struct popctx *x;
-	char *body, *text;
-	size_t len;
+	char *body;
 	int rc;
 
-	if (la == NULL || !la->popped || (x = ctx_of(w->p, c)) == NULL || (body = pop_body(x, la->id)) == NULL)
+	if (la == NULL || !la->popped || (x = ctx_of(w->p, c)) == NULL)
 		return 0;
-	text = cl_popmsg_frame("pop", ++w->p->seq, body, &len);
+	if (c->offered && x->lookup == NULL && x->lookup_id == 0)
+		lookup_start(w->p, x); /* none yet (a restart): an updated pop follows */
+	if ((body = pop_body(x, la->id)) == NULL)
+		return 0;
+	rc = cl_subs_send_one(w->p->subs, w->s, "pop", body);
 	free(body);
-	if (text == NULL)
-		return 0;
-	rc = w->s->send(w->s, w->p->seq, "pop", text, len);
-	free(text);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 void
 cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq)
 {
-	struct agent_ent *a = agent_get(p, s->agent, 1);
-
-	if (a == NULL) {
-		/* Out of memory or AGENTS_MAX: a console that would never get a pop is closed. */
-		log_warnx("msg=\"console refused: no room for its agent\" agent=\"%s\"", s->agent);
-		s->drop(s);
-		return;
-	}
-	s->prev = NULL;
-	s->next = a->subs;
-	if (a->subs)
-		a->subs->prev = s;
-	a->subs = s;
-	a->nsubs++;
-	if (last_seq >= 0) {
-		int rc = replay(p, a, s, last_seq);
-		if (rc == 1)
-			return;
-		if (rc < 0)
-			goto drop;
-	}
-	/* A fresh start (or a gap too old to replay): the calls ringing or connected to this agent now. */
 	struct welcome w = {p, s};
-	if (cl_live_each(p->live, welcome_pop, &w) == 0)
-		return;
-drop:
-	unlink_sub(a, s);
-	s->drop(s);
+
+	/* Unless a replay covered everything: the calls ringing or connected to this agent now. */
+	if (cl_subs_add(p->subs, s, last_seq) == 0)
+		cl_live_each(p->live, welcome_pop, &w);
 }
 
 void
 cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s)
 {
-	struct agent_ent *a = agent_get(p, s->agent, 0);
-
-	if (a != NULL && (s->prev != NULL || a->subs == s))
-		unlink_sub(a, s);
+	cl_subs_remove(p->subs, s);
 }
 
 int
 cl_pops_consoles(struct cl_pops *p, const char *agent)
 {
-	struct agent_ent *a = agent_get(p, agent, 0);
-
-	return a ? a->nsubs : 0;
+	return cl_subs_count(p->subs, agent);
 }
 
 size_t
@@ -908,24 +855,13 @@ cl_pops_each_call(struct cl_pops *p, int (*fn)(void *arg, struct cl_live_call *c
 size_t
 cl_pops_replay_bytes(struct cl_pops *p)
 {
-	return p->replay_bytes;
+	return cl_subs_replay_bytes(p->subs);
 }
 
 void
 cl_pops_expire(struct cl_pops *p, int64_t now_ms)
 {
-	int64_t oldest = now_ms - (int64_t)p->srv->cfg.pops_replay_seconds * 1000;
-	struct cl_hmap_entry *e, *next;
-
-	for (e = cl_hmap_next(p->agents, NULL); e; e = next) {
-		struct agent_ent *a = e->val;
-		next = cl_hmap_next(p->agents, e);
-		while (a->n > 0 && a->ring[a->start].at_ms < oldest)
-			ring_pop_front(p, a);
-		if (a->n == 0 && a->subs == NULL) {
-			cl_hmap_del(p->agents, a->id); /* e is freed: next was taken before */
-			agent_free(p, a);
-		}
-	}
+	cl_subs_expire(p->subs, now_ms);
 	cl_live_expire(p->live, now_ms);
+	lookup_drain(p);
 }
