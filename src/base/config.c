@@ -731,8 +731,7 @@ cl_config_key_at(size_t i, struct cl_config_key *k)
 {
 	static const char *const type_names[] = {
 	    [K_STR] = "string",  [K_PATH] = "path",  [K_SOCK] = "socket",  [K_LISTEN] = "listen", [K_DIGITS] = "digits",
-	    [K_INT] = "integer", [K_LEVEL] = "enum", [K_TRIGGER] = "enum", [K_BOOL] = "boolean",
-	    [K_CODES] = "list",
+	    [K_INT] = "integer", [K_LEVEL] = "enum", [K_TRIGGER] = "enum", [K_BOOL] = "boolean",  [K_CODES] = "list",
 	};
 	const struct row *r;
 
@@ -766,7 +765,8 @@ cl_config_key_at(size_t i, struct cl_config_key *k)
 		snprintf(k->def, sizeof(k->def), "[ ");
 		for (const char *p = r->sdef; *p;) {
 			size_t n = strcspn(p, "\n"), used = strlen(k->def);
-			snprintf(k->def + used, sizeof(k->def) - used, "%s\"%.*s\"", p == r->sdef ? "" : ", ", (int)n, p);
+			snprintf(k->def + used, sizeof(k->def) - used, "%s\"%.*s\"", p == r->sdef ? "" : ", ", (int)n,
+			         p);
 			p += n + (p[n] == '\n');
 		}
 		snprintf(k->def + strlen(k->def), sizeof(k->def) - strlen(k->def), " ]");

@@ -24,7 +24,7 @@ static const char *const type_names[CL_EV__COUNT] = {
     [CL_EV_ANSWERED] = "call.answered", [CL_EV_HELD] = "call.held",
     [CL_EV_RESUMED] = "call.resumed",   [CL_EV_TRANSFERRED] = "call.transferred",
     [CL_EV_ENDED] = "call.ended",       [CL_EV_DISPOSITION] = "call.disposition",
-    [CL_EV_CUSTOMER] = "customer.set", [CL_EV_AGENT_STATE] = "agent.state",
+    [CL_EV_CUSTOMER] = "customer.set",  [CL_EV_AGENT_STATE] = "agent.state",
 };
 
 static const char *const end_reasons[] = {"completed", "abandoned", "busy", "no_answer", "failed", "lost", NULL};
