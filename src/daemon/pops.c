@@ -516,6 +516,7 @@ lookup_submit(struct cl_pops *p, struct popctx *x, enum cl_job_prio prio, int ma
 		p->nbacklog++;
 		goto made;
 	}
+	goto fail; /* neither queued nor waiting: no lookup will come, the pops must not wait for one */
 made:
 	x->lookup_id = lj->id;
 	lj->listed = number[0] && cl_hmap_put(p->inflight, number, lj) == 0; /* else just not shared */
