@@ -22,70 +22,7 @@
 #include "callogd/views.h"
 #include "callogd/workers.h"
 
-#define LOOKUP_BACKLOG_MAX CL_LIVE_CALLS_MAX /* lookups waiting for room in the workers' queue */
-#define HOLDS_MAX 64                         /* answers one call's waiting pops may hold back */
-
-/* A pop that waits for its call's lookup (until the deadline). */
-struct deferred {
-	char agent[CL_ID_MAX + 1];
-	int64_t t0; /* when its trigger was read, for the latency histogram */
-};
-
-/* An answer held back until the pops its event caused have gone out. */
-struct hold {
-	void (*release)(void *arg);
-	void *arg;
-};
-
-/* A live call's pop context: the cl_live_call's ctx. */
-struct popctx {
-	struct cl_pops *p;
-	struct cl_live_call *call;
-	json_t *lookup;     /* the finished lookup, or NULL */
-	char *head, *tail;  /* the pop's text before and after "agent", cached; NULL when stale */
-	uint64_t lookup_id; /* the running lookup, 0 when none: pops wait for it */
-	struct deferred *deferred;
-	int ndeferred;
-	struct hold holds[HOLDS_MAX];
-	int nholds;
-	int64_t deadline_us;          /* when the deferred pops go out anyway */
-	struct popctx *wnext, *wprev; /* p->waiting, by deadline */
-};
-
-/* A caller lookup, run on a worker with its own read connection. */
-struct lookup_job {
-	struct cl_job job;
-	struct cl_pops *p;
-	uint64_t id;
-	char call_id[CL_ID_MAX + 1];
-	char number[CL_PARTY_MAX + 1];
-	struct cl_numbers rules; /* a copy: a reload may change the loop's meanwhile */
-	int history;
-	json_t *result; /* the lookup, or NULL with err */
-	char err[CL_ERR_LEN];
-	struct lookup_job *next_wait; /* p->backlog */
-	/* Calls offered meanwhile from the same number share this lookup (a redial, a switchboard). */
-	struct sharer {
-		uint64_t id;
-		char call_id[CL_ID_MAX + 1];
-	} * sharers;
-	size_t nsharers, capsharers;
-	int listed; /* in p->inflight under its number */
-};
-
-struct cl_pops {
-	struct cl_server *srv;
-	struct cl_live *live;     /* the live-call model; each call's ctx is a struct popctx */
-	struct cl_recent *recent; /* each agent's last calls: wrap-ups owed, who may select */
-	struct cl_subs *subs;     /* who gets the messages, and their replay */
-	int warned_full;
-	struct popctx *waiting, *waiting_tail; /* calls whose pops wait for a lookup, by deadline */
-	struct event *deadline_ev;
-	uint64_t lookups;                          /* lookup ids given out */
-	struct lookup_job *backlog, *backlog_tail; /* lookups that found the workers' queue full */
-	struct cl_hmap *inflight;                  /* number -> its lookup not yet done (queued or running) */
-	size_t nbacklog;
-};
+#include "pops_int.h"
 
 static void popctx_free(void *ctx);
 static void on_deadline(evutil_socket_t fd, short what, void *arg);
@@ -116,12 +53,7 @@ cl_pops_free(struct cl_pops *p)
 {
 	if (p == NULL)
 		return;
-	while (p->backlog) {
-		struct lookup_job *lj = p->backlog;
-		p->backlog = lj->next_wait;
-		free(lj->sharers);
-		free(lj);
-	}
+	pops_lookups_free(p);
 	cl_hmap_free(p->inflight); /* the workers stopped first: every other job is done */
 	cl_live_free(p->live);     /* releases the answers still held */
 	cl_subs_free(p->subs);     /* drops every subscriber */
@@ -132,8 +64,8 @@ cl_pops_free(struct cl_pops *p)
 
 /* ---- each live call's pop context ---- */
 
-static void
-pop_invalidate(struct popctx *x)
+void
+pops_invalidate(struct popctx *x)
 {
 	free(x->head);
 	free(x->tail);
@@ -159,7 +91,7 @@ popctx_free(void *ctx)
 
 	waiting_unlink(x->p, x);
 	holds_release(x);
-	pop_invalidate(x);
+	pops_invalidate(x);
 	json_decref(x->lookup);
 	free(x->deferred);
 	free(x);
@@ -187,20 +119,20 @@ static char *
 pop_body(struct popctx *x, const char *agent)
 {
 	if (x->head == NULL || x->tail == NULL) {
-		pop_invalidate(x);
+		pops_invalidate(x);
 		x->head = cl_popmsg_head(x->call);
 		x->tail = cl_popmsg_tail(x->call, x->lookup);
 		if (x->head == NULL || x->tail == NULL) {
-			pop_invalidate(x);
+			pops_invalidate(x);
 			return NULL;
 		}
 	}
 	return cl_popmsg_pop(x->head, agent, x->tail);
 }
 
-/* send_pop() : the call's pop to agent; t0 when its trigger was read, or -1 for an updated pop. */
-static void
-send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
+/* pops_send_pop() : the call's pop to agent; t0 when its trigger was read, or -1 for an updated pop. */
+void
+pops_send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0)
 {
 	/*
 	 * An agent that never had a console has nothing to replay and nobody to
@@ -277,14 +209,14 @@ waiting_unlink(struct cl_pops *p, struct popctx *x)
 }
 
 /* Sends x's waiting pops with what is known now, then lets their events' answers go. */
-static void
-flush_deferred(struct cl_pops *p, struct popctx *x)
+void
+pops_flush_deferred(struct cl_pops *p, struct popctx *x)
 {
 	waiting_unlink(p, x);
 	for (int i = 0; i < x->ndeferred; i++) {
 		const struct cl_live_agent *la = cl_live_agent(x->call, x->deferred[i].agent);
 		if (la != NULL && la->popped)
-			send_pop(p, x, la->id, x->deferred[i].t0);
+			pops_send_pop(p, x, la->id, x->deferred[i].t0);
 	}
 	x->ndeferred = 0;
 	holds_release(x);
@@ -325,214 +257,9 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while (p->waiting && p->waiting->deadline_us <= now) {
 		p->srv->m.lookup_late++;
-		flush_deferred(p, p->waiting);
+		pops_flush_deferred(p, p->waiting);
 	}
 	waiting_rearm(p);
-}
-
-/* ---- caller lookups ---- */
-
-/*
- * lookup_done() : x's lookup (id) ended with result (taken; NULL when it
- * failed). The waiting pops go out now; agents already popped without it get
- * an updated pop.
- */
-static void
-lookup_done(struct cl_pops *p, struct popctx *x, uint64_t id, json_t *result)
-{
-	if (id != x->lookup_id) {
-		json_decref(result); /* an older offer's */
-		return;
-	}
-	x->lookup_id = 0;
-	if (result != NULL) {
-		json_decref(x->lookup);
-		x->lookup = result;
-		pop_invalidate(x);
-	}
-	if (x->ndeferred > 0) {
-		flush_deferred(p, x);
-		return;
-	}
-	for (int i = 0; result != NULL && i < x->call->nagents; i++)
-		if (x->call->agents[i].popped)
-			send_pop(p, x, x->call->agents[i].id, -1);
-}
-
-static void
-lookup_run(struct cl_job *job, struct cl_worker_ctx *ctx)
-{
-	struct lookup_job *lj = (struct lookup_job *)job;
-
-	lj->result = cl_view_lookup_raw(ctx->st, &lj->rules, lj->number, lj->history, lj->call_id, lj->err);
-}
-
-static void lookup_drain(struct cl_pops *p);
-
-/* result for a call that shares it: without that call itself in the history; a new reference. */
-static json_t *
-shared_result(json_t *result, const char *call_id)
-{
-	json_t *hist = json_object_get(result, "history"), *copy, *kept;
-	size_t i;
-	json_t *h;
-
-	json_array_foreach (hist, i, h) {
-		const char *id = json_string_value(json_object_get(h, "call_id"));
-		if (id == NULL || strcmp(id, call_id) != 0)
-			continue;
-		if ((copy = json_copy(result)) == NULL || (kept = json_copy(hist)) == NULL ||
-		    json_array_remove(kept, i) < 0 || json_object_set_new(copy, "history", kept) < 0) {
-			json_decref(copy);
-			return NULL;
-		}
-		return copy;
-	}
-	return json_incref(result);
-}
-
-/* Gives result to call_id's pop context when it still waits for lookup id. Takes result. */
-static void
-lookup_deliver(struct cl_pops *p, const char *call_id, uint64_t id, json_t *result)
-{
-	struct cl_live_call *c = cl_live_get(p->live, call_id);
-
-	if (c != NULL && c->ctx != NULL)
-		lookup_done(p, c->ctx, id, result);
-	else
-		json_decref(result); /* the call ended meanwhile */
-}
-
-static void
-lookup_job_done(struct cl_job *job, int status)
-{
-	struct lookup_job *lj = (struct lookup_job *)job;
-	struct cl_pops *p = lj->p;
-
-	if (status == CL_JOB_RAN && lj->result == NULL)
-		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", lj->call_id, lj->err);
-	if (lj->listed)
-		cl_hmap_del(p->inflight, lj->number);
-	for (size_t i = 0; i < lj->nsharers; i++)
-		lookup_deliver(p, lj->sharers[i].call_id, lj->sharers[i].id,
-		               lj->result ? shared_result(lj->result, lj->sharers[i].call_id) : NULL);
-	lookup_deliver(p, lj->call_id, lj->id, lj->result);
-	free(lj->sharers);
-	free(lj);
-	if (status == CL_JOB_RAN)
-		lookup_drain(p); /* a place in the queue is free */
-}
-
-/* Adds call_id to lj's sharers under a new lookup id; 0, or -1 on out of memory. */
-static int
-lookup_share(struct cl_pops *p, struct lookup_job *lj, struct popctx *x)
-{
-	struct sharer *sh;
-
-	if (lj->nsharers == lj->capsharers) {
-		size_t cap = lj->capsharers ? lj->capsharers * 2 : 4;
-		if (cap > CL_LIVE_CALLS_MAX || (sh = realloc(lj->sharers, cap * sizeof(*sh))) == NULL)
-			return -1;
-		lj->sharers = sh;
-		lj->capsharers = cap;
-	}
-	sh = &lj->sharers[lj->nsharers++];
-	sh->id = ++p->lookups;
-	snprintf(sh->call_id, sizeof(sh->call_id), "%s", x->call->call_id);
-	x->lookup_id = sh->id;
-	return 0;
-}
-
-/* lookup_still_wanted() : lj's call is live and still waits for this lookup (not ended, not offered again). */
-static int
-lookup_still_wanted(struct cl_pops *p, const struct lookup_job *lj)
-{
-	struct cl_live_call *c = cl_live_get(p->live, lj->call_id);
-
-	return c != NULL && c->ctx != NULL && ((struct popctx *)c->ctx)->lookup_id == lj->id;
-}
-
-/* Submits the lookups that found the workers' queue full, oldest first, while it takes them. */
-static void
-lookup_drain(struct cl_pops *p)
-{
-	struct lookup_job *lj;
-	char err[CL_ERR_LEN];
-
-	while ((lj = p->backlog) != NULL) {
-		if (lj->nsharers == 0 && !lookup_still_wanted(p, lj)) {
-			p->backlog = lj->next_wait;
-			p->nbacklog--;
-			if (lj->listed)
-				cl_hmap_del(p->inflight, lj->number);
-			free(lj);
-			continue;
-		}
-		if (cl_workers_submit(p->srv->workers, &lj->job, CL_JOB_HIGH, err) < 0)
-			return;
-		p->backlog = lj->next_wait;
-		p->nbacklog--;
-	}
-	p->backlog_tail = NULL;
-}
-
-/*
- * lookup_submit() : looks the call's caller up (the customer side: from, or to
- * when outbound) on a worker, at prio; its pops wait for it (up to
- * pops.lookup_ms). With the workers' queue full it waits its turn in the
- * backlog when may_wait, else it is not made. 0, or -1 when it was not made
- * (the pops go without).
- */
-static int
-lookup_submit(struct cl_pops *p, struct popctx *x, enum cl_job_prio prio, int may_wait)
-{
-	const char *number = x->call->direction == CL_DIR_OUTBOUND ? x->call->to : x->call->from;
-	struct lookup_job *lj = number[0] ? cl_hmap_get(p->inflight, number) : NULL;
-	char err[CL_ERR_LEN] = "out of memory";
-
-	x->lookup_id = 0;
-	if (lj != NULL && lj->history == p->srv->cfg.pops_history && lookup_share(p, lj, x) == 0)
-		return 0;
-	if ((lj = calloc(1, sizeof(*lj))) == NULL)
-		goto fail;
-	lj->job.run = lookup_run;
-	lj->job.done = lookup_job_done;
-	lj->p = p;
-	lj->id = ++p->lookups;
-	lj->rules = p->srv->numbers;
-	lj->history = p->srv->cfg.pops_history;
-	snprintf(lj->call_id, sizeof(lj->call_id), "%s", x->call->call_id);
-	snprintf(lj->number, sizeof(lj->number), "%s", number);
-	if (p->backlog != NULL) /* keep the order: older lookups first */
-		lookup_drain(p);
-	if (p->backlog == NULL && cl_workers_submit(p->srv->workers, &lj->job, prio, err) == 0)
-		goto made;
-	if (may_wait && p->nbacklog < LOOKUP_BACKLOG_MAX) {
-		if (p->backlog_tail)
-			p->backlog_tail->next_wait = lj;
-		else
-			p->backlog = lj;
-		p->backlog_tail = lj;
-		p->nbacklog++;
-		goto made;
-	}
-	goto fail; /* neither queued nor waiting: no lookup will come, the pops must not wait for one */
-made:
-	x->lookup_id = lj->id;
-	lj->listed = number[0] && cl_hmap_put(p->inflight, number, lj) == 0; /* else just not shared */
-	return 0;
-fail:
-	free(lj);
-	p->srv->m.lookups_refused++;
-	log_debug("msg=\"customer lookup not made: the pop goes without\" call_id=\"%s\" error=\"%s\"",
-	          x->call->call_id, err);
-	return -1;
-}
-
-static void
-lookup_start(struct cl_pops *p, struct popctx *x)
-{
-	lookup_submit(p, x, CL_JOB_HIGH, 1);
 }
 
 /* ---- the agent's part in its calls, its state, its choice of customer ---- */
@@ -662,17 +389,17 @@ customer_changed(struct cl_pops *p, struct popctx *x, const struct cl_event *ev,
 		json_object_set_new(x->lookup, "matches", json_integer(m > 0 ? m : 1));
 	}
 	json_decref(got);
-	pop_invalidate(x);
+	pops_invalidate(x);
 	if (x == &tx) {
-		send_pop(p, x, ev->agent, t0);
-		pop_invalidate(x);
+		pops_send_pop(p, x, ev->agent, t0);
+		pops_invalidate(x);
 		json_decref(tx.lookup);
 		free(tc.data);
 		return;
 	}
 	for (int i = 0; i < x->call->nagents; i++)
 		if (x->call->agents[i].popped)
-			send_pop(p, x, x->call->agents[i].id, t0);
+			pops_send_pop(p, x, x->call->agents[i].id, t0);
 }
 
 /* ---- events ---- */
@@ -692,7 +419,7 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 	}
 	/* One call's messages keep their order: its pops still waiting for the lookup go out first. */
 	if ((c = cl_live_get(p->live, ev->call_id)) != NULL && (x = c->ctx) != NULL && x->ndeferred > 0)
-		flush_deferred(p, x);
+		pops_flush_deferred(p, x);
 	if (ev->type == CL_EV_CUSTOMER) {
 		customer_changed(p, c ? ctx_of(p, c) : NULL, ev, t0);
 		return 0;
@@ -707,9 +434,9 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 	if (r.call == NULL || (x = ctx_of(p, r.call)) == NULL)
 		goto out;
 	if (r.context) {
-		pop_invalidate(x);
+		pops_invalidate(x);
 		if (ev->type == CL_EV_OFFERED)
-			lookup_start(p, x);
+			pops_lookup_start(p, x);
 	}
 	for (int i = 0; i < r.n; i++) {
 		const struct cl_live_act *a = &r.acts[i];
@@ -718,7 +445,7 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 		else if (x->lookup_id != 0 && p->srv->cfg.pops_lookup_ms > 0 && defer_pop(p, x, a->to, t0) == 0)
 			deferred = 1;
 		else
-			send_pop(p, x, a->to, t0);
+			pops_send_pop(p, x, a->to, t0);
 	}
 	if (deferred && release != NULL) {
 		if (x->nholds < HOLDS_MAX) {
@@ -726,7 +453,7 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 			x->holds[x->nholds++].arg = arg;
 			held = 1;
 		} else {
-			flush_deferred(p, x); /* cannot hold the answer: the pop goes first */
+			pops_flush_deferred(p, x); /* cannot hold the answer: the pop goes first */
 		}
 	}
 out:
@@ -773,7 +500,7 @@ restore_lookup(void *arg, struct cl_live_call *c)
 	struct cl_pops *p = arg;
 	struct popctx *x;
 
-	if (c->offered && (x = ctx_of(p, c)) != NULL && lookup_submit(p, x, CL_JOB_LOW, 0) < 0)
+	if (c->offered && (x = ctx_of(p, c)) != NULL && pops_lookup_submit(p, x, CL_JOB_LOW, 0) < 0)
 		return 1;
 	return 0;
 }
@@ -811,7 +538,7 @@ welcome_pop(void *arg, struct cl_live_call *c)
 	if (la == NULL || !la->popped || (x = ctx_of(w->p, c)) == NULL)
 		return 0;
 	if (c->offered && x->lookup == NULL && x->lookup_id == 0)
-		lookup_start(w->p, x); /* none yet (a restart): an updated pop follows */
+		pops_lookup_start(w->p, x); /* none yet (a restart): an updated pop follows */
 	if ((body = pop_body(x, la->id)) == NULL)
 		return 0;
 	rc = cl_subs_send_one(w->p->subs, w->s, "pop", body);
@@ -864,5 +591,5 @@ cl_pops_expire(struct cl_pops *p, int64_t now_ms)
 {
 	cl_subs_expire(p->subs, now_ms);
 	cl_live_expire(p->live, now_ms);
-	lookup_drain(p);
+	pops_lookup_drain(p);
 }
