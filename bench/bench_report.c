@@ -115,14 +115,43 @@ generate(const char *path, long n, int64_t end_ms)
 	sqlite3_close(db);
 }
 
-/* Runs one report runs times on st; prints the median and worst latency and the rows made. */
+/* The local midnight days before end_ms (a local midnight). */
+static int64_t
+days_before(const struct cl_tz *tz, int64_t end_ms, int days)
+{
+	return cl_tz_floor(tz, CL_INTERVAL_DAY, (end_ms - days * DAY_MS + DAY_MS / 2) / 1000) * 1000;
+}
+
+/* Counts the report slots (or, with sla_ms < 0, marks them not built), as the daemon's writer does. */
 static void
+slots(const char *path, int64_t sla_ms)
+{
+	char err[CL_ERR_LEN];
+	struct cl_store *st = cl_store_open(path, 0, err);
+	int64_t t0 = bn_now_ns(), shrt = 5000;
+	int rc = st == NULL ? -1 : cl_store_begin(st, err);
+
+	if (rc == 0)
+		rc = sla_ms >= 0 ? cl_store_build_slots(st, sla_ms, shrt, err) : cl_store_unbuild_slots(st, err);
+	if (rc == 0)
+		rc = cl_store_commit(st, err);
+	if (rc < 0) {
+		fprintf(stderr, "bench_report: slots: %s\n", err);
+		exit(1);
+	}
+	cl_store_close(st);
+	if (sla_ms >= 0)
+		printf("slots counted seconds=%.1f\n", (double)(bn_now_ns() - t0) / 1e9);
+}
+
+/* Runs one report runs times on st; prints the median and worst latency and the rows made; returns its JSON. */
+static char *
 measure(struct cl_store *st, const struct cl_tz *tz, const char *label, enum cl_report_kind kind, enum cl_interval iv,
         int64_t from_ms, int64_t until_ms, int runs)
 {
 	double ms[64];
 	size_t rows = 0;
-	char err[CL_ERR_LEN];
+	char err[CL_ERR_LEN], *text = NULL;
 
 	for (int i = 0; i < runs; i++) {
 		struct cl_report_params p = {.kind = kind,
@@ -142,12 +171,56 @@ measure(struct cl_store *st, const struct cl_tz *tz, const char *label, enum cl_
 		}
 		ms[i] = (double)(bn_now_ns() - t0) / 1e6;
 		rows = json_array_size(json_object_get(j, "rows"));
+		free(text);
+		text = json_dumps(j, JSON_SORT_KEYS);
 		json_decref(j);
 		cl_report_free(r);
 	}
 	bn_sort(ms, (size_t)runs);
-	printf("%-28s rows=%-6zu median_ms=%.1f max_ms=%.1f\n", label, rows, bn_pct(ms, (size_t)runs, 0.5),
+	printf("%-34s rows=%-6zu median_ms=%.1f max_ms=%.1f\n", label, rows, bn_pct(ms, (size_t)runs, 0.5),
 	       ms[runs - 1]);
+	return text;
+}
+
+/* The three reports slots serve, with slots, then from every call: the answers must be the same. */
+static void
+measure_queues(const char *path, const struct cl_tz *tz, int64_t end_ms, int runs)
+{
+	static const struct {
+		const char *label;
+		enum cl_report_kind kind;
+		enum cl_interval iv;
+		int days;
+	} v[] = {{"queues daily 31 days", CL_REPORT_QUEUES, CL_INTERVAL_DAY, 31},
+	         {"queues hourly 7 days", CL_REPORT_QUEUES, CL_INTERVAL_HOUR, 7},
+	         {"dispositions daily 31 days", CL_REPORT_DISPOSITIONS, CL_INTERVAL_DAY, 31}};
+	char *with[3], *without[3], label[64], err[CL_ERR_LEN];
+	struct cl_store *st;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if ((st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL) {
+			fprintf(stderr, "bench_report: %s\n", err);
+			exit(1);
+		}
+		for (int i = 0; i < 3; i++) {
+			snprintf(label, sizeof(label), "%s%s", v[i].label, pass ? " (every call)" : "");
+			(pass ? without : with)[i] = measure(st, tz, label, v[i].kind, v[i].iv,
+			                                     days_before(tz, end_ms, v[i].days), end_ms, runs);
+		}
+		cl_store_close(st);
+		if (pass == 0)
+			slots(path, -1);
+	}
+	slots(path, 20000);
+	for (int i = 0; i < 3; i++) {
+		if (with[i] == NULL || without[i] == NULL || strcmp(with[i], without[i]) != 0) {
+			fprintf(stderr, "bench_report: %s: the slots' answer differs from the calls'\n", v[i].label);
+			exit(1);
+		}
+		free(with[i]);
+		free(without[i]);
+	}
+	printf("slots' answers = every call's answers: yes\n");
 }
 
 int
@@ -188,16 +261,15 @@ main(int argc, char **argv)
 		t0 = bn_now_ns();
 		generate(path, ncalls, end_ms);
 		printf("generated calls=%ld seconds=%.1f\n", ncalls, (double)(bn_now_ns() - t0) / 1e9);
+		slots(path, 20000);
 	}
+	measure_queues(path, tz, end_ms, runs);
 	if ((st = cl_store_open(path, CL_STORE_READONLY, err)) == NULL) {
 		fprintf(stderr, "bench_report: %s\n", err);
 		return 1;
 	}
-	measure(st, tz, "queues daily 31 days", CL_REPORT_QUEUES, CL_INTERVAL_DAY, end_ms - 31 * DAY_MS, end_ms, runs);
-	measure(st, tz, "queues hourly 7 days", CL_REPORT_QUEUES, CL_INTERVAL_HOUR, end_ms - 7 * DAY_MS, end_ms, runs);
-	measure(st, tz, "dispositions daily 31 days", CL_REPORT_DISPOSITIONS, CL_INTERVAL_DAY, end_ms - 31 * DAY_MS,
-	        end_ms, runs);
-	measure(st, tz, "agents daily 31 days", CL_REPORT_AGENTS, CL_INTERVAL_DAY, end_ms - 31 * DAY_MS, end_ms, runs);
+	free(measure(st, tz, "agents daily 31 days", CL_REPORT_AGENTS, CL_INTERVAL_DAY, days_before(tz, end_ms, 31),
+	             end_ms, runs));
 	cl_store_close(st);
 	cl_tz_free(tz);
 	return 0;

@@ -93,6 +93,17 @@ int cl_report_add_call(struct cl_report *r, const struct cl_report_call *c);
 int cl_report_add_leg(struct cl_report *r, const struct cl_report_leg *l);
 int cl_report_add_span(struct cl_report *r, const struct cl_report_span *s);
 
+/*
+ * Whole slots (slots.h): cl_report_slot_range() sets [*a, *b), the whole
+ * slots inside the range, and returns 1 when the report may count them from
+ * slot rows (queues and dispositions, every interval bound inside falls
+ * between slots), else 0. The calls outside [*a, *b) are then fed one by one.
+ * cl_report_add_slot() adds one slot row (struct cl_slot_row); 0, or -1 on OOM.
+ */
+struct cl_slot_row;
+int cl_report_slot_range(const struct cl_report *r, int64_t *a, int64_t *b);
+int cl_report_add_slot(struct cl_report *r, const struct cl_slot_row *s);
+
 /* cl_report_json() : {"from","until","tz","interval","rows","totals"}; a new reference, NULL on OOM. */
 struct json_t *cl_report_json(const struct cl_report *r); /* jansson's json_t (see calls.h) */
 /*

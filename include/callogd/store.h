@@ -147,9 +147,12 @@ int cl_store_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms
                          int (*fn)(void *arg, const struct cl_queue_stats *q), void *arg, char *err);
 
 /*
- * cl_store_purge() : deletes calls ended before before_ms, and their events,
- * in transactions of about a thousand calls each (other writers get their
- * turn in between). *ncalls counts the calls deleted, also on error.
+ * cl_store_purge() : deletes calls offered and ended before before_ms, their
+ * events, marks and legs, and the agents' states before it (each agent's
+ * last one before it is kept: it still holds at before_ms), in transactions
+ * of about a thousand rows each (other writers get their turn in between);
+ * then the report slots before it are counted again. *ncalls counts the
+ * calls deleted, also on error.
  */
 int cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err);
 
@@ -176,6 +179,31 @@ int cl_store_report_calls(struct cl_store *st, int64_t from_ms, int64_t until_ms
 /* cl_store_report_legs() : the legs of the calls offered in [from_ms, until_ms) (of agent only, when not NULL). */
 int cl_store_report_legs(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
                          int (*fn)(void *arg, const struct cl_report_leg *l), void *arg, char *err);
+
+/*
+ * ---- the queue report's roll-up (slots.h): per 15-minute slot, queue and
+ * disposition code, kept by the writer in the transaction that changes the calls ----
+ */
+struct cl_slots;
+struct cl_slot_row;
+/* cl_store_slot_conf() : 1 with the thresholds the stored slots were counted with, 0 when not built, -1. */
+int cl_store_slot_conf(struct cl_store *st, int64_t *sla_ms, int64_t *short_ms, char *err);
+/* cl_store_build_slots() : counts every slot again from the calls, with these thresholds (in the caller's transaction).
+ */
+int cl_store_build_slots(struct cl_store *st, int64_t sla_ms, int64_t short_ms, char *err);
+/* cl_store_unbuild_slots() : marks the slots not built: reports count every call until they are counted again. */
+int cl_store_unbuild_slots(struct cl_store *st, char *err);
+/*
+ * cl_store_put_slots() : adds the deltas of s to the stored slots, counted with
+ * these thresholds (in the caller's transaction); a slot whose largest wait
+ * may have gone is counted again from its calls.
+ */
+int cl_store_put_slots(struct cl_store *st, const struct cl_slots *s, int64_t sla_ms, int64_t short_ms, char *err);
+/* cl_store_recount_slots_before() : after a purge, the slots before before_ms counted again (own transaction). */
+int cl_store_recount_slots_before(struct cl_store *st, int64_t before_ms, char *err);
+/* cl_store_report_slots() : the stored slot rows in [from_ms, until_ms) (of queue only, when not NULL). */
+int cl_store_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+                          int (*fn)(void *arg, const struct cl_slot_row *s), void *arg, char *err);
 
 /* One agent.state as recorded; the pointers are valid during the callback only. */
 struct cl_state_row {

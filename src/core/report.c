@@ -8,6 +8,7 @@
 
 #include "callogd/hmap.h"
 #include "callogd/report.h"
+#include "callogd/slots.h"
 #include "callogd/util.h"
 #include "report_int.h"
 
@@ -205,40 +206,12 @@ row_get(struct cl_report *r, int bucket, const char *k1, const char *k2)
 	row->has_k1 = k1 != NULL;
 	snprintf(row->k1, sizeof(row->k1), "%s", k1 != NULL ? k1 : "");
 	snprintf(row->k2, sizeof(row->k2), "%s", k2 != NULL ? k2 : "");
-	row->max_wait = -1;
+	row->q.max_wait = -1;
 	if (cl_hmap_put(r->rows, key, row) < 0) {
 		free(row);
 		return NULL;
 	}
 	return r->recent[slot] = row;
-}
-
-static void
-count_call(struct cl_report_row *row, const struct cl_report_call *c, enum cl_outcome o, int64_t sla_ms)
-{
-	switch (o) {
-	case CL_OUTCOME_ACTIVE:
-		row->active++;
-		return;
-	case CL_OUTCOME_ANSWERED:
-		row->answered++;
-		row->within_sla += c->wait_ms <= sla_ms;
-		row->sum_wait_answered += c->wait_ms;
-		row->sum_talk += c->talk_ms;
-		row->sum_hold += c->hold_ms;
-		row->sum_wrap += c->wrap_ms;
-		row->transferred += c->transferred != 0;
-		break;
-	case CL_OUTCOME_ABANDONED:
-		row->abandoned++;
-		row->sum_wait_abandoned += c->wait_ms;
-		break;
-	case CL_OUTCOME_UNANSWERED:
-		row->unanswered++;
-		break;
-	}
-	if (c->wait_ms > row->max_wait)
-		row->max_wait = c->wait_ms;
 }
 
 /* The call's queue as a key: NULL for none. */
@@ -265,25 +238,22 @@ add_queue_call(struct cl_report *r, int b, const struct cl_report_call *c)
 {
 	const char *q = queue_key(c->queue);
 	struct cl_report_row *row, *tot;
-	enum cl_outcome o = c->outcome;
+	struct cl_slot_figs f;
+	int counted;
 
 	if ((row = row_get(r, b, q, NULL)) == NULL || (tot = row_get(r, -1, q, NULL)) == NULL)
 		return -1;
-	/* A short abandon counts there and nowhere else. */
-	if (o == CL_OUTCOME_ABANDONED && c->wait_ms < r->p.short_abandon_ms) {
-		row->short_abandoned++;
-		tot->short_abandoned++;
-		return 0;
-	}
-	count_call(row, c, o, r->p.sla_ms);
-	count_call(tot, c, o, r->p.sla_ms);
-	if (r->p.kind == CL_REPORT_DISPOSITIONS && !is_none(c->disp_code)) {
+	cl_slot_figs_init(&f);
+	counted = cl_slot_count(&f, c, r->p.sla_ms, r->p.short_abandon_ms);
+	cl_slot_merge(&row->q, &f);
+	cl_slot_merge(&tot->q, &f);
+	if (counted && r->p.kind == CL_REPORT_DISPOSITIONS && !is_none(c->disp_code)) {
 		struct cl_report_row *d, *dt;
 		if ((d = row_get(r, b, q, c->disp_code)) == NULL || (dt = row_get(r, -1, q, c->disp_code)) == NULL)
 			return -1;
 		d->is_disp = dt->is_disp = 1;
-		d->count++;
-		dt->count++;
+		d->q.count++;
+		dt->q.count++;
 	}
 	return 0;
 }
@@ -418,5 +388,45 @@ cl_report_add_span(struct cl_report *r, const struct cl_report_span *s)
 		if (count_state(row, s, ri, hi - lo) < 0 || count_state(tot, s, ri, hi - lo) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int
+cl_report_slot_range(const struct cl_report *r, int64_t *a, int64_t *b)
+{
+	*a = cl_slot_start(r->p.from_ms);
+	if (*a < r->p.from_ms)
+		*a += CL_SLOT_MS;
+	*b = cl_slot_start(r->p.until_ms);
+	if (r->p.kind == CL_REPORT_AGENTS || *a >= *b)
+		return 0;
+	/* Every bound inside [a, b) must fall between slots, or a slot would straddle two intervals. */
+	for (int i = 1; i < r->nbuckets; i++)
+		if (r->bounds[i] > *a && r->bounds[i] < *b && cl_slot_start(r->bounds[i]) != r->bounds[i])
+			return 0;
+	return 1;
+}
+
+int
+cl_report_add_slot(struct cl_report *r, const struct cl_slot_row *s)
+{
+	const char *q = queue_key(s->queue);
+	struct cl_report_row *row, *tot;
+	int b = bucket_of(r, s->slot);
+
+	if (b < 0 || r->p.kind == CL_REPORT_AGENTS || !queue_passes(r, s->queue) || cl_slot_figs_empty(&s->f))
+		return 0;
+	if (is_none(s->code)) {
+		if ((row = row_get(r, b, q, NULL)) == NULL || (tot = row_get(r, -1, q, NULL)) == NULL)
+			return -1;
+	} else {
+		if (r->p.kind != CL_REPORT_DISPOSITIONS)
+			return 0;
+		if ((row = row_get(r, b, q, s->code)) == NULL || (tot = row_get(r, -1, q, s->code)) == NULL)
+			return -1;
+		row->is_disp = tot->is_disp = 1;
+	}
+	cl_slot_merge(&row->q, &s->f);
+	cl_slot_merge(&tot->q, &s->f);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "callogd/event.h"
 #include "callogd/hmap.h"
 #include "callogd/report.h"
+#include "callogd/slots.h"
 
 #define CL_REPORT_RECENT 256
 
@@ -20,14 +21,9 @@ struct cl_report_row {
 	int is_disp;            /* a disposition row (else the queue row it shares) */
 	int counted;            /* agents: something was counted */
 
-	/* queues */
-	int64_t answered, abandoned, short_abandoned, unanswered, active, within_sla, transferred;
-	int64_t sum_wait_answered, sum_wait_abandoned, sum_talk, sum_hold, sum_wrap;
-	int64_t max_wait; /* -1: none */
-	/* dispositions */
-	int64_t count;
+	struct cl_slot_figs q; /* queues; dispositions: q.count */
 	/* agents */
-	int64_t rang, missed, talk, hold, wrap, logged_in, ready, not_ready;
+	int64_t rang, answered, missed, talk, hold, wrap, logged_in, ready, not_ready;
 	int64_t *reasons; /* ms per reason, indexed as cl_report.reasons */
 	int nreasons;
 };

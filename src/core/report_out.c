@@ -81,28 +81,29 @@ row_fields(const struct cl_report *r, const struct cl_report_row *w, struct fiel
 {
 	switch (r->p.kind) {
 	case CL_REPORT_QUEUES: {
-		int64_t done = w->answered + w->abandoned + w->unanswered;
+		const struct cl_slot_figs *f = &w->q;
+		int64_t done = f->answered + f->abandoned + f->unanswered;
 		put_str(fs, "queue", w->has_k1 ? w->k1 : NULL);
-		put_int(fs, "offered", done + w->active);
-		put_int(fs, "answered", w->answered);
-		put_int(fs, "abandoned", w->abandoned);
-		put_int(fs, "short_abandoned", w->short_abandoned);
-		put_int(fs, "unanswered", w->unanswered);
-		put_int(fs, "active", w->active);
-		put_int(fs, "answered_within_sla", w->within_sla);
-		put_ratio(fs, "service_level", w->within_sla, w->answered + w->abandoned);
-		put_ratio(fs, "abandon_rate", w->abandoned, done);
-		put_mean(fs, "asa_ms", w->sum_wait_answered, w->answered);
-		put_mean(fs, "avg_abandon_ms", w->sum_wait_abandoned, w->abandoned);
-		if (w->max_wait < 0)
+		put_int(fs, "offered", done + f->active);
+		put_int(fs, "answered", f->answered);
+		put_int(fs, "abandoned", f->abandoned);
+		put_int(fs, "short_abandoned", f->short_abandoned);
+		put_int(fs, "unanswered", f->unanswered);
+		put_int(fs, "active", f->active);
+		put_int(fs, "answered_within_sla", f->within_sla);
+		put_ratio(fs, "service_level", f->within_sla, f->answered + f->abandoned);
+		put_ratio(fs, "abandon_rate", f->abandoned, done);
+		put_mean(fs, "asa_ms", f->sum_wait_answered, f->answered);
+		put_mean(fs, "avg_abandon_ms", f->sum_wait_abandoned, f->abandoned);
+		if (f->max_wait < 0)
 			put_null(fs, "max_wait_ms");
 		else
-			put_int(fs, "max_wait_ms", w->max_wait);
-		put_mean(fs, "avg_talk_ms", w->sum_talk, w->answered);
-		put_mean(fs, "avg_hold_ms", w->sum_hold, w->answered);
-		put_mean(fs, "avg_wrap_ms", w->sum_wrap, w->answered);
-		put_mean(fs, "avg_handle_ms", w->sum_talk + w->sum_hold + w->sum_wrap, w->answered);
-		put_int(fs, "transferred", w->transferred);
+			put_int(fs, "max_wait_ms", f->max_wait);
+		put_mean(fs, "avg_talk_ms", f->sum_talk, f->answered);
+		put_mean(fs, "avg_hold_ms", f->sum_hold, f->answered);
+		put_mean(fs, "avg_wrap_ms", f->sum_wrap, f->answered);
+		put_mean(fs, "avg_handle_ms", f->sum_talk + f->sum_hold + f->sum_wrap, f->answered);
+		put_int(fs, "transferred", f->transferred);
 		break;
 	}
 	case CL_REPORT_AGENTS: {
@@ -125,8 +126,8 @@ row_fields(const struct cl_report *r, const struct cl_report_row *w, struct fiel
 		const struct cl_report_row *q = queue_row(r, w);
 		put_str(fs, "queue", w->has_k1 ? w->k1 : NULL);
 		put_str(fs, "code", w->k2);
-		put_int(fs, "count", w->count);
-		put_ratio(fs, "share", w->count, q != NULL ? q->answered : 0);
+		put_int(fs, "count", w->q.count);
+		put_ratio(fs, "share", w->q.count, q != NULL ? q->q.answered : 0);
 		break;
 	}
 	}
@@ -299,7 +300,7 @@ cl_report_csv(const struct cl_report *r, int with_totals, size_t *len)
 	const struct cl_report_row **v = NULL;
 	struct cl_csv_out b = {0};
 	struct fields fs = {.n = 0};
-	struct cl_report_row blank = {.max_wait = -1};
+	struct cl_report_row blank = {.q.max_wait = -1};
 	char name[CL_ID_MAX + 32];
 	size_t n, ntotals = 0;
 

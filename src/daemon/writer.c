@@ -15,6 +15,7 @@
 #include "callogd/hmap.h"
 #include "callogd/log.h"
 #include "callogd/report.h"
+#include "callogd/slots.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
 #include "callogd/writer.h"
@@ -42,9 +43,12 @@ struct cl_writer {
 
 	struct cl_store *st;
 	int64_t last_seq;
-	struct cl_hmap *cache;  /* call_id -> struct cached * */
-	struct cl_marks *marks; /* scratch: a call's marks, for its legs */
-	uint64_t gen;           /* counts transactions: marks which calls one touched */
+	struct cl_hmap *cache;        /* call_id -> struct cached * */
+	struct cl_marks *marks;       /* scratch: a call's marks, for its legs */
+	struct cl_slots *slots;       /* the report slots' deltas of the open transaction; NULL: slots not kept */
+	int64_t slot_sla, slot_short; /* the thresholds the stored slots are counted with */
+	int64_t want_sla, want_short; /* asked for by cl_writer_slots(); want_sla -1: nothing asked */
+	uint64_t gen;                 /* counts transactions: marks which calls one touched */
 
 	/*
 	 * The writer wakes the loop through an eventfd written with no lock held,
@@ -100,6 +104,7 @@ struct cached {
 	struct cl_call call; /* first: the touched list points at it */
 	uint64_t gen;
 	int legs_stale; /* a mark was added: its legs, wrap and transfer are computed again */
+	int stored;     /* the record is in the database (its report slot counts it) */
 };
 
 static void
@@ -148,6 +153,7 @@ get_call(struct cl_writer *w, const char *call_id, char *err)
 	}
 	if (rc == 0)
 		cl_call_init(&k->call, call_id);
+	k->stored = rc == 1;
 	if (cl_hmap_put(w->cache, call_id, k) < 0) {
 		cached_free(k);
 		snprintf(err, CL_ERR_LEN, "out of memory");
@@ -204,6 +210,31 @@ stamp_customer(struct cl_writer *w, struct cl_event *ev)
 		ev->customer_id = ev->ext;
 }
 
+/* Before a transaction first changes a stored call: what it counted for in the report slots goes. */
+static int
+slot_take(struct cl_writer *w, struct cached *k, const struct touched *t)
+{
+	struct cl_report_call rc;
+
+	if (w->slots == NULL || !k->stored || k->gen == t->gen)
+		return 0;
+	cl_report_call_of(&k->call, 0, &rc);
+	return cl_slots_add(w->slots, &rc, -1);
+}
+
+/* After: what the call counts for now comes in. */
+static int
+slot_give(struct cl_writer *w, struct cached *k)
+{
+	struct cl_report_call rc;
+
+	k->stored = 1;
+	if (w->slots == NULL)
+		return 0;
+	cl_report_call_of(&k->call, 0, &rc);
+	return cl_slots_add(w->slots, &rc, 1);
+}
+
 /* Applies and stores one event inside the open transaction; -1 fails the transaction. */
 static int
 write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *err)
@@ -241,6 +272,10 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 	struct cached *k = get_call(w, ev->call_id, err);
 	if (k == NULL)
 		return -1;
+	if (slot_take(w, k, t) < 0) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
 	if (cl_call_apply(&k->call, ev) < 0 || touch(t, k) < 0) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
@@ -306,6 +341,15 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 	for (size_t i = 0; ok && i < t.n; i++)
 		ok = put_legs(w, (struct cached *)(void *)t.v[i], err) == 0 &&
 		     cl_store_put_call(w->st, t.v[i], err) == 0;
+	for (size_t i = 0; ok && i < t.n; i++)
+		if (slot_give(w, (struct cached *)(void *)t.v[i]) < 0) {
+			snprintf(err, CL_ERR_LEN, "out of memory");
+			ok = 0;
+		}
+	if (ok && w->slots != NULL)
+		ok = cl_store_put_slots(w->st, w->slots, w->slot_sla, w->slot_short, err) == 0;
+	if (w->slots != NULL)
+		cl_slots_reset(w->slots);
 	if (ok)
 		ok = cl_store_commit(w->st, err) == 0;
 	if (!ok) {
@@ -350,6 +394,35 @@ run_purge(struct cl_writer *w, int64_t before)
 	log_info("msg=\"retention purge\" calls=%lld", (long long)n);
 }
 
+/* Counts the report slots again with new thresholds, in one transaction, unless they have them already. */
+static void
+set_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms)
+{
+	struct cl_slots *slots;
+	char err[CL_ERR_LEN];
+	int64_t start = cl_mono_us();
+
+	if (w->slots != NULL && w->slot_sla == sla_ms && w->slot_short == short_ms)
+		return;
+	if ((slots = cl_slots_new(sla_ms, short_ms)) == NULL) {
+		log_error("msg=\"report slots not counted\" error=\"out of memory\"");
+		return;
+	}
+	if (cl_store_begin(w->st, err) < 0 || cl_store_build_slots(w->st, sla_ms, short_ms, err) < 0 ||
+	    cl_store_commit(w->st, err) < 0) {
+		cl_store_rollback(w->st);
+		cl_slots_free(slots);
+		log_error("msg=\"report slots not counted: reports count every call\" error=\"%s\"", err);
+		return;
+	}
+	cl_slots_free(w->slots);
+	w->slots = slots;
+	w->slot_sla = sla_ms;
+	w->slot_short = short_ms;
+	log_info("msg=\"report slots counted\" sla_ms=%lld short_abandon_ms=%lld ms=%lld", (long long)sla_ms,
+	         (long long)short_ms, (long long)((cl_mono_us() - start) / 1000));
+}
+
 /* From the writer thread: make the loop run deliver(). */
 static void
 wake_loop(struct cl_writer *w)
@@ -383,8 +456,10 @@ writer_main(void *arg)
 	for (;;) {
 		struct cl_batch *group, *last;
 		pthread_mutex_lock(&w->mtx);
-		while (w->queue == NULL && !w->stop && w->purge_before == 0 && w->nrevokes == 0)
+		while (w->queue == NULL && !w->stop && w->purge_before == 0 && w->nrevokes == 0 && w->want_sla < 0)
 			pthread_cond_wait(&w->cond, &w->mtx);
+		int64_t want_sla = w->want_sla, want_short = w->want_short;
+		w->want_sla = -1;
 		struct revoke revokes[REVOKES_MAX];
 		int nrevokes = w->nrevokes;
 		memcpy(revokes, w->revokes, (size_t)nrevokes * sizeof(revokes[0]));
@@ -400,10 +475,12 @@ writer_main(void *arg)
 			if (cl_store_revoke_session(w->st, revokes[i].mac, revokes[i].until_ms, cl_now_ms(), err) < 0)
 				log_error("msg=\"logout not stored: it lasts until a restart\" error=\"%s\"", err);
 		}
+		if (want_sla >= 0)
+			set_slots(w, want_sla, want_short);
 		if (purge > 0)
 			run_purge(w, purge);
 		if (group == NULL) {
-			if (purge > 0 || nrevokes > 0)
+			if (purge > 0 || nrevokes > 0 || want_sla >= 0)
 				continue;
 			break; /* stopping, and nothing left */
 		}
@@ -456,6 +533,7 @@ struct cl_writer *
 cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn done, void *arg, char *err)
 {
 	struct cl_writer *w = calloc(1, sizeof(*w));
+	int rc;
 
 	if (w == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
@@ -468,8 +546,15 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 	w->done_tail = &w->done;
 	w->done_fn = done;
 	w->done_arg = arg;
-	if ((w->st = cl_store_open(path, 0, err)) == NULL || cl_store_last_seq(w->st, &w->last_seq, err) < 0)
+	w->want_sla = -1;
+	if ((w->st = cl_store_open(path, 0, err)) == NULL || cl_store_last_seq(w->st, &w->last_seq, err) < 0 ||
+	    (rc = cl_store_slot_conf(w->st, &w->slot_sla, &w->slot_short, err)) < 0)
 		goto fail;
+	/* Slots counted before (by any thresholds) are kept in step until cl_writer_slots() asks for others. */
+	if (rc == 1 && (w->slots = cl_slots_new(w->slot_sla, w->slot_short)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		goto fail;
+	}
 	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
 		goto fail;
@@ -502,6 +587,7 @@ fail:
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 	cl_store_close(w->st);
+	cl_slots_free(w->slots);
 	free(w->marks);
 	free(w);
 	return NULL;
@@ -516,6 +602,16 @@ cl_writer_submit(struct cl_writer *w, struct cl_batch *b)
 	w->queue_tail = &b->next;
 	pthread_mutex_unlock(&w->mtx);
 	/* After the unlock, so the writer does not wake to wait for the mutex. */
+	pthread_cond_signal(&w->cond);
+}
+
+void
+cl_writer_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms)
+{
+	pthread_mutex_lock(&w->mtx);
+	w->want_sla = sla_ms < 0 ? 0 : sla_ms;
+	w->want_short = short_ms;
+	pthread_mutex_unlock(&w->mtx);
 	pthread_cond_signal(&w->cond);
 }
 
@@ -567,6 +663,7 @@ cl_writer_stop(struct cl_writer *w)
 	cache_clear(w);
 	cl_hmap_free(w->cache);
 	free(w->marks);
+	cl_slots_free(w->slots);
 	cl_store_close(w->st);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);

@@ -58,6 +58,13 @@ struct cl_store_ops {
 	                   int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err);
 	int (*agent_states)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
 	                    int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
+	/* The queue report's roll-up (slots.h); store_slots.c keeps it in step over these. */
+	int (*put_slot)(struct cl_store *st, const struct cl_slot_row *row, char *err); /* add to the stored row */
+	int (*clear_slots)(struct cl_store *st, int64_t from_ms, int64_t until_ms, char *err);
+	/* set: store *sla_ms and *short_ms (*sla_ms < 0: not built); else read them: 1, or 0 when not built. */
+	int (*slot_conf)(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, char *err);
+	int (*report_slots)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+	                    int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err);
 	int (*connected)(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *),
 	                 void *arg, char *err);
 

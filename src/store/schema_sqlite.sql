@@ -130,3 +130,28 @@ INSERT INTO agent_states(agent, ts, state, reason)
 
 -- version 6: API token roles (admin, supervisor, producer); tokens made before roles keep full access
 ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+
+-- version 7: the queue report's roll-up (slots.h): per 15-minute slot (UTC, ms), queue ('' = none)
+-- and disposition code ('' = the queue's figures), the counts and sums of the calls offered in
+-- it. The writer keeps it in step with the calls in the same transaction; meta 'report_slots'
+-- holds the thresholds it was counted with ("SLA_MS SHORT_MS"), absent until the daemon has
+-- counted it once (at start-up, with stats.sla_seconds and stats.short_abandon_seconds).
+CREATE TABLE report_slots(
+  slot INTEGER NOT NULL,
+  queue TEXT NOT NULL,
+  code TEXT NOT NULL,
+  answered INTEGER NOT NULL DEFAULT 0,
+  abandoned INTEGER NOT NULL DEFAULT 0,
+  short_abandoned INTEGER NOT NULL DEFAULT 0,
+  unanswered INTEGER NOT NULL DEFAULT 0,
+  active INTEGER NOT NULL DEFAULT 0,
+  within_sla INTEGER NOT NULL DEFAULT 0,
+  transferred INTEGER NOT NULL DEFAULT 0,
+  sum_wait_answered INTEGER NOT NULL DEFAULT 0,
+  sum_wait_abandoned INTEGER NOT NULL DEFAULT 0,
+  sum_talk INTEGER NOT NULL DEFAULT 0,
+  sum_hold INTEGER NOT NULL DEFAULT 0,
+  sum_wrap INTEGER NOT NULL DEFAULT 0,
+  max_wait INTEGER NOT NULL DEFAULT -1,
+  count INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(slot, queue, code)) WITHOUT ROWID;

@@ -61,7 +61,14 @@ enum sq_slot {
 	SQ_STATE_AGENTS = SQ_REPORT_LEGS + 2, /* 2 slots */
 	SQ_STATES = SQ_STATE_AGENTS + 2,
 	SQ_CONNECTED,
-	SQ_LIST_CALLS,                       /* 64 slots: one per combination of filters */
+	SQ_SLOT_PUT,
+	SQ_SLOT_CLEAR,
+	SQ_SLOT_CONF_GET,
+	SQ_SLOT_CONF_PUT,
+	SQ_SLOT_CONF_DEL,
+	SQ_PURGE_STATES,
+	SQ_REPORT_SLOTS,                     /* 2 slots: all queues, one queue */
+	SQ_LIST_CALLS = SQ_REPORT_SLOTS + 2, /* 64 slots: one per combination of filters */
 	SQ_CUST_UPSERT = SQ_LIST_CALLS + 64, /* 64 slots: one per set of columns an import writes */
 	SQ__SLOTS = SQ_CUST_UPSERT + 64
 };
@@ -129,8 +136,18 @@ int sq_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const 
 int sq_state_history(struct sq *q, const char *agent, const char *state, const char *reason, int64_t ts, char *err);
 /* sq_purge_report_rows() : deletes call_id's marks and legs (with its purge). */
 int sq_purge_report_rows(struct sq *q, const char *call_id, char *err);
+/* sq_purge_states() : one transaction: up to max agent states before before_ms, but each agent's
+ * last one before it; how many, or -1. */
+int sq_purge_states(struct sq *q, int64_t before_ms, int max, char *err);
 /* sq_backfill_reports() : legs, wraps and transfers of every call from its marks (schema version 5). */
 int sq_backfill_reports(struct sq *q, char *err);
+
+/* sqlite_slots.c: the queue report's roll-up (slots.h). */
+int sq_put_slot(struct cl_store *st, const struct cl_slot_row *row, char *err);
+int sq_clear_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, char *err);
+int sq_slot_conf(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, char *err);
+int sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+                    int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err);
 
 int sq_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err);
 int sq_customer_match(struct cl_store *st, const char *number, int max, char (*ids)[CL_ID_MAX + 1], int *matches,

@@ -313,15 +313,17 @@ sq_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms, int64_t 
 	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One transaction: deletes up to PURGE_CHUNK calls ended before before_ms; their count, or -1. */
+/* One transaction: deletes up to PURGE_CHUNK calls offered and ended before before_ms; their count, or -1. */
 static int
 purge_chunk(struct sq *q, int64_t before_ms, char (*ids)[CL_ID_MAX + 1], char *err)
 {
 	sqlite3_stmt *pick, *evs, *call;
 	int rc = SQLITE_OK, n = 0;
 
-	if ((pick = sq_stmt(q, SQ_PURGE_PICK, "SELECT call_id FROM calls WHERE ended_at > 0 AND ended_at < ? LIMIT ?",
-	                    err)) == NULL ||
+	if ((pick =
+	         sq_stmt(q, SQ_PURGE_PICK,
+	                 "SELECT call_id FROM calls WHERE ended_at > 0 AND ended_at < ?1 AND offered_at < ?1 LIMIT ?2",
+	                 err)) == NULL ||
 	    (evs = sq_stmt(q, SQ_PURGE_EVENTS, "DELETE FROM events WHERE call_id = ?", err)) == NULL ||
 	    (call = sq_stmt(q, SQ_PURGE_CALL, "DELETE FROM calls WHERE call_id = ?", err)) == NULL ||
 	    q->base.ops->begin(&q->base, err) < 0)
@@ -381,7 +383,9 @@ sq_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err)
 	if (n < 0)
 		return -1;
 	*ncalls += n;
-	return 0;
+	while ((n = sq_purge_states(q, before_ms, PURGE_CHUNK, err)) == PURGE_CHUNK)
+		nanosleep(&gap, NULL);
+	return n < 0 ? -1 : 0;
 }
 
 /* Migration to version 4: every existing call gets its outcome, by the rule in calls.c. */

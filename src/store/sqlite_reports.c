@@ -167,6 +167,37 @@ sq_purge_report_rows(struct sq *q, const char *call_id, char *err)
 }
 
 int
+sq_purge_states(struct sq *q, int64_t before_ms, int max, char *err)
+{
+	/* The last state before the cut still holds after it: reports from before_ms on start from it. */
+	sqlite3_stmt *s = sq_stmt(q, SQ_PURGE_STATES,
+	                          "DELETE FROM agent_states WHERE rowid IN (SELECT a.rowid FROM agent_states a"
+	                          " WHERE a.ts < ?1 AND EXISTS (SELECT 1 FROM agent_states b WHERE b.agent = a.agent"
+	                          " AND b.ts < ?1 AND (b.ts > a.ts OR (b.ts = a.ts AND b.rowid > a.rowid))) LIMIT ?2)",
+	                          err);
+	int rc = SQLITE_OK, n;
+
+	if (s == NULL || q->base.ops->begin(&q->base, err) < 0)
+		return -1;
+	sq_int(s, 1, before_ms, &rc);
+	sq_int(s, 2, max, &rc);
+	if (rc != SQLITE_OK) {
+		sq_done(s);
+		sq_fail(q, "purge states", err);
+		goto fail;
+	}
+	if (sq_run(q, s, "purge states", err) < 0)
+		goto fail;
+	n = sqlite3_changes(q->db);
+	if (q->base.ops->commit(&q->base, err) < 0)
+		goto fail;
+	return n;
+fail:
+	q->base.ops->rollback(&q->base);
+	return -1;
+}
+
+int
 sq_report_calls(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int64_t now_ms,
                 int (*fn)(void *, const struct cl_report_call *), void *arg, char *err)
 {

@@ -151,7 +151,9 @@ int
 cl_store_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err)
 {
 	*ncalls = 0;
-	return st->ops->purge(st, before_ms, ncalls, err);
+	if (st->ops->purge(st, before_ms, ncalls, err) < 0)
+		return -1;
+	return cl_store_recount_slots_before(st, before_ms, err) < 0 ? -1 : 0;
 }
 
 int

@@ -4,11 +4,44 @@
 #include <string.h>
 
 #include "callogd/reports.h"
+#include "callogd/slots.h"
+#include "callogd/store.h"
 
 static int
 feed_call(void *arg, const struct cl_report_call *c)
 {
 	return cl_report_add_call(arg, c) < 0 ? 1 : 0;
+}
+
+static int
+feed_slot(void *arg, const struct cl_slot_row *s)
+{
+	return cl_report_add_slot(arg, s) < 0 ? 1 : 0;
+}
+
+/*
+ * The calls a queue or dispositions report counts: whole 15-minute slots from
+ * the roll-up when it was counted with the report's thresholds, the calls at
+ * either end one by one; else every call.
+ */
+static int
+feed_calls(struct cl_store *st, struct cl_report *r, int64_t now_ms, char *err)
+{
+	const struct cl_report_params *p = cl_report_params(r);
+	int64_t a, b, sla, shrt;
+	int rc, use = 0;
+
+	if (cl_report_slot_range(r, &a, &b)) {
+		if ((rc = cl_store_slot_conf(st, &sla, &shrt, err)) < 0)
+			return -1;
+		use = rc == 1 && sla == p->sla_ms && shrt == p->short_abandon_ms;
+	}
+	if (!use)
+		return cl_store_report_calls(st, p->from_ms, p->until_ms, p->queue, now_ms, feed_call, r, err);
+	if ((rc = cl_store_report_calls(st, p->from_ms, a, p->queue, now_ms, feed_call, r, err)) == 0 &&
+	    (rc = cl_store_report_slots(st, a, b, p->queue, feed_slot, r, err)) == 0)
+		rc = cl_store_report_calls(st, b, p->until_ms, p->queue, now_ms, feed_call, r, err);
+	return rc;
 }
 
 static int
@@ -62,7 +95,10 @@ cl_reports_run(struct cl_store *st, struct cl_report *r, int64_t now_ms, char *e
 
 	if (cl_store_begin_read(st, err) < 0)
 		return -1;
-	rc = cl_store_report_calls(st, p->from_ms, p->until_ms, p->queue, now_ms, feed_call, r, err);
+	if (p->kind == CL_REPORT_AGENTS)
+		rc = cl_store_report_calls(st, p->from_ms, p->until_ms, p->queue, now_ms, feed_call, r, err);
+	else
+		rc = feed_calls(st, r, now_ms, err);
 	if (rc == 0 && p->kind == CL_REPORT_AGENTS) {
 		rc = cl_store_report_legs(st, p->from_ms, p->until_ms, p->agent, feed_leg, r, err);
 		if (rc == 0)

@@ -295,11 +295,19 @@ def socket_activation():
         d.cleanup()
 
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
+
+
+def downgrade_to_v6(db):
+    """What version 6 left: no report slots (the queue report's roll-up)."""
+    db.execute("DROP TABLE report_slots")
+    db.execute("DELETE FROM meta WHERE key = 'report_slots'")
+    db.execute("PRAGMA user_version=6")
 
 
 def downgrade_to_v5(db):
     """What version 5 left: API tokens without roles."""
+    downgrade_to_v6(db)
     db.execute("ALTER TABLE api_tokens DROP COLUMN role")
     db.execute("PRAGMA user_version=5")
 
