@@ -76,6 +76,7 @@ struct cl_config {
 	int sla_seconds;
 	int short_abandon_seconds; /* reports: an abandon quicker than this is short */
 	char *stats_timezone;      /* reports' and today's zone; "" = the host's */
+	int wallboard_streams;     /* GET /api/wallboard/stream at once; 0 = none (the page polls) */
 	int log_level;             /* enum cl_log_level */
 
 	struct cl_pbx_cfg *pbx; /* PBX links, pbx = ( ... ) (configpbx.c) */

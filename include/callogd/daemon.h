@@ -36,6 +36,7 @@ struct cl_server {
 	struct cl_workers *workers; /* database reads off the loop (workers.h) */
 	struct cl_pops *pops;
 	struct cl_http *http;
+	struct cl_wb *wb;            /* wallboard streams (wbstream.c) */
 	struct cl_pbx *pbx;          /* PBX links (pbx.c) */
 	struct cl_ingest ingest;     /* ingest.c's state */
 	struct cl_console *consoles; /* console connections (consoles.c) */

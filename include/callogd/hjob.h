@@ -83,6 +83,11 @@ void cl_hjob_free(struct cl_hjob *j);
 /* Reply helpers: j is taken (decref'd); NULL j gives 500. */
 void cl_http_reply_json(struct evhttp_request *req, int code, json_t *j);
 void cl_http_reply_error(struct evhttp_request *req, int code, const char *error, const char *msg);
+/*
+ * cl_http_sse_begin() : starts req's answer as a text/event-stream (200, no
+ * timeout, TCP_NODELAY); closed(evcon, arg) runs when the connection goes.
+ */
+void cl_http_sse_begin(struct evhttp_request *req, void (*closed)(struct evhttp_connection *, void *), void *arg);
 /* The bearer token of req, or NULL. Points into req's headers. */
 const char *cl_http_bearer(struct evhttp_request *req);
 

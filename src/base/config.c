@@ -119,6 +119,8 @@ static const struct row rows[] = {
       "Reports: a call abandoned within this many seconds is a short abandon."),
     S("stats", "timezone", K_STR, stats_timezone, "", 1,
       "IANA time zone of reports and of today (\"\" = the host's zone)."),
+    I("stats", "wallboard_streams", wallboard_streams, 32, 0, 1024, 1,
+      "Wallboard streams (GET /api/wallboard/stream) at once; more are refused and the page polls."),
     S("dispositions", "codes", K_CODES, disposition_codes, "resolved\ncallback\nescalated\nsale\nno_sale", 1,
       "Wrap-up codes a console may send (a list of 1 to 64 distinct strings); producers may send any code."),
     {.group = "log",

@@ -5,11 +5,14 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "callogd/daemon.h"
 #include "callogd/hjob.h"
 #include "callogd/log.h"
+#include "callogd/net.h"
 #include "callogd/store.h"
 #include "callogd/workers.h"
 
@@ -37,6 +40,22 @@ void
 cl_http_reply_error(struct evhttp_request *req, int code, const char *error, const char *msg)
 {
 	cl_http_reply_json(req, code, json_pack("{s:s, s:s}", "error", error, "message", msg));
+}
+
+void
+cl_http_sse_begin(struct evhttp_request *req, void (*closed)(struct evhttp_connection *, void *), void *arg)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+
+	cl_sock_nodelay(bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)));
+	/* A stream is long-lived: its output bound and its client end it, not the HTTP timeout. */
+	evhttp_connection_set_timeout(evcon, 365 * 86400);
+	evhttp_connection_set_closecb(evcon, closed, arg);
+	evhttp_add_header(hdr, "Content-Type", "text/event-stream");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_add_header(hdr, "X-Accel-Buffering", "no");
+	evhttp_send_reply_start(req, 200, "OK");
 }
 
 const char *

@@ -240,7 +240,6 @@ stream_start(struct cl_hjob *j)
 {
 	struct cl_http *h = j->srv->http;
 	struct evhttp_request *req = j->req;
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	struct sse *e;
 
 	if (h->srv->m.connections[CL_CONN_SSE] + h->srv->m.connections[CL_CONN_CONSOLE] >=
@@ -271,14 +270,7 @@ stream_start(struct cl_hjob *j)
 	h->streams = e;
 	h->srv->m.connections[CL_CONN_SSE]++;
 	h->srv->m.accepted[CL_CONN_SSE]++;
-	cl_sock_nodelay(bufferevent_getfd(evhttp_connection_get_bufferevent(e->evcon)));
-	/* A stream is long-lived: only the heartbeat and the output bound end it. */
-	evhttp_connection_set_timeout(e->evcon, 365 * 86400);
-	evhttp_connection_set_closecb(e->evcon, sse_closed, e);
-	evhttp_add_header(hdr, "Content-Type", "text/event-stream");
-	evhttp_add_header(hdr, "Cache-Control", "no-store");
-	evhttp_add_header(hdr, "X-Accel-Buffering", "no");
-	evhttp_send_reply_start(req, 200, "OK");
+	cl_http_sse_begin(req, sse_closed, e);
 	{
 		struct evbuffer *b = evbuffer_new();
 		if (b) {

@@ -21,6 +21,7 @@
 #include "callogd/tz.h"
 #include "callogd/util.h"
 #include "callogd/wallboard.h"
+#include "callogd/wbstream.h"
 
 #define REPORTS_PREFIX "/api/reports/"
 #define UNAUTHORIZED "an API token is required (Authorization: Bearer)"
@@ -199,6 +200,14 @@ parse(struct cl_hjob *j, struct cl_server *srv, struct evkeyvalq *params)
 	j->finish = report_finish;
 }
 
+/* On the loop, once the token is checked (admin or supervisor): the stream starts. */
+static void
+stream_finish(struct cl_hjob *j)
+{
+	cl_wb_open(j->srv->wb, j->req);
+	cl_hjob_free(j);
+}
+
 /* GET /api/wallboard: on the worker, today in stats.timezone. */
 static void
 wallboard_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
@@ -222,9 +231,9 @@ cl_http_reports_get(struct cl_server *srv, struct evhttp_request *req, const cha
 	struct rq *q;
 	int kind;
 
-	int wallboard = strcmp(path, "/api/wallboard") == 0;
+	int wallboard = strcmp(path, "/api/wallboard") == 0, stream = strcmp(path, "/api/wallboard/stream") == 0;
 
-	if (!wallboard && strncmp(path, REPORTS_PREFIX, strlen(REPORTS_PREFIX)) != 0)
+	if (!wallboard && !stream && strncmp(path, REPORTS_PREFIX, strlen(REPORTS_PREFIX)) != 0)
 		return -1;
 	if ((j = cl_hjob_new(srv, req, CL_HJOB_API_TOKEN, UNAUTHORIZED)) == NULL ||
 	    (q = calloc(1, sizeof(*q))) == NULL) {
@@ -234,7 +243,9 @@ cl_http_reports_get(struct cl_server *srv, struct evhttp_request *req, const cha
 	}
 	j->data = q;
 	j->data_free = rq_free;
-	if (wallboard) {
+	if (stream) {
+		j->finish = stream_finish;
+	} else if (wallboard) {
 		snprintf(q->tz, sizeof(q->tz), "%s", srv->cfg.stats_timezone ? srv->cfg.stats_timezone : "");
 		q->sla_ms = (int64_t)srv->cfg.sla_seconds * 1000;
 		q->short_ms = (int64_t)srv->cfg.short_abandon_seconds * 1000;

@@ -27,6 +27,7 @@
 #include "callogd/tls.h"
 #include "callogd/util.h"
 #include "callogd/workers.h"
+#include "callogd/wbstream.h"
 #include "callogd/writer.h"
 
 #define SHUTDOWN_DEADLINE_MS 4000
@@ -337,6 +338,10 @@ start(struct cl_server *srv, char *err)
 		return -1;
 	if ((srv->pbx = cl_pbx_start(srv, err)) == NULL)
 		return -1;
+	if ((srv->wb = cl_wb_new(srv)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
@@ -391,6 +396,8 @@ stop(struct cl_server *srv)
 	cl_consoles_close_all(srv);
 	if (srv->http)
 		cl_http_free(srv->http);
+	cl_wb_free(srv->wb); /* its streams closed with the HTTP server, its reads with the workers */
+	srv->wb = NULL;
 	if (srv->pops)
 		cl_pops_free(srv->pops);
 	cl_store_close(srv->reader);

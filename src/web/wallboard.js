@@ -1,15 +1,24 @@
-// wallboard.js : the supervisor's wallboard. Asks GET /api/wallboard every
-// second with the supervisor's token (kept for this tab only), draws the queue
-// tiles, the agent grid and today's chart (SVG, drawn here), and sets an agent's
-// state from the grid. A daemon restart or a network loss shows as "reconnecting"
-// until an answer comes again; a new day shows the new day's snapshot.
+// wallboard.js : the supervisor's wallboard. Reads GET /api/wallboard/stream
+// (Server-Sent Events: a snapshot, then queue, agent and hours updates) with the
+// supervisor's token (kept for this tab only), read through fetch() so that the
+// token goes in the Authorization header; when the stream cannot be had (refused,
+// cut, silent past two heartbeats) it asks GET /api/wallboard every second and
+// tries the stream again every few seconds. Draws the queue tiles, the agent grid
+// and today's chart (SVG, drawn here), counts the clocks on between updates, and
+// sets an agent's state from the grid. A daemon restart or a network loss shows
+// as "reconnecting" until the daemon answers again; a new day shows the new day.
 "use strict";
 
 const POLL_MS = 1000;
-const ANSWER_MS = 3000; // an answer slower than this counts as a lost connection
+const ANSWER_MS = 3000;  // an answer slower than this counts as a lost connection
+const SILENT_MS = 35000; // a stream with nothing (not even a heartbeat) for this long is cut
+const RETRY_MS = 5000;   // polling this long before the stream is tried again
 const SVG = "http://www.w3.org/2000/svg";
 let token = sessionStorage.getItem("wallboard-token") || "";
-let timer = null;
+let snap = null;      // the last snapshot, with the updates since applied
+let gotAt = {};       // "q:NAME" / "a:ID" -> performance.now() when its figures came
+let streamCtl = null; // aborts the stream being read
+let running = 0;      // bumped by logout: a loop from before stops
 const chosen = {}; // agent -> the state picked in its row, kept across redraws
 
 function $(id) { return document.getElementById(id); }
@@ -56,7 +65,8 @@ function tiles(snap) {
     const t = el("div", {class: "tile " + level(q, snap.sla_seconds * 1000), "data-queue": q.queue || ""});
     t.appendChild(el("h3", {}, q.queue || "(no queue)"));
     const dl = el("dl");
-    const rows = [["Waiting", q.waiting, "waiting"], ["Longest wait", dur(q.longest_wait_ms), "longest"],
+    const longest = q.waiting > 0 ? q.longest_wait_ms + since("q:" + (q.queue || "")) : q.longest_wait_ms;
+    const rows = [["Waiting", q.waiting, "waiting"], ["Longest wait", dur(longest), "longest"],
                   ["Offered", q.offered, "offered"], ["Answered", q.answered, "answered"],
                   ["Abandoned", q.abandoned, "abandoned"], ["Service level", pct(q.service_level), "sl"]];
     for (const [label, value, key] of rows) {
@@ -109,7 +119,7 @@ async function setState(agent, state) {
     body: JSON.stringify({state: state}),
   });
   if (!r.ok) status("could not set " + agent + "'s state (" + r.status + ")", true);
-  poll();
+  if (!streamCtl) poll(); // a stream brings the change by itself
 }
 
 function agents(snap) {
@@ -120,10 +130,11 @@ function agents(snap) {
     tr.appendChild(el("td", {}, a.name ? a.name + " (" + a.id + ")" : a.id));
     tr.appendChild(el("td", {class: a.state, "data-k": "state"}, a.state));
     tr.appendChild(el("td", {"data-k": "reason"}, a.reason || ""));
-    tr.appendChild(el("td", {"data-k": "since"}, a.since ? dur(a.in_state_ms) : "–"));
+    const more = since("a:" + a.id);
+    tr.appendChild(el("td", {"data-k": "since"}, a.since ? dur(a.in_state_ms + more) : "–"));
     tr.appendChild(el("td", {"data-k": "call"},
-                      a.call ? a.call.call_id + (a.call.queue ? " (" + a.call.queue + ") " : " ") + dur(a.call.duration_ms)
-                             : ""));
+                      a.call ? a.call.call_id + (a.call.queue ? " (" + a.call.queue + ") " : " ") +
+                               dur(a.call.duration_ms + more) : ""));
     const td = el("td");
     const sel = el("select", {"aria-label": "state of " + a.id});
     for (const s of ["ready", "not_ready", "logged_out"]) sel.appendChild(el("option", {value: s}, s));
@@ -137,29 +148,159 @@ function agents(snap) {
   }
 }
 
+// Milliseconds since the figures of key came: the page counts clocks on by itself.
+function since(key) { return gotAt[key] === undefined ? 0 : performance.now() - gotAt[key]; }
+
+function stamp(s) {
+  const t = performance.now();
+  gotAt = {};
+  for (const q of s.queues) gotAt["q:" + (q.queue || "")] = t;
+  for (const a of s.agents) gotAt["a:" + a.id] = t;
+}
+
+function draw(how) {
+  if (!snap) return;
+  $("day").textContent = snap.date + " (" + snap.tz + ")";
+  tiles(snap);
+  chart(snap);
+  agents(snap);
+  if (how) {
+    const s = $("status");
+    s.dataset.mode = how;
+    status((how === "stream" ? "live, " : "polling, ") + new Date().toTimeString().slice(0, 8));
+  }
+}
+
+function refused(r) {
+  if (r.status !== 401 && r.status !== 403) return false;
+  logout(r.status === 403 ? "this token may not see the wallboard" : "the token was refused");
+  return true;
+}
+
+// One update from the stream: a whole snapshot, or one queue, one agent, or the hours.
+function apply(type, data) {
+  const t = performance.now();
+  if (type === "snapshot") {
+    snap = data;
+    stamp(snap);
+  } else if (!snap) {
+    return;
+  } else if (type === "queue" || type === "agent") {
+    const list = type === "queue" ? snap.queues : snap.agents;
+    const key = type === "queue" ? "queue" : "id";
+    const i = list.findIndex(x => x[key] === data[key]);
+    if (i >= 0) list[i] = data;
+    else list.push(data);
+    if (type === "queue") list.sort((x, y) => (x.queue || "").localeCompare(y.queue || ""));
+    gotAt[(type === "queue" ? "q:" + (data.queue || "") : "a:" + data.id)] = t;
+  } else if (type === "hours") {
+    snap.hours = data.hours;
+  }
+  draw("stream");
+}
+
+// Reads the stream until it ends, fails or goes silent; resolves true when it delivered anything.
+async function stream(gen) {
+  const ctl = new AbortController();
+  // The answer and its snapshot come within ANSWER_MS (a daemon that is down may leave the connection
+  // waiting in its listener's backlog); after that, silence is allowed up to SILENT_MS.
+  let silent = setTimeout(() => ctl.abort(), ANSWER_MS), any = false;
+  streamCtl = ctl;
+  try {
+    const r = await fetch("/api/wallboard/stream", {
+      headers: {"Authorization": "Bearer " + token, "Accept": "text/event-stream"}, cache: "no-store",
+      signal: ctl.signal});
+    if (refused(r) || !r.ok) return false;
+    const reader = r.body.getReader(), dec = new TextDecoder();
+    let buf = "";
+    while (gen === running) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      clearTimeout(silent);
+      silent = setTimeout(() => ctl.abort(), SILENT_MS);
+      buf += dec.decode(value, {stream: true});
+      let end;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        let type = "message", data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event: ")) type = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        }
+        if (data) {
+          apply(type, JSON.parse(data));
+          any = true;
+        }
+      }
+    }
+  } catch (e) {
+    // cut, refused or silent: the caller polls
+  } finally {
+    clearTimeout(silent);
+    if (streamCtl === ctl) streamCtl = null;
+    ctl.abort();
+  }
+  if (any && gen === running) {
+    status("reconnecting…", true);
+    $("status").dataset.mode = "down";
+  }
+  return any;
+}
+
+// One GET /api/wallboard: the fallback while the stream cannot be had.
 async function poll() {
-  clearTimeout(timer);
   try {
     const ctl = new AbortController();
     const limit = setTimeout(() => ctl.abort(), ANSWER_MS);
     const r = await fetch("/api/wallboard", {headers: {"Authorization": "Bearer " + token}, cache: "no-store",
                                              signal: ctl.signal}).finally(() => clearTimeout(limit));
-    if (r.status === 401 || r.status === 403) {
-      logout(r.status === 403 ? "this token may not see the wallboard" : "the token was refused");
-      return;
-    }
+    if (refused(r)) return;
     if (!r.ok) throw new Error("HTTP " + r.status);
-    const snap = await r.json();
-    $("day").textContent = snap.date + " (" + snap.tz + ")";
-    tiles(snap);
-    chart(snap);
-    agents(snap);
-    status("live, " + snap.now.slice(11, 19));
+    snap = await r.json();
+    stamp(snap);
+    draw("poll");
   } catch (e) {
     status("reconnecting…", true);
+    $("status").dataset.mode = "down";
   }
-  timer = setTimeout(poll, POLL_MS);
 }
+
+const sleep = ms => new Promise(done => setTimeout(done, ms));
+
+async function run() {
+  const gen = ++running;
+  while (gen === running && token) {
+    if (await stream(gen)) {
+      await sleep(500); // it ended after it worked: again soon, never in a tight loop
+    } else if (gen === running && token) {
+      for (const end = performance.now() + RETRY_MS; gen === running && token && performance.now() < end;) {
+        await poll();
+        await sleep(POLL_MS);
+      }
+    }
+  }
+}
+
+// The clocks (time in state, call duration, longest wait) move every second between updates, in place:
+// the rest of the page is redrawn only when something changed.
+function tick() {
+  if (!streamCtl || !snap) return;
+  for (const q of snap.queues) {
+    const dd = document.querySelector('.tile[data-queue="' + CSS.escape(q.queue || "") + '"] dd[data-k="longest"]');
+    if (dd && q.waiting > 0) dd.textContent = dur(q.longest_wait_ms + since("q:" + (q.queue || "")));
+  }
+  for (const a of snap.agents) {
+    const tr = document.querySelector('tr[data-agent="' + CSS.escape(a.id) + '"]');
+    if (!tr) continue;
+    const more = since("a:" + a.id);
+    if (a.since) tr.querySelector('td[data-k="since"]').textContent = dur(a.in_state_ms + more);
+    if (a.call)
+      tr.querySelector('td[data-k="call"]').textContent =
+          a.call.call_id + (a.call.queue ? " (" + a.call.queue + ") " : " ") + dur(a.call.duration_ms + more);
+  }
+}
+setInterval(tick, 1000);
 
 function show(board) {
   $("login").hidden = board;
@@ -168,7 +309,8 @@ function show(board) {
 }
 
 function logout(why) {
-  clearTimeout(timer);
+  running++;
+  if (streamCtl) streamCtl.abort();
   token = "";
   sessionStorage.removeItem("wallboard-token");
   $("login-error").textContent = why || "";
@@ -182,7 +324,7 @@ $("login").addEventListener("submit", ev => {
   sessionStorage.setItem("wallboard-token", token);
   $("login-error").textContent = "";
   show(true);
-  poll();
+  run();
 });
 $("logout").addEventListener("click", () => logout(""));
-if (token) { show(true); poll(); }
+if (token) { show(true); run(); }

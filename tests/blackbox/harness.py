@@ -400,14 +400,15 @@ class Console(LineClient):
 class SSE:
     """A Server-Sent Events stream over a raw socket (HTTP/1.1, chunked or not).
 
-    SSE(d, "a1", token=T) or cookie=C (the callogd_session value), last_event_id=N.
+    SSE(d, "a1", token=T) or cookie=C (the callogd_session value), last_event_id=N;
+    path= another stream (SSE(d, None, token=T, path="/api/wallboard/stream")).
     After the constructor, .status and .headers hold the answer; on 200,
     next() returns {"id", "event", "data" (parsed JSON), "raw"} and skips comments."""
 
-    def __init__(self, d, agent, token=None, cookie=None, last_event_id=None, timeout=5.0):
+    def __init__(self, d, agent, token=None, cookie=None, last_event_id=None, timeout=5.0, path=None):
         self.sock = socket.create_connection(("127.0.0.1", d.http_port), timeout=timeout)
         self.sock.settimeout(timeout)
-        h = ["GET /api/agents/%s/stream HTTP/1.1" % agent, "Host: 127.0.0.1", "Accept: text/event-stream"]
+        h = ["GET %s HTTP/1.1" % (path or "/api/agents/%s/stream" % agent), "Host: 127.0.0.1", "Accept: text/event-stream"]
         if token is not None:
             h.append("Authorization: Bearer " + token)
         if cookie is not None:

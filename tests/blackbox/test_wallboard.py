@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """test_wallboard.py : the supervisor's wallboard page (GET /wallboard) in a real
 headless Chromium against a real callogd: it renders today's tiles, chart and agent
-grid from the events sent, updates within 2 s of an event, sets an agent's state
-from the grid, and reconnects by itself after a daemon restart. Screenshots go to
-$CALLOGD_ARTIFACTS (wallboard-*.png)."""
+grid from the events sent, fed by the stream (GET /api/wallboard/stream), updates
+within 2 s of an event, sets an agent's state from the grid, reconnects by itself
+after a daemon restart, and polls GET /api/wallboard when it cannot have a stream.
+Screenshots go to $CALLOGD_ARTIFACTS (wallboard-*.png)."""
 import os
 import sys
 
@@ -91,6 +92,14 @@ def tile(queue, key):
     return text('.tile[data-queue="%s"] dd[data-k="%s"]' % (queue, key))
 
 
+def mode():
+    try:
+        found = els("#status")
+        return found[0].get_attribute("data-mode") if found else None
+    except StaleElementReferenceException:
+        return None
+
+
 def stop():
     if "b" in W:
         W.pop("b").quit()
@@ -133,6 +142,7 @@ def renders_todays_figures():
     els("#token")[0].send_keys(W["sup"])
     els("#login button")[0].click()
     wait(lambda: tile("support", "offered") == "2", "the support tile")
+    wait(lambda: mode() == "stream", "the page reading the stream")
     eq((tile("support", "answered"), tile("support", "abandoned"), tile("support", "sl")), ("1", "1", "50 %"))
     eq((tile("sales", "offered"), tile("sales", "waiting")), ("1", "1"))
     check("bad" in els('.tile[data-queue="support"]')[0].get_attribute("class"), "under 60 %: red")
@@ -158,6 +168,10 @@ def updates_within_two_seconds_and_sets_a_state():
     took = time.monotonic() - t0
     check(took < 2.0, "the tile changed %.2f s after the event" % took)
     eq(tile("support", "waiting"), "1")
+    eq(mode(), "stream")
+    # The clocks count on between updates: the waiting call's wait grows with nothing sent.
+    first = tile("support", "longest")
+    wait(lambda: tile("support", "longest") not in (first, None), "the longest wait counting on", timeout=3)
     # The grid is redrawn each second: pick and click in one script, as a hand would between two redraws.
     W["b"].execute_script('const r = document.querySelector(\'tr[data-agent="a2"]\');'
                           'r.querySelector("select").value = "ready"; r.querySelector("button").click();')
@@ -176,12 +190,38 @@ def reconnects_after_a_daemon_restart():
     shot("reconnecting")
     d.start()
     W["p"] = Producer(d)
-    wait(lambda: (text("#status") or "").startswith("live"), "the page back", timeout=15)
+    wait(lambda: (text("#status") or "").startswith("live") and mode() == "stream", "the stream back", timeout=15)
     eq(tile("support", "offered"), "3")
     send({"type": "call.offered", "call_id": "w5", "queue": "support", "from": "1", "to": "2",
           "ts": iso(int(time.time() * 1000))})
     wait(lambda: tile("support", "offered") == "4", "a call after the restart", timeout=5)
     shot("after-restart")
+    stop()
+
+
+@test
+def polls_when_it_cannot_have_a_stream():
+    d = Daemon(stats__timezone="UTC", stats__wallboard_streams=0)
+    d.start()
+    W["d"] = d
+    sup = d.ctl("token", "add", "wall", "--role", "supervisor").stdout.strip().splitlines()[-1]
+    W["p"] = Producer(d)
+    send({"type": "call.offered", "call_id": "p1", "queue": "support", "from": "1", "to": "2",
+          "ts": iso(int(time.time() * 1000))})
+    W["b"] = browser()
+    W["b"].get("http://127.0.0.1:%d/wallboard" % d.http_port)
+    wait(lambda: els("#token") and els("#token")[0].is_displayed(), "the token form")
+    els("#token")[0].send_keys(sup)
+    els("#login button")[0].click()
+    wait(lambda: tile("support", "offered") == "1", "the support tile, polled")
+    eq(mode(), "poll")
+    check((text("#status") or "").startswith("polling"), text("#status"))
+    t0 = time.monotonic()
+    send({"type": "call.offered", "call_id": "p2", "queue": "support", "from": "1", "to": "2",
+          "ts": iso(int(time.time() * 1000))})
+    wait(lambda: tile("support", "offered") == "2", "the new call, polled", timeout=5)
+    check(time.monotonic() - t0 < 2.0, "polled update took %.2f s" % (time.monotonic() - t0))
+    shot("polling")
     stop()
 
 
