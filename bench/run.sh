@@ -3,14 +3,14 @@
 #
 #   bench/run.sh                 # everything, about 8-10 minutes on 2 cores
 #   RUNS=5 bench/run.sh          # more runs per figure (medians over RUNS)
-#   ONLY="ingest load" bench/run.sh   # a subset of: ingest pop mem growth load
+#   ONLY="ingest load" bench/run.sh   # a subset of: ingest pop mem growth load reports
 #   DAEMON_SRC=/tmp/old bench/run.sh  # measure another tree's callogd with this tree's benchmarks
 #
 # Environment: BUILD (build directory, default build-bench), WORK (scratch
 # directory on the disk under test, default a new /var/tmp/callogd-bench.*),
 # RUNS (default 3), SECS (measured seconds per run, default 5), KEEP=1 keeps WORK
 # (a later run with the same WORK reuses its agents), NAGENTS (agents made,
-# default 10,000; "pop" needs 2,000, "mem" 10,000, "growth" and "load" 200),
+# default 10,000; "pop" needs 2,000, "mem" 10,000, "growth", "load" and "reports" 200),
 # DAEMON_SRC (the source tree of the callogd, callogctl, bench_gen and
 # bench_lookup under test, default this one; built in DAEMON_BUILD, default
 # DAEMON_SRC/build-bench), LOAD_CALLS (calls in the "load" database, default
@@ -24,7 +24,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-bench}
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
-ONLY=${ONLY:-"ingest pop mem growth load"}
+ONLY=${ONLY:-"ingest pop mem growth load reports"}
 WORK=${WORK:-$(mktemp -d /var/tmp/callogd-bench.XXXXXX)}
 B=$BUILD/bench
 DAEMON_SRC=$(cd "${DAEMON_SRC:-$ROOT}" && pwd)
@@ -125,6 +125,18 @@ one_import() {
 	echo "rc=$rc seconds=$(awk -v a="$s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" >>"$WORK/load.imports"
 }
 
+# The load of section 6: the reports a supervisor asks for, back to back (status, seconds, which).
+one_report() {
+	local from until r
+	from=$(date -u -d '-365 days' +%F); until=$(date -u +%F)
+	for r in "queues?interval=day&from=$from" "dispositions?interval=day&from=$from" \
+		"agents?interval=day&from=$(date -u -d '-31 days' +%F)" "queues?interval=hour&from=$(date -u -d '-7 days' +%F)"; do
+		curl -sS --max-time 60 -o /dev/null -w "%{http_code} %{time_total} ${r%%\?*}\n" \
+			-H "Authorization: Bearer $TOK" "http://127.0.0.1:$HPORT/api/reports/$r&until=$until&tz=UTC" \
+			>>"$WORK/reports.queries" 2>/dev/null || sleep 0.1
+	done
+}
+
 commit_of() { git -C "$1" rev-parse --short HEAD 2>/dev/null || cat "$1/COMMIT" 2>/dev/null || echo '?'; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -146,9 +158,9 @@ echo "runs per figure: $RUNS x ${SECS}s (medians)"
 # ---- agents: 10,000 agents with tokens, through callogctl, once ----
 TEMPLATE=$WORK/agents.db
 TOKENS=$WORK/tokens
-if { want pop || want mem || want growth || want load; } && [ -f "$TEMPLATE" ] && [ "$(wc -l <"$TOKENS" 2>/dev/null || echo 0)" -eq "$NAGENTS" ]; then
+if { want pop || want mem || want growth || want load || want reports; } && [ -f "$TEMPLATE" ] && [ "$(wc -l <"$TOKENS" 2>/dev/null || echo 0)" -eq "$NAGENTS" ]; then
 	log "== reusing the $NAGENTS agents in $WORK (KEEP=1 WORK=... from an earlier run)"
-elif want pop || want mem || want growth || want load; then
+elif want pop || want mem || want growth || want load || want reports; then
 	log "== creating $NAGENTS agents with callogctl (about 4 ms each)"
 	printf 'database = { path = "%s"; };\n' "$TEMPLATE" >"$WORK/ctl.conf"
 	seq 1 "$NAGENTS" | xargs -P 4 -I{} sh -c \
@@ -345,6 +357,58 @@ if want load; then
 		"$(tr '\n' ' ' <"$WORK/load.imports")"
 	stop_daemon
 	rm -f "$WORK"/load.db* "$WORK/import.csv"
+fi
+
+# ---- 6. pops while reports run ----
+if want reports; then
+	log "== 6. reports"
+	db=$(fresh_db reports.db)
+	"$DB/bench_gen" -f "$db" -c 1000 -n "$LOAD_CALLS" | tee "$WORK/gen.reports" >&2
+	printf 'database = { path = "%s"; };\n' "$db" >"$WORK/reports-ctl.conf"
+	TOK=$("$D/callogctl" -c "$WORK/reports-ctl.conf" token add bench --role supervisor 2>/dev/null | tail -1)
+	sync
+	start_daemon "$db" 'stats = { timezone = "UTC"; };'
+	# The writer counts the report slots once at the first start on a database: wait for it.
+	for _ in $(seq 1 600); do
+		[ "$(python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT 1 FROM meta WHERE key=?", ("report_slots",)).fetchone(); print(1 if r else 0)' "$db" 2>/dev/null)" = 1 ] && break
+		sleep 0.1
+	done
+	echo
+	echo "6. pops at 500 calls/s to 200 consoles, idle, then while reports run back to back over HTTP (queues and"
+	echo "   dispositions daily over 365 days, agents daily over 31 days, queues hourly over 7 days; $LOAD_CALLS calls"
+	echo "   over the last year); same daemon, ${SECS}s x $RUNS runs each; load average before: $(loadavg)"
+	: >"$WORK/reports.idle"; : >"$WORK/reports.busy"; : >"$WORK/reports.queries"
+	for r in $(seq 1 "$RUNS"); do
+		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n 200 -r 500 \
+			-d "$SECS" -W 1 -C 1000 | tee -a "$WORK/reports.idle" >&2 || true
+	done
+	bg_loop one_report &
+	BGPIDS="$!"
+	sleep 1
+	echo "   load average with the reports running: $(loadavg)"
+	for r in $(seq 1 "$RUNS"); do
+		"$B/bench_pop" -m daemon -a "127.0.0.1:$APORT" -e "127.0.0.1:$EPORT" -k "$TOKENS" -n 200 -r 500 \
+			-d "$SECS" -W 1 -C 1000 -L 30 | tee -a "$WORK/reports.busy" >&2 || true
+	done
+	stop_background
+	for phase in idle busy; do
+		f=$WORK/reports.$phase
+		printf '   %-4s pop p50 %7.0f us  p99 %8.0f us  p999 %8.0f us  max %8.0f us  missing %s  producer errors %s\n' "$phase" \
+			"$(field p50_us <"$f" | median)" "$(field p99_us <"$f" | median)" "$(field p999_us <"$f" | median)" \
+			"$(field max_us <"$f" | median)" "$(field missing <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')"
+	done
+	i99=$(field p99_us <"$WORK/reports.idle" | median); b99=$(field p99_us <"$WORK/reports.busy" | median)
+	printf '   pop p99 with reports / idle = %sx\n' "$(ratio "$b99" "$i99")"
+	for k in queues dispositions agents; do
+		printf '   %-12s reports during the busy runs: %s, status %s, median %s s, max %s s\n' "$k" \
+			"$(awk -v k="$k" '$3 == k' "$WORK/reports.queries" | wc -l)" \
+			"$(awk -v k="$k" '$3 == k { print $1 }' "$WORK/reports.queries" | sort | uniq -c | awk '{ printf "%s%sx%s", (NR > 1 ? "," : ""), $1, $2 }')" \
+			"$(awk -v k="$k" '$3 == k { print $2 }' "$WORK/reports.queries" | median)" \
+			"$(awk -v k="$k" '$3 == k { print $2 }' "$WORK/reports.queries" | sort -g | tail -1)"
+	done
+	stop_daemon
+	rm -f "$WORK"/reports.db*
 fi
 
 if grep -qiE 'error|crit|assert' "$WORK/callogd.log" 2>/dev/null; then

@@ -8,7 +8,9 @@ import io
 import os
 import random
 import sys
+import time
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Producer, check, eq, run, running, test  # noqa: E402
@@ -275,8 +277,7 @@ def calls_cursor_exports_everything():
 def wallboard_snapshot_today():
     """GET /api/wallboard: today's tiles per queue (as the queue report counts them),
     the calls waiting now, the agents' states and today's hours."""
-    import time as _time
-    now = int(_time.time() * 1000)
+    now = int(time.time() * 1000)
     day0 = ms_of(datetime.fromtimestamp(now / 1000, timezone.utc).replace(hour=0, minute=0, second=0,
                                                                           microsecond=0))
     t = max(day0, now - 600000)  # ten minutes ago, or midnight if sooner
@@ -316,6 +317,27 @@ def wallboard_snapshot_today():
         prod = d.ctl("token", "add", "prod", "--role", "producer").stdout.strip().splitlines()[-1]
         eq(d.get("/api/wallboard", token=prod)[0], 403)
         eq(d.get("/api/wallboard", auth=False)[0], 401)
+
+
+@test
+def stats_is_today_in_stats_timezone():
+    # Kiritimati is 14 hours ahead of UTC: its today is another date than UTC's for most of the day.
+    zone = "Pacific/Kiritimati"
+    with running(stats__timezone=zone) as d:
+        t = int(time.time() * 1000)
+        p = Producer(d)
+        check("ack" in p.event({"type": "call.offered", "call_id": "k1", "queue": "support", "from": "1", "to": "2",
+                                "ts": iso_utc(t)}))
+        p.close()
+        status, body, _ = d.get("/api/stats")
+        eq(status, 200, body)
+        eq(body["date"], datetime.fromtimestamp(t / 1000, ZoneInfo(zone)).strftime("%Y-%m-%d"))
+        eq([(q["queue"], q["offered"], q["waiting"]) for q in body["queues"]], [("support", 1, 1)])
+        _, wall, _ = d.get("/api/wallboard")
+        eq(wall["date"], body["date"])
+        for param in ("since", "date"):
+            status, body, _ = d.get("/api/stats?%s=2026-01-01" % param)
+            eq((status, body["error"], body["parameter"]), (400, "bad_request", param), body)
 
 
 if __name__ == "__main__":
