@@ -137,6 +137,18 @@ one_report() {
 	done
 }
 
+# pop_phases NAME: the pop figures of $WORK/NAME.idle and $WORK/NAME.busy (bench_pop lines), one line each.
+pop_phases() {
+	local phase f
+	for phase in idle busy; do
+		f=$WORK/$1.$phase
+		printf '   %-4s pop p50 %7.0f us  p99 %8.0f us  p999 %8.0f us  max %8.0f us  missing %s  producer errors %s\n' "$phase" \
+			"$(field p50_us <"$f" | median)" "$(field p99_us <"$f" | median)" "$(field p999_us <"$f" | median)" \
+			"$(field max_us <"$f" | median)" "$(field missing <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')"
+	done
+}
+
 commit_of() { git -C "$1" rev-parse --short HEAD 2>/dev/null || cat "$1/COMMIT" 2>/dev/null || echo '?'; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -337,13 +349,7 @@ if want load; then
 			-d "$SECS" -W 1 -C 1000 -L 30 | tee -a "$WORK/load.busy" >&2 || true
 	done
 	stop_background
-	for phase in idle busy; do
-		f=$WORK/load.$phase
-		printf '   %-4s pop p50 %7.0f us  p99 %8.0f us  p999 %8.0f us  max %8.0f us  missing %s  producer errors %s\n' "$phase" \
-			"$(field p50_us <"$f" | median)" "$(field p99_us <"$f" | median)" "$(field p999_us <"$f" | median)" \
-			"$(field max_us <"$f" | median)" "$(field missing <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
-			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')"
-	done
+	pop_phases load
 	i99=$(field p99_us <"$WORK/load.idle" | median); b99=$(field p99_us <"$WORK/load.busy" | median)
 	bmiss=$(field missing <"$WORK/load.busy" | awk '{ s += $1 } END { print s + 0 }')
 	# A pop still missing after 30 s counts with the time waited: the p99 is then a lower bound.
@@ -391,13 +397,7 @@ if want reports; then
 			-d "$SECS" -W 1 -C 1000 -L 30 | tee -a "$WORK/reports.busy" >&2 || true
 	done
 	stop_background
-	for phase in idle busy; do
-		f=$WORK/reports.$phase
-		printf '   %-4s pop p50 %7.0f us  p99 %8.0f us  p999 %8.0f us  max %8.0f us  missing %s  producer errors %s\n' "$phase" \
-			"$(field p50_us <"$f" | median)" "$(field p99_us <"$f" | median)" "$(field p999_us <"$f" | median)" \
-			"$(field max_us <"$f" | median)" "$(field missing <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
-			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')"
-	done
+	pop_phases reports
 	i99=$(field p99_us <"$WORK/reports.idle" | median); b99=$(field p99_us <"$WORK/reports.busy" | median)
 	printf '   pop p99 with reports / idle = %sx\n' "$(ratio "$b99" "$i99")"
 	for k in queues dispositions agents; do
