@@ -54,6 +54,8 @@ struct cl_config {
 	char *http_listen;
 	int http_timeout;
 	int http_max_body;
+	int http_max_clients; /* connections at once */
+	int http_body_memory; /* MiB of bodies being received, over all connections */
 	int http_tls;
 
 	char *tls_cert; /* PEM, for every listener with tls = true */

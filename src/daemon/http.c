@@ -17,6 +17,8 @@
 #include "callogd/api.h"
 #include "callogd/daemon.h"
 #include "callogd/hjob.h"
+#include "callogd/http_gate.h"
+#include "callogd/httphead.h"
 #include "callogd/http_reports.h"
 #include "callogd/hmap.h"
 #include "callogd/http.h"
@@ -49,6 +51,7 @@ struct sse {
 struct cl_http {
 	struct cl_server *srv;
 	struct evhttp *http;
+	struct cl_http_gates *gates; /* in front of evhttp: heads judged before bodies */
 	struct event *heartbeat;
 	struct sse *streams;
 	unsigned char session_key[32]; /* signs session cookies (kept in the database) */
@@ -61,21 +64,8 @@ static int
 cookie_value(struct evhttp_request *req, char *out, size_t outlen)
 {
 	const char *c = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
-	const char *p;
-	size_t n;
 
-	for (p = c; p && (p = strstr(p, COOKIE_NAME "=")) != NULL; p += 1) {
-		if (p != c && p[-1] != ' ' && p[-1] != ';')
-			continue;
-		p += strlen(COOKIE_NAME "=");
-		n = strcspn(p, "; ");
-		if (n == 0 || n >= outlen)
-			return -1;
-		memcpy(out, p, n);
-		out[n] = '\0';
-		return 0;
-	}
-	return -1;
+	return c ? cl_cookie_find(c, COOKIE_NAME, out, outlen) : -1;
 }
 
 static void
@@ -106,15 +96,18 @@ session_mac(struct cl_http *h, const char *agent, long long expires_ms, char *ou
  */
 #define SESSION_COOKIE_MAX (2 * CL_ID_MAX + 24 + CL_SHA256_HEX + 2)
 
+/* The agent of a session cookie's value, if it is signed, live and not logged out; else -1. */
 static int
-session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac_out)
+session_check(struct cl_http *h, const char *value, char *agent, char *mac_out)
 {
 	char v[SESSION_COOKIE_MAX + 1], mac[CL_SHA256_HEX], *dot1, *dot2, *end;
 	size_t alen;
 	long long expires;
 
-	if (cookie_value(req, v, sizeof(v)) < 0 || (dot1 = strchr(v, '.')) == NULL ||
-	    (dot2 = strchr(dot1 + 1, '.')) == NULL)
+	if (strlen(value) >= sizeof(v))
+		return -1;
+	snprintf(v, sizeof(v), "%s", value);
+	if ((dot1 = strchr(v, '.')) == NULL || (dot2 = strchr(dot1 + 1, '.')) == NULL)
 		return -1;
 	alen = (size_t)(dot1 - v);
 	if (alen == 0 || alen % 2 || alen / 2 > CL_ID_MAX || strlen(dot2 + 1) != CL_SHA256_HEX - 1)
@@ -136,6 +129,14 @@ session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac
 	if (mac_out)
 		memcpy(mac_out, mac, CL_SHA256_HEX);
 	return 0;
+}
+
+static int
+session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac_out)
+{
+	char v[SESSION_COOKIE_MAX + 1];
+
+	return cookie_value(req, v, sizeof(v)) < 0 ? -1 : session_check(h, v, agent, mac_out);
 }
 
 /*
@@ -526,12 +527,18 @@ route(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evkeyvalq q;
 	char id[CL_ID_MAX + 1];
-	const char *rest;
+	const char *rest, *error, *msg;
+	int code;
 
-	h->srv->m.accepted[CL_CONN_HTTP]++;
 	TAILQ_INIT(&q);
 	if (path == NULL || (query && evhttp_parse_query_str(query, &q) < 0)) {
 		cl_http_reply_error(req, 400, "bad_request", "malformed request");
+		return;
+	}
+	if ((code = cl_http_gate_refusal(path, &error, &msg)) != 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		cl_http_reply_error(req, code, error, msg);
+		evhttp_clear_headers(&q);
 		return;
 	}
 	/* A browser's POST that could be a cross-site forgery never acts (SPEC §5). */
@@ -582,11 +589,31 @@ route(struct evhttp_request *req, void *arg)
 	evhttp_clear_headers(&q);
 }
 
-/* evhttp makes a connection's bufferevent here, then gives it the accepted socket. */
-static struct bufferevent *
-tls_bev(struct event_base *base, void *arg)
+#define LOGIN_BODY_MAX 4096 /* {"agent":..,"token":..} */
+
+/*
+ * The gate's verdict on a request head, before its body is read: a POST needs
+ * a bearer token (checked later, on a worker) or a valid session (checked
+ * here: a signature, no database), except login and logout.
+ */
+static int
+gate_decide(void *arg, const struct cl_httphead *hh, int64_t *bound)
 {
-	return cl_tls_accept_bev(arg, base, -1);
+	struct cl_http *h = arg;
+	char agent[CL_ID_MAX + 1];
+
+	*bound = h->srv->cfg.http_max_body;
+	if (hh->method == CL_HTTP_BODY_OTHER)
+		return 501;
+	if (hh->method != CL_HTTP_POST)
+		return 0;
+	if (strcmp(hh->path, "/api/login") == 0 || strcmp(hh->path, "/api/logout") == 0) {
+		*bound = LOGIN_BODY_MAX;
+		return 0;
+	}
+	if (hh->bearer || (hh->cookie[0] && session_check(h, hh->cookie, agent, NULL) == 0))
+		return 0;
+	return 401;
 }
 
 struct cl_http *
@@ -595,7 +622,8 @@ cl_http_start(struct cl_server *srv, struct evconnlistener *evl, char *err)
 	struct cl_http *h = calloc(1, sizeof(*h));
 	struct timeval hb = {HEARTBEAT_S, 0};
 
-	if (h == NULL || (h->revoked = cl_hmap_new()) == NULL || (h->http = evhttp_new(srv->base)) == NULL) {
+	if (h == NULL || (h->revoked = cl_hmap_new()) == NULL || (h->http = evhttp_new(srv->base)) == NULL ||
+	    (h->gates = cl_http_gates_new(srv, gate_decide, h)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;
 	}
@@ -608,8 +636,9 @@ cl_http_start(struct cl_server *srv, struct evconnlistener *evl, char *err)
 	evhttp_set_timeout(h->http, srv->cfg.http_timeout);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(h->http, route, h);
-	if (srv->cfg.http_tls)
-		evhttp_set_bevcb(h->http, tls_bev, srv->tls);
+	evhttp_set_bevcb(h->http, cl_http_gate_bev, h->gates);
+	cl_metrics_gauge(&srv->m, "callogd_http_body_bytes", "Bytes of HTTP request bodies being received.",
+	                 cl_http_gates_body_bytes, h->gates);
 	if (evhttp_bind_listener(h->http, evl) == NULL) {
 		snprintf(err, CL_ERR_LEN, "cannot accept on http %s", srv->cfg.http_listen);
 		goto fail;
@@ -639,6 +668,7 @@ cl_http_free(struct cl_http *h)
 		event_free(h->heartbeat);
 	if (h->http)
 		evhttp_free(h->http); /* closes the streams: sse_closed frees each */
+	cl_http_gates_free(h->gates);
 	if (h->revoked) {
 		for (it = cl_hmap_next(h->revoked, NULL); it; it = cl_hmap_next(h->revoked, it))
 			free(it->val);

@@ -95,9 +95,8 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP callogd_connections Open connections by kind.\n"
 	                       "# TYPE callogd_connections gauge\n");
 	for (int k = 0; k < CL_CONN__COUNT; k++)
-		if (k != CL_CONN_HTTP)
-			evbuffer_add_printf(b, "callogd_connections{kind=\"%s\"} %llu\n", kinds[k],
-			                    (unsigned long long)m->connections[k]);
+		evbuffer_add_printf(b, "callogd_connections{kind=\"%s\"} %llu\n", kinds[k],
+		                    (unsigned long long)m->connections[k]);
 	evbuffer_add_printf(b, "# HELP callogd_connections_accepted_total Connections accepted by kind.\n"
 	                       "# TYPE callogd_connections_accepted_total counter\n");
 	for (int k = 0; k < CL_CONN__COUNT; k++)

@@ -15,9 +15,18 @@ void
 cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
+	struct bufferevent *under = bufferevent_get_underlying(bev);
 	evutil_socket_t fd = bufferevent_getfd(bev);
 	ssize_t w = 0;
 
+	/* A filter (the HTTP gate) passes its bytes down: queue them there, then write the one below now. */
+	if (under != NULL) {
+		for (int i = 0; i < n; i++)
+			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
+		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+		cl_bev_writev_now(under, NULL, 0);
+		return;
+	}
 	/* A TLS connection's bytes must go through OpenSSL: queue them for its bufferevent. */
 	if (fd < 0 || bufferevent_openssl_get_ssl(bev) != NULL) {
 		for (int i = 0; i < n; i++)
