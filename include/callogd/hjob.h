@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "callogd/event.h"
+#include "callogd/store.h"
 #include "callogd/util.h"
 #include "callogd/workers.h"
 
@@ -28,7 +29,7 @@ struct evhttp_request;
 enum cl_hjob_auth {
 	CL_HJOB_API_TOKEN = 1,    /* the bearer token is an API token */
 	CL_HJOB_AGENT_TOKEN = 2,  /* the bearer token is agent's token */
-	CL_HJOB_AGENT_ACTIVE = 4, /* agent exists and may log in (a session cookie, checked on the loop) */
+	CL_HJOB_AGENT_ACTIVE = 4, /* agent exists with token generation gen (a session cookie, checked on the loop) */
 };
 
 struct cl_hjob;
@@ -47,8 +48,9 @@ struct cl_hjob {
 	/* The checks (inputs). */
 	int auth; /* enum cl_hjob_auth flags */
 	char token[CL_HJOB_TOKEN_MAX + 1];
-	char agent[CL_ID_MAX + 1]; /* who the request acts for, "" none */
-	const char *unauthorized;  /* the 401 message */
+	char agent[CL_ID_MAX + 1];  /* who the request acts for, "" none */
+	char gen[CL_AGENT_GEN_LEN]; /* CL_HJOB_AGENT_ACTIVE: the session's token generation, which must be current */
+	const char *unauthorized;   /* the 401 message */
 	int api_roles;  /* the API token roles admitted (enum cl_role bits); cl_hjob_new: admin, supervisor */
 	int role;       /* output: the API token's role when one authorized the job, else 0 */
 	int authorized; /* output: 1, 0, -1 on a storage error, 2 a valid API token beyond its role */

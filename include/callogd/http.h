@@ -30,8 +30,12 @@ json_t *cl_http_body(struct evhttp_request *req);
 struct cl_hjob *cl_http_agent_job(struct cl_http *h, struct evhttp_request *req, const char *agent,
                                   const char *unauthorized);
 struct cl_server *cl_http_server(struct cl_http *h);
-/* cl_http_session_agent() : 0 with agent (CL_ID_MAX + 1 bytes) when req has a signed, live session cookie, else -1. */
-int cl_http_session_agent(struct cl_http *h, struct evhttp_request *req, char *agent);
+/*
+ * cl_http_session_agent() : 0 with agent (CL_ID_MAX + 1 bytes) and its token
+ * generation gen (CL_AGENT_GEN_LEN) when req has a signed session cookie not
+ * logged out, else -1. Whether gen is still current is a worker's check.
+ */
+int cl_http_session_agent(struct cl_http *h, struct evhttp_request *req, char *agent, char *gen);
 /*
  * cl_http_feed() : ingests one event line for req as a console would, and
  * answers once it is committed: ok_code with ok_reply (taken), or when ok_code

@@ -322,6 +322,18 @@ int cl_store_agent_remove(struct cl_store *st, const char *id, char *err);
 int cl_store_agent_check(struct cl_store *st, const char *id, const char *token);
 /* 1 when agent id exists and has a token (may log in), else 0. */
 int cl_store_agent_active(struct cl_store *st, const char *id);
+
+/*
+ * An agent's token generation: 16 hex digits derived from its token's hash,
+ * new whenever the agent gets a new token (agent remove and add again). Bound
+ * into session cookies and kept by consoles and streams, so that what an old
+ * token opened ends with it. It reveals nothing of the token or its hash.
+ */
+#define CL_AGENT_GEN_LEN 17
+/* cl_agent_gen_of_token() : the generation of token (as the agent presents it) into gen. */
+void cl_agent_gen_of_token(const char *token, char *gen);
+/* cl_store_agent_gen() : 1 with agent id's current generation in gen, 0 when it has none (removed), -1 on error. */
+int cl_store_agent_gen(struct cl_store *st, const char *id, char *gen);
 /* cl_store_revoke_session() : keeps a logged-out session (its MAC) revoked until until_ms, and
  * forgets revocations that expired before now_ms; one transaction. */
 int cl_store_revoke_session(struct cl_store *st, const char *mac, int64_t until_ms, int64_t now_ms, char *err);

@@ -19,7 +19,8 @@ struct cl_sub {
 	 * callee then must not free itself: the caller calls drop() after unlinking). */
 	int (*send)(struct cl_sub *s, int64_t seq, const char *type, const char *json, size_t len);
 	void (*drop)(struct cl_sub *s);
-	int kind; /* enum cl_conn_kind */
+	int kind;     /* enum cl_conn_kind */
+	char gen[17]; /* the agent's token generation it was opened with (CL_AGENT_GEN_LEN), "" unchecked */
 };
 
 /* cl_subs_new() : replay bounds from srv->cfg (read at each use: reload changes them), counts into srv->m. */
@@ -45,6 +46,10 @@ int cl_subs_add(struct cl_subs *s, struct cl_sub *sub, int64_t last_seq);
 /* cl_subs_send_one() : a message to sub alone, not kept for replay; -1 when sub was dropped. */
 int cl_subs_send_one(struct cl_subs *s, struct cl_sub *sub, const char *type, const char *body);
 void cl_subs_remove(struct cl_subs *s, struct cl_sub *sub);
+/* cl_subs_gens() : fn(arg, agent, gen) once for each agent and token generation its subscribers were opened with. */
+void cl_subs_gens(struct cl_subs *s, void (*fn)(void *arg, const char *agent, const char *gen), void *arg);
+/* cl_subs_end() : unlinks and drops every subscriber of agent opened with generation gen; how many. */
+int cl_subs_end(struct cl_subs *s, const char *agent, const char *gen);
 /* Subscribers of agent. */
 int cl_subs_count(struct cl_subs *s, const char *agent);
 /* Bytes held for replay over all agents (messages and rings). */

@@ -55,8 +55,9 @@ void cl_writer_submit(struct cl_writer *w, struct cl_batch *b);
 void cl_writer_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms);
 /* cl_writer_purge() : asks the thread to delete calls ended before before_ms (retention). */
 void cl_writer_purge(struct cl_writer *w, int64_t before_ms);
-/* cl_writer_revoke() : asks the thread to store a logged-out session's MAC (revoked until until_ms),
- * so the logout outlasts a restart. 0, or -1 when too many wait already. */
+/* cl_writer_revoke() : asks the thread to store a logged-out session's MAC, or an agent-wide end
+ * (sessions.c), in force until until_ms, so the logout outlasts a restart. 0, or -1 when 100,000
+ * wait already (or out of memory). */
 int cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms);
 /* Events queued or being committed. */
 size_t cl_writer_backlog(struct cl_writer *w);

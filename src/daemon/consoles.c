@@ -188,6 +188,7 @@ hello_done(struct cl_job *job, int status)
 		goto done;
 	}
 	snprintf(c->sub.agent, sizeof(c->sub.agent), "%s", h->agent);
+	cl_agent_gen_of_token(h->token, c->sub.gen); /* closed when the agent's token changes */
 	c->welcomed = 1;
 	if (c->deadline) {
 		event_free(c->deadline);

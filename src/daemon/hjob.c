@@ -143,8 +143,13 @@ hjob_run(struct cl_job *job, struct cl_worker_ctx *ctx)
 		j->role = rc > 0 ? rc : 0;
 		failed |= rc < 0;
 	}
-	if (!ok && (j->auth & CL_HJOB_AGENT_ACTIVE) && j->agent[0])
-		ok = cl_store_agent_active(ctx->st, j->agent) == 1;
+	if (!ok && (j->auth & CL_HJOB_AGENT_ACTIVE) && j->agent[0]) {
+		char gen[CL_AGENT_GEN_LEN];
+		/* A session of a removed agent, or of one since given a new token, has ended. */
+		rc = cl_store_agent_gen(ctx->st, j->agent, gen);
+		ok = rc == 1 && strcmp(gen, j->gen) == 0;
+		failed |= rc < 0;
+	}
 	j->authorized = ok ? 1 : failed ? -1 : 0;
 	if (ok && j->work)
 		j->work(j, ctx);

@@ -20,11 +20,11 @@
 #include "callogd/http_gate.h"
 #include "callogd/httphead.h"
 #include "callogd/http_reports.h"
-#include "callogd/hmap.h"
 #include "callogd/http.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
 #include "callogd/pops.h"
+#include "callogd/sessions.h"
 #include "callogd/sha256.h"
 #include "callogd/store.h"
 #include "callogd/util.h"
@@ -33,8 +33,6 @@
 #include "callogd/writer.h"
 
 #define HEARTBEAT_S 15
-#define SESSION_TTL_MS (12 * 3600 * 1000LL)
-#define SESSIONS_MAX 100000
 #define COOKIE_NAME "callogd_session"
 #define API_UNAUTHORIZED "an API token is required (Authorization: Bearer)"
 
@@ -54,9 +52,7 @@ struct cl_http {
 	struct cl_http_gates *gates; /* in front of evhttp: heads judged before bodies */
 	struct event *heartbeat;
 	struct sse *streams;
-	unsigned char session_key[32]; /* signs session cookies (kept in the database) */
-	struct cl_hmap *revoked;       /* MACs of logged-out sessions -> int64_t expiry */
-	long long last_expires;        /* of the newest session: each gets its own, so its own MAC */
+	struct cl_sessions *sessions; /* the console page's logins */
 };
 
 /* The session cookie's value, copied into out, or -1. */
@@ -68,75 +64,13 @@ cookie_value(struct evhttp_request *req, char *out, size_t outlen)
 	return c ? cl_cookie_find(c, COOKIE_NAME, out, outlen) : -1;
 }
 
-static void
-hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", in[i]);
-	out[2 * n] = '\0';
-}
-
-/* The MAC of a session for agent until expires_ms, as hex (CL_SHA256_HEX bytes). */
-static void
-session_mac(struct cl_http *h, const char *agent, long long expires_ms, char *out)
-{
-	unsigned char mac[CL_SHA256_LEN];
-	char msg[CL_ID_MAX + 64];
-	int n = snprintf(msg, sizeof(msg), "callogd-session|%s|%lld", agent, expires_ms);
-
-	cl_hmac_sha256(h->session_key, sizeof(h->session_key), msg, (size_t)n, mac);
-	hex_encode(mac, sizeof(mac), out);
-}
-
-/*
- * A session is a signed cookie: hex(agent) "." expiry "." HMAC, under a key
- * kept in the database, so sessions survive restarts and nothing secret is
- * stored per session. Logging out revokes the cookie until it expires; the
- * writer keeps the revocation in the database, so it outlasts a restart.
- */
-#define SESSION_COOKIE_MAX (2 * CL_ID_MAX + 24 + CL_SHA256_HEX + 2)
-
-/* The agent of a session cookie's value, if it is signed, live and not logged out; else -1. */
+/* The session of req's cookie (sessions.h), or -1. */
 static int
-session_check(struct cl_http *h, const char *value, char *agent, char *mac_out)
+session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *gen, char *mac)
 {
-	char v[SESSION_COOKIE_MAX + 1], mac[CL_SHA256_HEX], *dot1, *dot2, *end;
-	size_t alen;
-	long long expires;
+	char v[CL_SESSION_COOKIE_MAX + 1];
 
-	if (strlen(value) >= sizeof(v))
-		return -1;
-	snprintf(v, sizeof(v), "%s", value);
-	if ((dot1 = strchr(v, '.')) == NULL || (dot2 = strchr(dot1 + 1, '.')) == NULL)
-		return -1;
-	alen = (size_t)(dot1 - v);
-	if (alen == 0 || alen % 2 || alen / 2 > CL_ID_MAX || strlen(dot2 + 1) != CL_SHA256_HEX - 1)
-		return -1;
-	for (size_t i = 0; i < alen / 2; i++) {
-		unsigned int byte;
-		if (sscanf(v + 2 * i, "%2x", &byte) != 1 || byte == 0)
-			return -1;
-		agent[i] = (char)byte;
-	}
-	agent[alen / 2] = '\0';
-	*dot2 = '\0';
-	expires = strtoll(dot1 + 1, &end, 10);
-	if (*end != '\0' || expires < cl_now_ms())
-		return -1;
-	session_mac(h, agent, expires, mac);
-	if (!cl_ct_equal(mac, dot2 + 1, CL_SHA256_HEX - 1) || cl_hmap_get(h->revoked, mac) != NULL)
-		return -1;
-	if (mac_out)
-		memcpy(mac_out, mac, CL_SHA256_HEX);
-	return 0;
-}
-
-static int
-session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac_out)
-{
-	char v[SESSION_COOKIE_MAX + 1];
-
-	return cookie_value(req, v, sizeof(v)) < 0 ? -1 : session_check(h, v, agent, mac_out);
+	return cookie_value(req, v, sizeof(v)) < 0 ? -1 : cl_sessions_check(h->sessions, v, agent, gen, mac);
 }
 
 /*
@@ -147,12 +81,12 @@ session_of(struct cl_http *h, struct evhttp_request *req, char *agent, char *mac
 static struct cl_hjob *
 agent_job(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *unauthorized)
 {
-	char who[CL_ID_MAX + 1];
+	char who[CL_ID_MAX + 1], gen[CL_AGENT_GEN_LEN] = "";
 	int auth = CL_HJOB_AGENT_TOKEN | CL_HJOB_API_TOKEN;
 	struct cl_hjob *j;
 
 	if (cl_http_bearer(req) == NULL) {
-		if (session_of(h, req, who, NULL) < 0 || strcmp(who, agent) != 0) {
+		if (session_of(h, req, who, gen, NULL) < 0 || strcmp(who, agent) != 0) {
 			cl_http_reply_error(req, 401, "unauthorized", unauthorized);
 			return NULL;
 		}
@@ -163,6 +97,7 @@ agent_job(struct cl_http *h, struct evhttp_request *req, const char *agent, cons
 		return NULL;
 	}
 	snprintf(j->agent, sizeof(j->agent), "%s", agent);
+	snprintf(j->gen, sizeof(j->gen), "%s", gen);
 	return j;
 }
 
@@ -262,8 +197,10 @@ stream_start(struct cl_hjob *j)
 	snprintf(e->sub.agent, sizeof(e->sub.agent), "%s", j->agent);
 	if (cl_http_bearer(req) == NULL) { /* a session's stream ends when it logs out */
 		char who[CL_ID_MAX + 1];
-		if (session_of(j->srv->http, req, who, e->mac) < 0)
-			e->mac[0] = '\0';
+		if (session_of(j->srv->http, req, who, e->sub.gen, e->mac) < 0)
+			e->mac[0] = e->sub.gen[0] = '\0';
+	} else if (j->role == 0) { /* an agent token's: ends when the agent's token changes */
+		cl_agent_gen_of_token(j->token, e->sub.gen);
 	}
 	e->next = h->streams;
 	if (e->next)
@@ -313,7 +250,6 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct cl_http *h = arg;
 	int64_t now = cl_now_ms();
-	struct cl_hmap_entry *it, *next;
 
 	(void)fd;
 	(void)what;
@@ -325,14 +261,7 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 		evhttp_send_reply_chunk(e->req, b);
 		evbuffer_free(b);
 	}
-	for (it = cl_hmap_next(h->revoked, NULL); it; it = next) {
-		int64_t *until = it->val;
-		next = cl_hmap_next(h->revoked, it);
-		if (*until < now) {
-			cl_hmap_del(h->revoked, it->key);
-			free(until);
-		}
-	}
+	cl_sessions_expire(h->sessions, now);
 }
 
 /* ---- login ---- */
@@ -342,17 +271,12 @@ static void
 login_finish(struct cl_hjob *j)
 {
 	struct cl_http *h = j->srv->http;
-	char hexagent[2 * CL_ID_MAX + 1], mac[CL_SHA256_HEX], cookie[SESSION_COOKIE_MAX + 128];
-	long long expires = cl_now_ms() + SESSION_TTL_MS;
+	char gen[CL_AGENT_GEN_LEN], value[CL_SESSION_COOKIE_MAX + 1], cookie[CL_SESSION_COOKIE_MAX + 128];
 
-	hex_encode((const unsigned char *)j->agent, strlen(j->agent), hexagent);
-	/* Two logins in one millisecond must not share a cookie: a logout would end both. */
-	if (expires <= h->last_expires)
-		expires = h->last_expires + 1;
-	h->last_expires = expires;
-	session_mac(h, j->agent, expires, mac);
-	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s.%lld.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
-	         hexagent, expires, mac, SESSION_TTL_MS / 1000, h->srv->tls && h->srv->cfg.http_tls ? "; Secure" : "");
+	cl_agent_gen_of_token(j->token, gen); /* the token just checked: the session ends when it changes */
+	cl_sessions_issue(h->sessions, j->agent, gen, value);
+	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", value,
+	         CL_SESSION_TTL_MS / 1000, h->srv->tls && h->srv->cfg.http_tls ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Set-Cookie", cookie);
 	cl_http_reply_json(j->req, 200, json_pack("{s:b, s:s}", "ok", 1, "agent", j->agent));
 	cl_hjob_free(j);
@@ -385,33 +309,18 @@ login(struct cl_http *h, struct evhttp_request *req)
 	cl_hjob_submit(j, CL_JOB_HIGH);
 }
 
-/* Remembers mac as logged out until until_ms. */
-static void
-revoke(void *arg, const char *mac, int64_t until_ms)
-{
-	struct cl_http *h = arg;
-	int64_t *until;
-
-	if (cl_hmap_count(h->revoked) >= SESSIONS_MAX || strlen(mac) != CL_SHA256_HEX - 1 ||
-	    (until = malloc(sizeof(*until))) == NULL)
-		return;
-	*until = until_ms;
-	if (cl_hmap_put(h->revoked, mac, until) < 0)
-		free(until);
-}
-
 static void
 logout(struct cl_http *h, struct evhttp_request *req)
 {
 	char agent[CL_ID_MAX + 1], mac[CL_SHA256_HEX], line[CL_ID_MAX * 6 + 64], aj[CL_ID_MAX * 6 + 3];
-	int ended = session_of(h, req, agent, mac) == 0;
+	int ended = session_of(h, req, agent, NULL, mac) == 0;
 
 	if (ended) {
-		int64_t until = cl_now_ms() + SESSION_TTL_MS;
-		revoke(h, mac, until);
-		if (cl_writer_revoke(h->srv->writer, mac, until) < 0)
-			log_warnx("msg=\"logout not stored: too many waiting; it lasts until a restart\" agent=\"%s\"",
-			          agent);
+		if (cl_sessions_end(h->sessions, agent, mac) < 0) {
+			/* Ended in memory; the client may try again to make it durable. */
+			cl_http_reply_error(req, 503, "busy", "the logout could not be stored; try again");
+			return;
+		}
 		/* The session's streams end with it. */
 		for (struct sse *e = h->streams; e; e = e->next)
 			if (!e->dropped && strcmp(e->mac, mac) == 0) {
@@ -611,7 +520,7 @@ gate_decide(void *arg, const struct cl_httphead *hh, int64_t *bound)
 		*bound = LOGIN_BODY_MAX;
 		return 0;
 	}
-	if (hh->bearer || (hh->cookie[0] && session_check(h, hh->cookie, agent, NULL) == 0))
+	if (hh->bearer || (hh->cookie[0] && cl_sessions_check(h->sessions, hh->cookie, agent, NULL, NULL) == 0))
 		return 0;
 	return 401;
 }
@@ -622,14 +531,13 @@ cl_http_start(struct cl_server *srv, struct evconnlistener *evl, char *err)
 	struct cl_http *h = calloc(1, sizeof(*h));
 	struct timeval hb = {HEARTBEAT_S, 0};
 
-	if (h == NULL || (h->revoked = cl_hmap_new()) == NULL || (h->http = evhttp_new(srv->base)) == NULL ||
+	if (h == NULL || (h->http = evhttp_new(srv->base)) == NULL ||
 	    (h->gates = cl_http_gates_new(srv, gate_decide, h)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;
 	}
 	h->srv = srv;
-	if (cl_store_secret(srv->reader, "session_key", h->session_key, sizeof(h->session_key), err) < 0 ||
-	    cl_store_revoked_sessions(srv->reader, cl_now_ms(), revoke, h, err) < 0)
+	if ((h->sessions = cl_sessions_new(srv, err)) == NULL)
 		goto fail;
 	evhttp_set_max_headers_size(h->http, 16384);
 	evhttp_set_max_body_size(h->http, (ev_ssize_t)srv->cfg.http_max_body);
@@ -660,8 +568,6 @@ fail:
 void
 cl_http_free(struct cl_http *h)
 {
-	struct cl_hmap_entry *it;
-
 	if (h == NULL)
 		return;
 	if (h->heartbeat)
@@ -669,11 +575,7 @@ cl_http_free(struct cl_http *h)
 	if (h->http)
 		evhttp_free(h->http); /* closes the streams: sse_closed frees each */
 	cl_http_gates_free(h->gates);
-	if (h->revoked) {
-		for (it = cl_hmap_next(h->revoked, NULL); it; it = cl_hmap_next(h->revoked, it))
-			free(it->val);
-		cl_hmap_free(h->revoked);
-	}
+	cl_sessions_free(h->sessions);
 	free(h);
 }
 
@@ -692,9 +594,9 @@ cl_http_agent_job(struct cl_http *h, struct evhttp_request *req, const char *age
 }
 
 int
-cl_http_session_agent(struct cl_http *h, struct evhttp_request *req, char *agent)
+cl_http_session_agent(struct cl_http *h, struct evhttp_request *req, char *agent, char *gen)
 {
-	return session_of(h, req, agent, NULL);
+	return session_of(h, req, agent, gen, NULL);
 }
 
 struct cl_server *

@@ -183,13 +183,13 @@ void
 cl_http_dispositions(struct cl_http *h, struct evhttp_request *req, struct evkeyvalq *q)
 {
 	const char *agent = evhttp_find_header(q, "agent");
-	char who[CL_ID_MAX + 1] = "";
+	char who[CL_ID_MAX + 1] = "", gen[CL_AGENT_GEN_LEN] = "";
 	int auth = CL_HJOB_API_TOKEN | CL_HJOB_AGENT_TOKEN;
 	struct cl_hjob *j;
 
 	/* An API token, an agent token with ?agent=ID, or the page's session. */
 	if (cl_http_bearer(req) == NULL) {
-		if (cl_http_session_agent(h, req, who) < 0) {
+		if (cl_http_session_agent(h, req, who, gen) < 0) {
 			cl_http_reply_error(req, 401, "unauthorized",
 			                    "an agent session or token, or an API token, is required");
 			return;
@@ -202,6 +202,7 @@ cl_http_dispositions(struct cl_http *h, struct evhttp_request *req, struct evkey
 		return;
 	}
 	snprintf(j->agent, sizeof(j->agent), "%s", who[0] ? who : agent && strlen(agent) <= CL_ID_MAX ? agent : "");
+	snprintf(j->gen, sizeof(j->gen), "%s", gen);
 	j->finish = dispositions_finish;
 	cl_hjob_submit(j, CL_JOB_HIGH);
 }
@@ -296,13 +297,13 @@ data_decref(void *data)
 void
 cl_http_customers_post(struct cl_http *h, struct evhttp_request *req)
 {
-	char agent[CL_ID_MAX + 1] = "";
+	char agent[CL_ID_MAX + 1] = "", gen[CL_AGENT_GEN_LEN] = "";
 	int auth = CL_HJOB_API_TOKEN;
 	json_t *in = cl_http_body(req);
 	struct cl_hjob *j;
 
 	if (cl_http_bearer(req) == NULL) {
-		if (cl_http_session_agent(h, req, agent) < 0) {
+		if (cl_http_session_agent(h, req, agent, gen) < 0) {
 			json_decref(in);
 			cl_http_reply_error(req, 401, "unauthorized", "an API token or an agent session is required");
 			return;
@@ -320,6 +321,7 @@ cl_http_customers_post(struct cl_http *h, struct evhttp_request *req)
 		return;
 	}
 	snprintf(j->agent, sizeof(j->agent), "%s", agent);
+	snprintf(j->gen, sizeof(j->gen), "%s", gen);
 	j->data = in;
 	j->data_free = data_decref;
 	j->api_roles = CL_ROLE_ADMIN;

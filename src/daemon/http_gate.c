@@ -119,7 +119,8 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 		bufferevent_trigger(bev, EV_WRITE, 0);
 	}
 	bufferevent_flush(bev, EV_READ, BEV_NORMAL);
-	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+	/* Only while evhttp reads: it stops between a request read and its answer, and must not be called then. */
+	if ((bufferevent_get_enabled(bev) & EV_READ) && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		bufferevent_trigger(bev, EV_READ, 0);
 	bufferevent_decref(bev); /* may free gt */
 }

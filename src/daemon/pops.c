@@ -562,6 +562,12 @@ cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s)
 	cl_subs_remove(p->subs, s);
 }
 
+struct cl_subs *
+cl_pops_subs(struct cl_pops *p)
+{
+	return p->subs;
+}
+
 int
 cl_pops_consoles(struct cl_pops *p, const char *agent)
 {

@@ -327,6 +327,39 @@ cl_subs_remove(struct cl_subs *p, struct cl_sub *s)
 		unlink_sub(a, s);
 }
 
+void
+cl_subs_gens(struct cl_subs *p, void (*fn)(void *arg, const char *agent, const char *gen), void *arg)
+{
+	for (struct cl_hmap_entry *e = cl_hmap_next(p->agents, NULL); e; e = cl_hmap_next(p->agents, e)) {
+		struct agent_ent *a = e->val;
+		for (struct cl_sub *s = a->subs; s; s = s->next) {
+			struct cl_sub *t = a->subs;
+			while (t != s && strcmp(t->gen, s->gen) != 0) /* each generation once */
+				t = t->next;
+			if (s->gen[0] && t == s)
+				fn(arg, a->id, s->gen);
+		}
+	}
+}
+
+int
+cl_subs_end(struct cl_subs *p, const char *agent, const char *gen)
+{
+	struct agent_ent *a = agent_get(p, agent, 0);
+	struct cl_sub *s, *next;
+	int n = 0;
+
+	for (s = a ? a->subs : NULL; s; s = next) {
+		next = s->next;
+		if (strcmp(s->gen, gen) != 0)
+			continue;
+		unlink_sub(a, s);
+		s->drop(s);
+		n++;
+	}
+	return n;
+}
+
 int
 cl_subs_count(struct cl_subs *p, const char *agent)
 {

@@ -23,7 +23,7 @@
 /* Committed call records kept in memory; after each commit they equal the database. */
 #define CACHE_MAX 50000
 #define WRITER_NICE 19
-#define REVOKES_MAX 64 /* logouts waiting to be stored */
+#define REVOKES_MAX 100000 /* logouts waiting to be stored (a burst of them must not be lost) */
 
 struct cl_writer {
 	pthread_t thread;
@@ -38,8 +38,8 @@ struct cl_writer {
 	struct revoke {
 		char mac[72];
 		int64_t until_ms;
-	} revokes[REVOKES_MAX]; /* logouts to store, nrevokes of them */
-	int nrevokes;
+	} * revokes; /* logouts to store, nrevokes of them (capacity revokes_cap) */
+	int nrevokes, revokes_cap;
 
 	struct cl_store *st;
 	int64_t last_seq;
@@ -460,10 +460,10 @@ writer_main(void *arg)
 			pthread_cond_wait(&w->cond, &w->mtx);
 		int64_t want_sla = w->want_sla, want_short = w->want_short;
 		w->want_sla = -1;
-		struct revoke revokes[REVOKES_MAX];
+		struct revoke *revokes = w->revokes;
 		int nrevokes = w->nrevokes;
-		memcpy(revokes, w->revokes, (size_t)nrevokes * sizeof(revokes[0]));
-		w->nrevokes = 0;
+		w->revokes = NULL;
+		w->nrevokes = w->revokes_cap = 0;
 		group = w->queue;
 		w->queue = NULL;
 		w->queue_tail = &w->queue;
@@ -475,6 +475,7 @@ writer_main(void *arg)
 			if (cl_store_revoke_session(w->st, revokes[i].mac, revokes[i].until_ms, cl_now_ms(), err) < 0)
 				log_error("msg=\"logout not stored: it lasts until a restart\" error=\"%s\"", err);
 		}
+		free(revokes);
 		if (want_sla >= 0)
 			set_slots(w, want_sla, want_short);
 		if (purge > 0)
@@ -630,7 +631,15 @@ cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms)
 	int rc = -1;
 
 	pthread_mutex_lock(&w->mtx);
-	if (w->nrevokes < REVOKES_MAX && strlen(mac) < sizeof(w->revokes[0].mac)) {
+	if (w->nrevokes == w->revokes_cap && w->revokes_cap < REVOKES_MAX) {
+		int cap = w->revokes_cap ? 2 * w->revokes_cap : 64;
+		struct revoke *v = realloc(w->revokes, (size_t)cap * sizeof(*v));
+		if (v != NULL) {
+			w->revokes = v;
+			w->revokes_cap = cap;
+		}
+	}
+	if (w->nrevokes < w->revokes_cap && strlen(mac) < sizeof(w->revokes[0].mac)) {
 		struct revoke *r = &w->revokes[w->nrevokes++];
 		snprintf(r->mac, sizeof(r->mac), "%s", mac);
 		r->until_ms = until_ms;
@@ -662,6 +671,7 @@ cl_writer_stop(struct cl_writer *w)
 	close(w->wake_fd);
 	cache_clear(w);
 	cl_hmap_free(w->cache);
+	free(w->revokes); /* asked for after the thread ended */
 	free(w->marks);
 	cl_slots_free(w->slots);
 	cl_store_close(w->st);

@@ -337,6 +337,41 @@ cl_store_agent_active(struct cl_store *st, const char *id)
 	return id != NULL && st->ops->agent_token(st, id, stored, err) == 1 && stored[0] != '\0';
 }
 
+/* The generation of a token hash (hex). */
+static void
+agent_gen(const char *hash, char *gen)
+{
+	char msg[16 + CL_SHA256_HEX], out[CL_SHA256_HEX];
+	int n = snprintf(msg, sizeof(msg), "callogd-gen|%s", hash);
+
+	cl_sha256_hex(msg, (size_t)n, out);
+	memcpy(gen, out, CL_AGENT_GEN_LEN - 1);
+	gen[CL_AGENT_GEN_LEN - 1] = '\0';
+}
+
+void
+cl_agent_gen_of_token(const char *token, char *gen)
+{
+	char hash[CL_SHA256_HEX];
+
+	cl_sha256_hex(token, strlen(token), hash);
+	agent_gen(hash, gen);
+}
+
+int
+cl_store_agent_gen(struct cl_store *st, const char *id, char *gen)
+{
+	char stored[CL_SHA256_HEX], err[CL_ERR_LEN];
+	int rc = st->ops->agent_token(st, id, stored, err);
+
+	gen[0] = '\0';
+	if (rc == 1 && stored[0] == '\0')
+		rc = 0;
+	if (rc == 1)
+		agent_gen(stored, gen);
+	return rc;
+}
+
 int
 cl_store_revoke_session(struct cl_store *st, const char *mac, int64_t until_ms, int64_t now_ms, char *err)
 {
