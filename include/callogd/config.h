@@ -43,6 +43,7 @@ struct cl_config {
 	int events_tls;
 	int events_max_clients;
 	int events_idle_timeout; /* seconds, 0 = none */
+	int events_max_data;     /* bytes of a call's data object */
 
 	char *agents_unix;
 	char *agents_tcp;
@@ -71,6 +72,7 @@ struct cl_config {
 	int pops_replay_max;     /* messages kept per agent for replay */
 	int pops_replay_memory;  /* MiB kept for replay over all agents */
 	int pops_lookup_ms;      /* how long a pop waits for its caller lookup */
+	int pops_data_memory;    /* MiB of live calls' data kept for pops */
 
 	char *disposition_codes; /* dispositions.codes, one per line */
 

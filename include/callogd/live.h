@@ -58,6 +58,7 @@ struct cl_live_result {
 	int ended;                 /* the call was removed: the caller frees it (cl_live_call_free) after the acts */
 	int context;               /* the pop's context changed (offer, queue): cached pop text is stale */
 	int full;                  /* a new call could not be tracked: CL_LIVE_CALLS_MAX reached */
+	int data_dropped;          /* the offer's data was not kept: the bound on all calls' data was reached */
 	int n;
 	struct cl_live_act acts[CL_LIVE_ACTS_MAX];
 };
@@ -84,6 +85,11 @@ const struct cl_live_agent *cl_live_agent(const struct cl_live_call *c, const ch
 /* cl_live_each() : calls fn for each call until it returns non-zero (then returns that); fn must not apply. */
 int cl_live_each(const struct cl_live *l, int (*fn)(void *arg, struct cl_live_call *c), void *arg);
 size_t cl_live_count(const struct cl_live *l);
+/* cl_live_set_data_max() : the most bytes of attached data kept over all calls (0: no bound); an offer past it keeps
+ * none. */
+void cl_live_set_data_max(struct cl_live *l, size_t bytes);
+/* cl_live_data_bytes() : bytes of attached data kept now. */
+size_t cl_live_data_bytes(const struct cl_live *l);
 /* cl_live_expire() : forgets calls not updated for CL_LIVE_STALE_MS before now_ms; returns how many. */
 size_t cl_live_expire(struct cl_live *l, int64_t now_ms);
 

@@ -37,6 +37,7 @@ struct cl_metrics {
 	uint64_t pop_updates;       /* pops sent again when their call's lookup ended */
 	uint64_t lookup_late;       /* calls whose pops went out before their lookup ended (pops.lookup_ms) */
 	uint64_t lookups_refused;   /* lookups not started (worker queue full): their pops went without */
+	uint64_t live_data_dropped; /* offers whose data was not kept: pops.data_memory was full */
 	struct cl_hist pop_latency; /* event read -> pop written */
 	struct cl_hist commit_time;
 	uint64_t commits, committed_events;

@@ -39,6 +39,8 @@ int cl_pops_restore(struct cl_pops *p, struct cl_store *st, char *err);
  */
 void cl_pops_subscribe(struct cl_pops *p, struct cl_sub *s, int64_t last_seq);
 void cl_pops_unsubscribe(struct cl_pops *p, struct cl_sub *s);
+/* cl_pops_live_data() : bytes of live calls' attached data kept (within pops.data_memory). */
+size_t cl_pops_live_data(struct cl_pops *p);
 /* cl_pops_subs() : the agents' subscribers (subs.h). */
 struct cl_subs *cl_pops_subs(struct cl_pops *p);
 /*

@@ -12,6 +12,7 @@
 struct cl_live {
 	struct cl_hmap *calls; /* call_id -> struct cl_live_call */
 	void (*ctx_free)(void *ctx);
+	size_t data_bytes, data_max; /* attached data held over all calls, and its bound (0: none) */
 };
 
 struct cl_live *
@@ -36,6 +37,8 @@ cl_live_call_free(struct cl_live *l, struct cl_live_call *c)
 		return;
 	if (c->ctx && l->ctx_free)
 		l->ctx_free(c->ctx);
+	if (c->data)
+		l->data_bytes -= strlen(c->data);
 	free(c->data);
 	free(c);
 }
@@ -57,6 +60,18 @@ struct cl_live_call *
 cl_live_get(const struct cl_live *l, const char *call_id)
 {
 	return cl_hmap_get(l->calls, call_id);
+}
+
+void
+cl_live_set_data_max(struct cl_live *l, size_t bytes)
+{
+	l->data_max = bytes;
+}
+
+size_t
+cl_live_data_bytes(const struct cl_live *l)
+{
+	return l->data_bytes;
 }
 
 size_t
@@ -180,12 +195,16 @@ notify_popped(struct cl_live_call *c, struct cl_live_result *r, const char *stat
 			act(r, CL_LIVE_CALL, c->agents[i].id, state, agent);
 }
 
+/* The call's attached data becomes ev's, unless that would pass the bound on all calls' data. */
 static int
-offer(struct cl_live_call *c, const struct cl_event *ev)
+offer(struct cl_live *l, struct cl_live_call *c, const struct cl_event *ev, struct cl_live_result *r)
 {
+	size_t old = c->data ? strlen(c->data) : 0, n = ev->data ? strlen(ev->data) : 0;
 	char *data = NULL;
 
-	if (ev->data && (data = strdup(ev->data)) == NULL)
+	if (ev->data && l->data_max > 0 && l->data_bytes - old + n > l->data_max)
+		r->data_dropped = 1; /* the pop goes without it (or with what the call had) */
+	else if (ev->data && (data = strdup(ev->data)) == NULL)
 		return -1;
 	c->offered = 1;
 	c->direction = ev->direction;
@@ -196,6 +215,7 @@ offer(struct cl_live_call *c, const struct cl_event *ev)
 	if (data) {
 		free(c->data);
 		c->data = data;
+		l->data_bytes = l->data_bytes - old + n;
 	}
 	return 0;
 }
@@ -260,7 +280,7 @@ cl_live_apply(struct cl_live *l, const struct cl_event *ev, int trigger, int64_t
 	c->updated_ms = now_ms;
 	switch (ev->type) {
 	case CL_EV_OFFERED:
-		if (offer(c, ev) < 0)
+		if (offer(l, c, ev, r) < 0)
 			return -1;
 		r->context = 1;
 		break;

@@ -104,6 +104,20 @@ console_drop(struct cl_sub *s)
 		log_warnx("msg=\"cannot schedule console close\"");
 }
 
+/* Its answers (pongs, oks, errors) count against agents.max_output like pops: past it, it is dropped. */
+static int
+console_over(struct cl_console *c)
+{
+	if (c->dead || !c->welcomed ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) <= (size_t)c->srv->cfg.agents_max_output)
+		return c->dead;
+	c->srv->m.slow_consoles_dropped++;
+	log_warnx("msg=\"console dropped: its answers are not read\" agent=\"%s\"", c->sub.agent);
+	cl_pops_unsubscribe(c->srv->pops, &c->sub);
+	console_drop(&c->sub);
+	return 1;
+}
+
 static int
 console_send(struct cl_sub *s, int64_t seq, const char *type, const char *json, size_t len)
 {
@@ -140,6 +154,8 @@ console_flushed(void *owner)
 	struct cl_console *c = owner;
 
 	cl_bev_write_now(c->bev, NULL, 0);
+	if (console_over(c))
+		return;
 	if (c->paused && !c->dead && cl_producer_may_read(c->p)) {
 		c->paused = 0;
 		bufferevent_enable(c->bev, EV_READ);
@@ -363,7 +379,7 @@ console_read(struct bufferevent *bev, void *arg)
 	struct cl_console *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!c->dead && c->hello == NULL) {
+	while (!console_over(c) && c->hello == NULL) {
 		size_t len;
 		char *line;
 		int st;

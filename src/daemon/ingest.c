@@ -454,6 +454,12 @@ cl_ingest_line(struct cl_producer *p, const char *line, size_t len)
 		return;
 	}
 	ev.received_at = now;
+	if (ev.type == CL_EV_OFFERED && ev.data != NULL && strlen(ev.data) > (size_t)p->srv->cfg.events_max_data) {
+		snprintf(msg, sizeof(msg), "data: longer than events.max_data (%d bytes)", p->srv->cfg.events_max_data);
+		cl_ingest_reject(p, CL_EVERR_BAD_EVENT, ev.id, msg);
+		cl_event_clear(&ev);
+		return;
+	}
 	if (ev.type == CL_EV_CUSTOMER && ev.data != NULL && customer_record(p, &ev) < 0)
 		return;
 	cl_ingest_event(p, &ev);

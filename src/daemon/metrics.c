@@ -83,6 +83,8 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	        m->lookup_late);
 	counter(b, "callogd_lookups_refused_total", "Caller lookups not started (worker queue full).",
 	        m->lookups_refused);
+	counter(b, "callogd_live_data_dropped_total", "Calls popped without their data: pops.data_memory was full.",
+	        m->live_data_dropped);
 	hist(b, "callogd_pop_latency_seconds", "From the event read to the pop written.", &m->pop_latency);
 	counter(b, "callogd_commits_total", "Database transactions committed or failed.", m->commits);
 	counter(b, "callogd_committed_events_total", "Events committed (and duplicates answered).",

@@ -424,6 +424,7 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 		customer_changed(p, c ? ctx_of(p, c) : NULL, ev, t0);
 		return 0;
 	}
+	cl_live_set_data_max(p->live, (size_t)p->srv->cfg.pops_data_memory << 20);
 	if (cl_live_apply(p->live, ev, p->srv->cfg.pop_trigger, ev->received_at, &r) < 0) {
 		log_warnx("msg=\"live call not updated: out of memory\" call_id=\"%s\"", ev->call_id);
 		return 0;
@@ -431,6 +432,13 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 	if (r.full && !p->warned_full)
 		log_warnx("msg=\"too many live calls tracked for pops\" max=%d", CL_LIVE_CALLS_MAX);
 	p->warned_full |= r.full;
+	if (r.data_dropped) {
+		if (p->srv->m.live_data_dropped++ % 1024 == 0)
+			log_warnx("msg=\"live calls' data past pops.data_memory: a pop goes without its data\" "
+			          "call_id=\"%s\" "
+			          "dropped=%llu",
+			          ev->call_id, (unsigned long long)p->srv->m.live_data_dropped);
+	}
 	if (r.call == NULL || (x = ctx_of(p, r.call)) == NULL)
 		goto out;
 	if (r.context) {
@@ -572,6 +580,12 @@ int
 cl_pops_consoles(struct cl_pops *p, const char *agent)
 {
 	return cl_subs_count(p->subs, agent);
+}
+
+size_t
+cl_pops_live_data(struct cl_pops *p)
+{
+	return cl_live_data_bytes(p->live);
 }
 
 size_t

@@ -260,6 +260,12 @@ gauge_live_calls(void *pops)
 }
 
 static uint64_t
+gauge_live_data(void *pops)
+{
+	return cl_pops_live_data(pops);
+}
+
+static uint64_t
 gauge_replay_bytes(void *pops)
 {
 	return cl_pops_replay_bytes(pops);
@@ -326,6 +332,8 @@ start(struct cl_server *srv, char *err)
 	                 srv->pops);
 	cl_metrics_gauge(&srv->m, "callogd_replay_bytes", "Memory held for SSE replay over all agents.",
 	                 gauge_replay_bytes, srv->pops);
+	cl_metrics_gauge(&srv->m, "callogd_live_data_bytes", "Live calls' attached data kept for pops.",
+	                 gauge_live_data, srv->pops);
 	cl_metrics_gauge(&srv->m, "callogd_writer_backlog", "Events waiting for their commit.", gauge_writer_backlog,
 	                 srv->writer);
 	srv->ingest.flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
