@@ -65,6 +65,8 @@ void cl_bev_writev_now(struct bufferevent *bev, const struct iovec *iov, int n);
  * set, else plain. It owns fd; NULL on failure, with fd closed. */
 struct bufferevent *cl_conn_bev(struct event_base *base, evutil_socket_t fd, struct cl_tls_server *tls);
 
+/* cl_bev_queued() : bytes bev holds for the peer, with those of the bufferevents below it (the HTTP gate). */
+size_t cl_bev_queued(struct bufferevent *bev);
 /* cl_sock_nodelay() : small writes (acks, pops, lines) leave at once; harmless on a Unix socket. */
 void cl_sock_nodelay(int fd);
 

@@ -124,7 +124,7 @@ sse_send(struct cl_sub *s, int64_t seq, const char *type, const char *json, size
 
 	if (e->dropped)
 		return 0;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) + len > (size_t)e->h->srv->cfg.agents_max_output)
+	if (cl_bev_queued(bev) + len > (size_t)e->h->srv->cfg.agents_max_output)
 		return -1;
 	if ((chunk = evbuffer_new()) == NULL)
 		return 0;

@@ -82,7 +82,7 @@ static void
 wbs_write(struct wbs *s, const char *data, size_t len)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-	size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
+	size_t queued = cl_bev_queued(bev);
 	struct evbuffer *b;
 
 	if (s->dropped || len == 0)

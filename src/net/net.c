@@ -66,6 +66,16 @@ cl_bev_write_now(struct bufferevent *bev, const void *data, size_t len)
 	cl_bev_writev_now(bev, &iov, len > 0 ? 1 : 0);
 }
 
+size_t
+cl_bev_queued(struct bufferevent *bev)
+{
+	size_t n = 0;
+
+	for (; bev != NULL; bev = bufferevent_get_underlying(bev))
+		n += evbuffer_get_length(bufferevent_get_output(bev));
+	return n;
+}
+
 void
 cl_sock_nodelay(int fd)
 {
