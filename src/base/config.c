@@ -72,7 +72,7 @@ static const struct row rows[] = {
       "Producer connections at once; more are refused and counted."),
     I("events", "idle_timeout", events_idle_timeout, 0, 0, 86400 * 7, 1,
       "Seconds without a line before a producer is closed; 0 = never."),
-    I("events", "max_data", events_max_data, 16384, 2, 16 * 1024 * 1024, 1,
+    I("events", "max_data", events_max_data, 65536, 2, 16 * 1024 * 1024, 1,
       "Bytes of a call.offered event's data object; a longer one is refused (bad_event)."),
     S("agents", "unix", K_SOCK, agents_unix, "/run/callogd/agents.sock", 0,
       "Unix socket for agent consoles (NDJSON), mode 0660; \"\" = off."),
