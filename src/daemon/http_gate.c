@@ -198,7 +198,7 @@ judge(struct gate *gt, struct evbuffer *src, struct evbuffer *dst, size_t n)
 {
 	struct cl_http_gates *g = gt->g;
 	struct cl_httphead h;
-	char err[CL_ERR_LEN];
+	char err[CL_ERR_LEN] = "no credentials, or a body over its bound";
 	const char *head = (const char *)evbuffer_pullup(src, (ev_ssize_t)n);
 	int status;
 
@@ -333,7 +333,7 @@ gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum buffe
 				judge(gt, src, dst, end);
 				continue;
 			}
-			if (gt->scanned >= HEAD_MAX)
+			if (end > HEAD_MAX || gt->scanned >= HEAD_MAX)
 				hand_refusal(gt, src, dst, 431);
 			break; /* the rest of the head has not come yet */
 		}
