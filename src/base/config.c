@@ -91,7 +91,7 @@ static const struct row rows[] = {
       "Seconds to read a request or write a reply; idle keep-alive connections close after it."),
     I("http", "max_body", http_max_body, 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, 0,
       "Bytes of a request body (POST /api/events)."),
-    I("http", "max_clients", http_max_clients, 1024, 1, 100000, 1,
+    I("http", "max_clients", http_max_clients, 20000, 1, 1000000, 1,
       "HTTP connections at once (SSE streams included); more are answered 503 and closed."),
     I("http", "body_memory", http_body_memory, 64, 1, 65536, 1,
       "MiB of request bodies being received over all connections; a body that does not fit is answered 503."),
