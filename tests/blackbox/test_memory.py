@@ -1,13 +1,13 @@
 """test_memory.py : what an authenticated client can make the daemon keep
 (docs/security.md): each live call's attached data and all of it together, and
 a console's answers it does not read."""
-import json
 import os
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Console, Producer, check, eq, metrics, run, running, test  # noqa: E402
+from harness import Console, LineClient, Producer, check, eq, metrics, run, running, test  # noqa: E402
 
 
 def rss_kb(pid):
@@ -16,6 +16,11 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def sanitized(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()  # ASan's quarantine holds freed memory: RSS says little
 
 
 def offered(call_id, data):
@@ -73,14 +78,19 @@ def a_console_that_does_not_read_its_answers_is_dropped():
         tok = d.add_agent("a1")
         pid = d.proc.pid
         for what in (b'{"type":"ping"}\n', b"not json\n"):
-            c = Console(d, "a1", tok)
-            eq(c.welcome["type"], "welcome")
+            # A small receive buffer: what the kernel would hold for it must not hide what the daemon holds.
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.agents_port))
+            c = LineClient.__new__(LineClient)
+            c.sock, c.buf = s, b""
+            c.send({"type": "hello", "agent": "a1", "token": tok})
+            eq(c.read(5)["type"], "welcome")
             rss0 = rss_kb(pid)
-            s = c.sock
             s.setblocking(False)
             req = what * 2000
             sent, t0, dropped = 0, time.time(), False
-            while time.time() - t0 < 5 and not dropped:
+            while time.time() - t0 < 20 and not dropped:
                 try:
                     sent += s.send(req)
                 except BlockingIOError:
@@ -91,7 +101,7 @@ def a_console_that_does_not_read_its_answers_is_dropped():
             print("  %r without reading: %d MB sent, dropped=%s, RSS +%d MB" % (what[:15], sent >> 20, dropped,
                                                                                 grew >> 10), flush=True)
             check(dropped, "the console was not dropped")
-            check(grew < 64 << 10, "daemon RSS grew %d MB" % (grew >> 10))
+            check(sanitized(pid) or grew < 64 << 10, "daemon RSS grew %d MB" % (grew >> 10))
             c.close()
         check(metrics(d)["callogd_slow_consoles_dropped_total"] >= 2)
         fresh = Console(d, "a1", tok)
