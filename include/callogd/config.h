@@ -30,6 +30,21 @@ struct cl_pbx_cfg {
 /* cl_pbx_cfg_equal() : 1 when two links' settings are all the same. */
 int cl_pbx_cfg_equal(const struct cl_pbx_cfg *a, const struct cl_pbx_cfg *b);
 
+#define CL_WEBHOOKS_MAX 16
+#define CL_CONFIG_CRM_FIELDS 7 /* crm.fields: id, name, email, account, tier, notes, url (crmmap.h) */
+enum cl_hook_event { CL_HOOK_COMPLETED = 1, CL_HOOK_MISSED = 2 }; /* bits */
+
+/* One entry of webhooks = ( ... ) (docs/crm.md). Strings malloc'd. */
+struct cl_webhook_cfg {
+	char *name;
+	char *url;
+	char *secret; /* read from secret_file */
+	char *secret_file;
+	int events; /* enum cl_hook_event bits */
+	int settle_seconds;
+	int timeout_ms;
+};
+
 /* Every string is malloc'd and owned by the struct; "" means off/none. */
 struct cl_config {
 	char *path; /* the file it came from, as given */
@@ -85,6 +100,19 @@ struct cl_config {
 
 	struct cl_pbx_cfg *pbx; /* PBX links, pbx = ( ... ) (configpbx.c) */
 	int n_pbx;
+
+	char *crm_lookup_url; /* "" = no CRM lookup */
+	char *crm_header_file;
+	char *crm_headers; /* header_file's "Name: value" lines, each ending in '\n'; "" when none */
+	int crm_timeout_ms;
+	int crm_cache_seconds;
+	int crm_max_concurrent;
+	int crm_max_body;
+	char *crm_list;                         /* JSON pointer to the array of contacts */
+	char *crm_fields[CL_CONFIG_CRM_FIELDS]; /* JSON pointers, by enum cl_crm_field */
+
+	struct cl_webhook_cfg *webhooks; /* webhooks = ( ... ) (configcrm.c) */
+	int n_webhooks;
 };
 
 /* One key of the settings table, for documentation and checks (docs/). */

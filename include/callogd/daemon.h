@@ -13,6 +13,7 @@
 #include "callogd/util.h"
 
 struct cl_console;
+struct cl_crm;
 struct cl_http;
 struct cl_pbx;
 struct cl_pops;
@@ -38,6 +39,7 @@ struct cl_server {
 	struct cl_http *http;
 	struct cl_wb *wb;            /* wallboard streams (wbstream.c) */
 	struct cl_pbx *pbx;          /* PBX links (pbx.c) */
+	struct cl_crm *crm;          /* the CRM lookup (crm.c) */
 	struct cl_ingest ingest;     /* ingest.c's state */
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;

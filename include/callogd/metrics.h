@@ -20,6 +20,19 @@ struct cl_hist {
 };
 void cl_hist_observe(struct cl_hist *h, double seconds);
 
+/* How one CRM lookup request ended (docs/crm.md). */
+enum cl_crm_result {
+	CL_CRM_HIT,       /* 2xx with at least one contact */
+	CL_CRM_MISS,      /* 2xx with none, or 404 */
+	CL_CRM_TIMEOUT,   /* crm.timeout_ms passed */
+	CL_CRM_CONNECT,   /* name, connection or TLS failure */
+	CL_CRM_STATUS,    /* any other status (5xx, 401, ...) */
+	CL_CRM_BAD_BODY,  /* not JSON, or crm.list finds something else */
+	CL_CRM_TOO_LARGE, /* more than crm.max_body */
+	CL_CRM_ERROR,     /* anything else */
+	CL_CRM__RESULTS
+};
+
 enum cl_conn_kind { CL_CONN_EVENTS, CL_CONN_CONSOLE, CL_CONN_SSE, CL_CONN_HTTP, CL_CONN__COUNT };
 
 /* A value owned by another module, read when the metrics are rendered. */
@@ -47,6 +60,12 @@ struct cl_metrics {
 	uint64_t slow_consoles_dropped;
 	uint64_t replay_skipped; /* messages not kept for replay: pops.replay_memory was full */
 	uint64_t reloads, reload_failures;
+	uint64_t crm_requests[CL_CRM__RESULTS];
+	struct cl_hist crm_latency;
+	uint64_t crm_cache_hits;    /* lookups answered from the cache (hits and misses) */
+	uint64_t crm_not_started;   /* lookups that waited for a free slot past their pop's deadline */
+	uint64_t crm_skipped;       /* lookups not made: the breaker was open, or too many waited */
+	uint64_t crm_breaker_opens; /* times 5 failures in a row opened the breaker */
 	int64_t started_ms;
 	struct cl_gauge gauges[CL_METRICS_GAUGES];
 	int ngauges;

@@ -18,6 +18,8 @@ struct cl_store;
 
 struct cl_pops *cl_pops_new(struct cl_server *srv);
 void cl_pops_free(struct cl_pops *p);
+/* cl_pops_crm_done() : the CRM's answers come back here (a cl_crm_done_fn; arg is the struct cl_pops). */
+void cl_pops_crm_done(void *arg, const char *call_id, uint64_t id, json_t *contacts);
 /*
  * cl_pops_on_event() : the pop side of a new (never a duplicate) event, read
  * at t0 (cl_mono_us), before it is queued: updates the live calls and sends

@@ -129,6 +129,16 @@ static const struct row rows[] = {
       "IANA time zone of reports and of today (\"\" = the host's zone)."),
     I("stats", "wallboard_streams", wallboard_streams, 32, 0, 1024, 1,
       "Wallboard streams (GET /api/wallboard/stream) at once; more are refused and the page polls."),
+    S("crm", "lookup_url", K_STR, crm_lookup_url, "", 1,
+      "CRM lookup URL with {e164}, {national} or {digits} (docs/crm.md); \"\" = no CRM lookup."),
+    S("crm", "header_file", K_PATH, crm_header_file, "", 1,
+      "A file of \"Name: value\" lines sent with each lookup (Authorization); \"\" = none."),
+    I("crm", "timeout_ms", crm_timeout_ms, 1500, 50, 60000, 1, "Milliseconds a CRM lookup may take."),
+    I("crm", "cache_seconds", crm_cache_seconds, 300, 0, 86400, 1, "Seconds CRM hits and misses are kept."),
+    I("crm", "max_concurrent", crm_max_concurrent, 16, 1, 1024, 1, "CRM requests in flight at once; more wait."),
+    I("crm", "max_body", crm_max_body, 1024 * 1024, 1024, 64 * 1024 * 1024, 1,
+      "Bytes of a CRM answer; a larger one is a failure."),
+    S("crm", "list", K_STR, crm_list, "", 1, "JSON pointer to the answer's array of contacts; \"\" = the answer."),
     S("dispositions", "codes", K_CODES, disposition_codes, "resolved\ncallback\nescalated\nsale\nno_sale", 1,
       "Wrap-up codes a console may send (a list of 1 to 64 distinct strings); producers may send any code."),
     {.group = "log",
@@ -173,6 +183,8 @@ cl_config_defaults(struct cl_config *c)
 			*int_field(c, r) = (int)r->idef;
 		}
 	}
+	if (cl_config_crm_defaults(c) < 0)
+		goto fail;
 	return 0;
 fail:
 	cl_config_free(c);
@@ -189,6 +201,7 @@ cl_config_free(struct cl_config *c)
 			free(*str_field(c, &rows[i]));
 	free(c->path);
 	cl_config_pbx_free(c);
+	cl_config_crm_free(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -364,64 +377,16 @@ static const struct validator {
     {"numbers", check_numbers},   {"stats", check_stats},   {"tls", check_tls},
 };
 
-/* A list of disposition codes: 1..CL_CONFIG_CODES_MAX distinct strings of 1..128 printable bytes. */
-static int
-set_codes(struct cl_config *c, const struct row *r, config_setting_t *s, char *msg, size_t mlen)
-{
-	int n = config_setting_length(s);
-	size_t used = 0;
-	char *joined;
-
-	if ((config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) || n < 1 ||
-	    n > CL_CONFIG_CODES_MAX) {
-		snprintf(msg, mlen, "%s.%s must be a list of 1 to %d strings", r->group, r->key, CL_CONFIG_CODES_MAX);
-		return -1;
-	}
-	if ((joined = malloc((size_t)n * 130)) == NULL) {
-		snprintf(msg, mlen, "out of memory");
-		return -1;
-	}
-	joined[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v = e && config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
-		size_t len = v ? strlen(v) : 0;
-		int bad = len == 0 || len > 128;
-		for (size_t k = 0; !bad && k < len; k++)
-			bad = (unsigned char)v[k] < 0x20 || v[k] == 0x7f;
-		if (!bad && cl_config_has_code(joined, v))
-			bad = 2;
-		if (bad) {
-			snprintf(msg, mlen, "%s.%s: entry %d must be a %s", r->group, r->key, i + 1,
-			         bad == 2 ? "code not listed before" : "string of 1 to 128 printable bytes");
-			free(joined);
-			return -1;
-		}
-		used += (size_t)sprintf(joined + used, "%s%s", i ? "\n" : "", v);
-	}
-	free(*str_field(c, r));
-	*str_field(c, r) = joined;
-	return 0;
-}
-
-int
-cl_config_has_code(const char *codes, const char *code)
-{
-	size_t n = strlen(code);
-
-	for (const char *p = codes; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, code, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
 static int
 set_value(struct cl_config *c, const struct row *r, config_setting_t *s, const char *dir, char *msg, size_t mlen)
 {
 	int type = config_setting_type(s);
 
-	if (r->kind == K_CODES)
-		return set_codes(c, r, s, msg, mlen);
+	if (r->kind == K_CODES) {
+		char what[64];
+		snprintf(what, sizeof(what), "%s.%s", r->group, r->key);
+		return cl_config_list(s, what, CL_CONFIG_CODES_MAX, str_field(c, r), msg, mlen);
+	}
 
 	if (is_string_kind(r->kind) || r->kind == K_LEVEL || r->kind == K_TRIGGER) {
 		const char *v;
@@ -594,6 +559,11 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 		config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
 		const char *gname = config_setting_name(g);
 		line = (int)config_setting_source_line(g);
+		if (strcmp(gname, "webhooks") == 0) { /* a list of hooks: configcrm.c */
+			if (cl_config_webhooks_load(c, g, absdir, &line, msg, sizeof(msg)) < 0)
+				goto bad;
+			continue;
+		}
 		if (strcmp(gname, "pbx") == 0) { /* a list of links: configpbx.c */
 			if (cl_config_pbx_load(c, g, absdir, &line, msg, sizeof(msg)) < 0)
 				goto bad;
@@ -612,6 +582,11 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 			config_setting_t *s = config_setting_get_elem(g, (unsigned)j);
 			const struct row *r = find_row(gname, config_setting_name(s));
 			line = (int)config_setting_source_line(s);
+			if (r == NULL && strcmp(gname, "crm") == 0 && strcmp(config_setting_name(s), "fields") == 0) {
+				if (cl_config_crm_fields(c, s, &line, msg, sizeof(msg)) < 0)
+					goto bad;
+				continue;
+			}
 			if (r == NULL) {
 				snprintf(msg, sizeof(msg), "unknown setting \"%s.%s\"", gname, config_setting_name(s));
 				goto bad;
@@ -623,6 +598,12 @@ cl_config_load(struct cl_config *c, const char *path, char *err)
 	}
 	if (validate(c, row_line, group_line, &line, msg, sizeof(msg)) < 0)
 		goto bad;
+	const char *crm_key = "lookup_url";
+	if (cl_config_crm_finish(c, &crm_key, msg, sizeof(msg)) < 0) {
+		const struct row *r = find_row("crm", crm_key);
+		line = r && row_line[r - rows] ? row_line[r - rows] : group_line[find_group("crm")];
+		goto bad;
+	}
 	if ((c->path = strdup(path)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "%s:0: out of memory", path);
 		goto fail;
@@ -689,9 +670,11 @@ cl_config_diff(const struct cl_config *a, const struct cl_config *b, char *out, 
 	}
 	if (cl_config_pbx_differs(a, b)) {
 		if (used < outlen)
-			snprintf(out + used, outlen - used, "%spbx=(changed)", n ? " " : "");
+			used += (size_t)snprintf(out + used, outlen - used, "%spbx=(changed)", n ? " " : "");
 		n++;
 	}
+	if (used < outlen)
+		n += cl_config_crm_diff(a, b, out + used, outlen - used);
 	return n;
 }
 
@@ -721,6 +704,7 @@ cl_config_apply_reloadable(struct cl_config *dst, struct cl_config *src)
 	dst->n_pbx = src->n_pbx;
 	src->pbx = links;
 	src->n_pbx = n_links;
+	cl_config_crm_swap(dst, src);
 
 	for (size_t i = 0; i < NROWS; i++) {
 		const struct row *r = &rows[i];

@@ -68,8 +68,8 @@ cl_config_pbx_free(struct cl_config *c)
 }
 
 /* The secret in path: its first line, without the line end (systemd credentials end with none). */
-static char *
-read_secret(const char *path, char *msg, size_t mlen)
+char *
+cl_config_read_secret(const char *path, char *msg, size_t mlen)
 {
 	FILE *f = fopen(path, "r");
 	char buf[SECRET_MAX + 2];
@@ -174,7 +174,7 @@ check_link(struct cl_pbx_cfg *p, int seen_secret, int seen_file, char *msg, size
 		fclose(f);
 	}
 	if (seen_file) {
-		char *secret = read_secret(p->secret_file, msg, mlen);
+		char *secret = cl_config_read_secret(p->secret_file, msg, mlen);
 		if (secret == NULL)
 			return -1;
 		free(p->secret);

@@ -115,6 +115,20 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	        m->replay_skipped);
 	for (int i = 0; i < m->ngauges; i++)
 		gauge(b, m->gauges[i].name, m->gauges[i].help, m->gauges[i].read(m->gauges[i].arg));
+	static const char *const crm[] = {"hit",    "miss",     "timeout",   "connect",
+	                                  "status", "bad_body", "too_large", "error"};
+	evbuffer_add_printf(b, "# HELP callogd_crm_requests_total CRM lookup requests by result.\n"
+	                       "# TYPE callogd_crm_requests_total counter\n");
+	for (int r = 0; r < CL_CRM__RESULTS; r++)
+		evbuffer_add_printf(b, "callogd_crm_requests_total{result=\"%s\"} %llu\n", crm[r],
+		                    (unsigned long long)m->crm_requests[r]);
+	hist(b, "callogd_crm_latency_seconds", "CRM lookup requests, from start to answer.", &m->crm_latency);
+	counter(b, "callogd_crm_cache_hits_total", "CRM lookups answered from the cache.", m->crm_cache_hits);
+	counter(b, "callogd_crm_not_started_total", "CRM lookups that could not start before their pop's deadline.",
+	        m->crm_not_started);
+	counter(b, "callogd_crm_skipped_total", "CRM lookups not made: breaker open or too many waiting.",
+	        m->crm_skipped);
+	counter(b, "callogd_crm_breaker_opens_total", "Times the CRM breaker opened.", m->crm_breaker_opens);
 	counter(b, "callogd_reloads_total", "SIGHUP reloads.", m->reloads);
 	counter(b, "callogd_reload_failures_total", "Reloads refused for a broken config.", m->reload_failures);
 	gauge(b, "callogd_start_time_seconds", "When the daemon started (Unix time).",

@@ -93,6 +93,8 @@ popctx_free(void *ctx)
 	holds_release(x);
 	pops_invalidate(x);
 	json_decref(x->lookup);
+	json_decref(x->local);
+	json_decref(x->crm);
 	free(x->deferred);
 	free(x);
 }
@@ -450,7 +452,7 @@ cl_pops_on_event(struct cl_pops *p, const struct cl_event *ev, int64_t t0, void 
 		const struct cl_live_act *a = &r.acts[i];
 		if (a->kind == CL_LIVE_CALL)
 			send_call(p, x, a);
-		else if (x->lookup_id != 0 && p->srv->cfg.pops_lookup_ms > 0 && defer_pop(p, x, a->to, t0) == 0)
+		else if (POPS_LOOKUP_PENDING(x) && p->srv->cfg.pops_lookup_ms > 0 && defer_pop(p, x, a->to, t0) == 0)
 			deferred = 1;
 		else
 			pops_send_pop(p, x, a->to, t0);
@@ -545,7 +547,7 @@ welcome_pop(void *arg, struct cl_live_call *c)
 
 	if (la == NULL || !la->popped || (x = ctx_of(w->p, c)) == NULL)
 		return 0;
-	if (c->offered && x->lookup == NULL && x->lookup_id == 0)
+	if (c->offered && x->lookup == NULL && !POPS_LOOKUP_PENDING(x))
 		pops_lookup_start(w->p, x); /* none yet (a restart): an updated pop follows */
 	if ((body = pop_body(x, la->id)) == NULL)
 		return 0;

@@ -32,7 +32,10 @@ struct hold {
 struct popctx {
 	struct cl_pops *p;
 	struct cl_live_call *call;
-	json_t *lookup;     /* the finished lookup, or NULL */
+	json_t *lookup;     /* what the pop shows: local and CRM merged, or NULL */
+	json_t *local;      /* the local lookup, when done */
+	json_t *crm;        /* the CRM's contacts (cl_crm_contacts), when done */
+	uint64_t crm_id;    /* the CRM lookup running, 0 when none: pops wait for it too */
 	char *head, *tail;  /* the pop's text before and after "agent", cached; NULL when stale */
 	uint64_t lookup_id; /* the running lookup, 0 when none: pops wait for it */
 	struct deferred *deferred;
@@ -83,6 +86,9 @@ void pops_invalidate(struct popctx *x);
 /* pops_send_pop() : the call's pop to agent; t0 when its trigger was read, or -1 for an updated pop. */
 void pops_send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0);
 void pops_flush_deferred(struct cl_pops *p, struct popctx *x);
+
+/* A lookup (local or CRM) is still running: the call's pops wait for it, up to the deadline. */
+#define POPS_LOOKUP_PENDING(x) ((x)->lookup_id != 0 || (x)->crm_id != 0)
 
 /* pops_lookup.c */
 int pops_lookup_submit(struct cl_pops *p, struct popctx *x, enum cl_job_prio prio, int may_wait);

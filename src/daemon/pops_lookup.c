@@ -7,21 +7,63 @@
 
 #include <jansson.h>
 
+#include "callogd/crm.h"
+#include "callogd/crmmap.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
 #include "callogd/live.h"
 #include "callogd/log.h"
+#include "callogd/numbers.h"
+#include "callogd/pops.h"
 #include "callogd/util.h"
 #include "callogd/views.h"
 #include "callogd/workers.h"
 
 #include "pops_int.h"
 
+/* The customer side's number, as the CRM is asked for it; "" when it has none (or an extension). */
+static void
+crm_number(struct cl_pops *p, const struct popctx *x, char *out)
+{
+	const char *raw = x->call->direction == CL_DIR_OUTBOUND ? x->call->to : x->call->from;
+
+	if (cl_number_normalize(&p->srv->numbers, raw, out) != CL_NUMBER_OK || out[0] != '+')
+		out[0] = '\0';
+}
+
 /*
- * lookup_done() : x's lookup (id) ended with result (taken; NULL when it
- * failed). The waiting pops go out now; agents already popped without it get
- * an updated pop.
+ * lookup_settle() : x's local or CRM lookup changed (changed) or ended. The
+ * pop's lookup is merged again; the waiting pops go out once no lookup runs;
+ * agents already popped get an updated pop.
  */
+static void
+lookup_settle(struct cl_pops *p, struct popctx *x, int changed)
+{
+	if (changed && cl_crm_enabled(p->srv->crm)) {
+		char number[CL_NUMBER_LEN];
+		json_t *m;
+		crm_number(p, x, number);
+		if ((m = cl_crm_merge(x->local, x->crm, number)) != NULL) {
+			json_decref(x->lookup);
+			x->lookup = m;
+			pops_invalidate(x);
+		}
+	} else if (changed && x->local != NULL) {
+		json_decref(x->lookup);
+		x->lookup = json_incref(x->local);
+		pops_invalidate(x);
+	}
+	if (x->ndeferred > 0) {
+		if (!POPS_LOOKUP_PENDING(x))
+			pops_flush_deferred(p, x);
+		return;
+	}
+	for (int i = 0; changed && i < x->call->nagents; i++)
+		if (x->call->agents[i].popped)
+			pops_send_pop(p, x, x->call->agents[i].id, -1);
+}
+
+/* lookup_done() : x's local lookup (id) ended with result (taken; NULL when it failed). */
 static void
 lookup_done(struct cl_pops *p, struct popctx *x, uint64_t id, json_t *result)
 {
@@ -31,17 +73,59 @@ lookup_done(struct cl_pops *p, struct popctx *x, uint64_t id, json_t *result)
 	}
 	x->lookup_id = 0;
 	if (result != NULL) {
-		json_decref(x->lookup);
-		x->lookup = result;
-		pops_invalidate(x);
+		json_decref(x->local);
+		x->local = result;
 	}
-	if (x->ndeferred > 0) {
-		pops_flush_deferred(p, x);
+	lookup_settle(p, x, result != NULL);
+}
+
+void
+cl_pops_crm_done(void *arg, const char *call_id, uint64_t id, json_t *contacts)
+{
+	struct cl_pops *p = arg;
+	struct cl_live_call *c = cl_live_get(p->live, call_id);
+	struct popctx *x = c ? c->ctx : NULL;
+
+	if (x == NULL || x->crm_id != id) {
+		json_decref(contacts); /* the call ended, or was offered again */
 		return;
 	}
-	for (int i = 0; result != NULL && i < x->call->nagents; i++)
-		if (x->call->agents[i].popped)
-			pops_send_pop(p, x, x->call->agents[i].id, -1);
+	x->crm_id = 0;
+	if (contacts != NULL) {
+		json_decref(x->crm);
+		x->crm = contacts;
+	}
+	lookup_settle(p, x, contacts != NULL);
+}
+
+/* Asks the CRM about x's caller (when configured), alongside the local lookup. */
+static void
+crm_start(struct cl_pops *p, struct popctx *x)
+{
+	char number[CL_NUMBER_LEN];
+	json_t *hit = NULL;
+	uint64_t id = ++p->lookups;
+	int64_t start_by = cl_mono_us() + (int64_t)p->srv->cfg.pops_lookup_ms * 1000;
+
+	x->crm_id = 0;
+	json_decref(x->crm);
+	x->crm = NULL;
+	if (!cl_crm_enabled(p->srv->crm))
+		return;
+	crm_number(p, x, number);
+	if (number[0] == '\0')
+		return;
+	switch (cl_crm_lookup(p->srv->crm, number, x->call->call_id, id, start_by, &hit)) {
+	case 1:
+		x->crm = hit;
+		lookup_settle(p, x, 1);
+		break;
+	case 0:
+		x->crm_id = id;
+		break;
+	default:
+		break;
+	}
 }
 
 static void
@@ -216,6 +300,7 @@ void
 pops_lookup_start(struct cl_pops *p, struct popctx *x)
 {
 	pops_lookup_submit(p, x, CL_JOB_HIGH, 1);
+	crm_start(p, x);
 }
 
 /* pops_lookups_free() : the backlog's jobs (the workers stopped first: every other job is done). */

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "callogd/consoles.h"
+#include "callogd/crm.h"
 #include "callogd/daemon.h"
 #include "callogd/http.h"
 #include "callogd/ingest.h"
@@ -147,6 +148,8 @@ reload(struct cl_server *srv)
 	/* Before the old list is freed: unchanged links keep running, changed ones restart. */
 	if (srv->pbx != NULL && cl_pbx_reload(srv->pbx, err) < 0)
 		log_error("msg=\"PBX links not reloaded\" error=\"%s\"", err);
+	if (srv->crm != NULL && cl_crm_configure(srv->crm, &srv->cfg, err) < 0)
+		log_error("msg=\"CRM lookup off: its HTTP client cannot start\" error=\"%s\"", err);
 	cl_config_free(&next);
 	cl_log_set_level(srv->cfg.log_level);
 	apply_numbers(srv);
@@ -277,6 +280,12 @@ gauge_writer_backlog(void *writer)
 	return cl_writer_backlog(writer);
 }
 
+static uint64_t
+gauge_crm_breaker(void *crm)
+{
+	return (uint64_t)cl_crm_breaker_open(crm);
+}
+
 static int
 start(struct cl_server *srv, char *err)
 {
@@ -325,6 +334,9 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
+	if ((srv->crm = cl_crm_new(srv->base, &srv->m, cl_pops_crm_done, srv->pops, err)) == NULL ||
+	    cl_crm_configure(srv->crm, &srv->cfg, err) < 0)
+		return -1;
 	/* Welcome re-pops and live figures are right after any restart, kill -9 included. */
 	if (cl_pops_restore(srv->pops, srv->reader, err) < 0)
 		return -1;
@@ -334,6 +346,8 @@ start(struct cl_server *srv, char *err)
 	                 gauge_replay_bytes, srv->pops);
 	cl_metrics_gauge(&srv->m, "callogd_live_data_bytes", "Live calls' attached data kept for pops.",
 	                 gauge_live_data, srv->pops);
+	cl_metrics_gauge(&srv->m, "callogd_crm_breaker_open", "1 while the CRM breaker is open (lookups local-only).",
+	                 gauge_crm_breaker, srv->crm);
 	cl_metrics_gauge(&srv->m, "callogd_writer_backlog", "Events waiting for their commit.", gauge_writer_backlog,
 	                 srv->writer);
 	srv->ingest.flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
@@ -406,6 +420,8 @@ stop(struct cl_server *srv)
 		cl_http_free(srv->http);
 	cl_wb_free(srv->wb); /* its streams closed with the HTTP server, its reads with the workers */
 	srv->wb = NULL;
+	cl_crm_free(srv->crm); /* before the pops its answers go to; it calls no one */
+	srv->crm = NULL;
 	if (srv->pops)
 		cl_pops_free(srv->pops);
 	cl_store_close(srv->reader);
