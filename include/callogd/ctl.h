@@ -64,5 +64,7 @@ int cl_ctl_simulate(struct cl_ctl *ctl, int argc, char **argv);
 int cl_ctl_report(struct cl_ctl *ctl, int argc, char **argv);
 /* pbx status: the running daemon's PBX links, read from its /metrics (cmd_pbx.c). */
 int cl_ctl_pbx(struct cl_ctl *ctl, int argc, char **argv);
+/* cmd_webhooks.c */
+int cl_ctl_webhooks(struct cl_ctl *ctl, int argc, char **argv);
 
 #endif

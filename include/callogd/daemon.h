@@ -14,6 +14,8 @@
 
 struct cl_console;
 struct cl_crm;
+struct cl_journal;
+struct cl_outbox;
 struct cl_http;
 struct cl_pbx;
 struct cl_pops;
@@ -40,6 +42,8 @@ struct cl_server {
 	struct cl_wb *wb;            /* wallboard streams (wbstream.c) */
 	struct cl_pbx *pbx;          /* PBX links (pbx.c) */
 	struct cl_crm *crm;          /* the CRM lookup (crm.c) */
+	struct cl_journal *journal;  /* the webhooks the writer journals for (journal.c) */
+	struct cl_outbox *outbox;    /* webhook deliveries (outbox.c) */
 	struct cl_ingest ingest;     /* ingest.c's state */
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;

@@ -33,6 +33,9 @@ enum cl_crm_result {
 	CL_CRM__RESULTS
 };
 
+/* How one webhook try ended. */
+enum cl_hook_result { CL_HOOK_DELIVERED, CL_HOOK_RETRIED, CL_HOOK_GAVE_UP, CL_HOOK__RESULTS };
+
 enum cl_conn_kind { CL_CONN_EVENTS, CL_CONN_CONSOLE, CL_CONN_SSE, CL_CONN_HTTP, CL_CONN__COUNT };
 
 /* A value owned by another module, read when the metrics are rendered. */
@@ -66,6 +69,7 @@ struct cl_metrics {
 	uint64_t crm_not_started;   /* lookups that waited for a free slot past their pop's deadline */
 	uint64_t crm_skipped;       /* lookups not made: the breaker was open, or too many waited */
 	uint64_t crm_breaker_opens; /* times 5 failures in a row opened the breaker */
+	uint64_t hook_deliveries[CL_HOOK__RESULTS];
 	int64_t started_ms;
 	struct cl_gauge gauges[CL_METRICS_GAUGES];
 	int ngauges;

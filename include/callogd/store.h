@@ -343,4 +343,79 @@ int cl_store_revoked_sessions(struct cl_store *st, int64_t now_ms, void (*fn)(vo
 /* cl_store_secret() : the daemon secret name (len bytes), made when the store was created. */
 int cl_store_secret(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err);
 
+/* ---- the webhook outbox (docs/crm.md): deliveries kept before their first try ---- */
+
+/*
+ * A delivery's life: HELD (waiting for its due time: the settle time, or a
+ * coalescing moment) -> PENDING (to be tried; tried again after a retryable
+ * failure) -> DELIVERED or FAILED (given up). Deliveries of one webhook and
+ * one call are tried in the order they were made (by id).
+ */
+enum cl_outbox_state { CL_OUTBOX_HELD = 0, CL_OUTBOX_PENDING = 1, CL_OUTBOX_DELIVERED = 2, CL_OUTBOX_FAILED = 3 };
+#define CL_OUTBOX_TTL_MS (24LL * 3600 * 1000) /* tries stop this long after a delivery is due */
+
+/* What the writer journals for one webhook, type and call, in its transaction. */
+struct cl_outbox_put {
+	const char *hook;    /* the webhook's name */
+	const char *body_id; /* the body's "id": the same for every revision */
+	const char *call_id;
+	const char *type; /* "call.completed" or "call.missed" */
+	const char *call; /* the call record, JSON text (the body's "call") */
+	int64_t now_ms;
+	int64_t due_ms; /* held until then */
+	int once;       /* 1: never a second revision (call.missed) */
+};
+
+/*
+ * cl_store_outbox_put() : inside the caller's transaction. With no delivery
+ * yet for (hook, call_id, type): adds revision 1, HELD until due_ms. Else,
+ * with once set, or the latest revision's call text equal to p->call and
+ * its due time unchanged: nothing. Else when the latest is still HELD: its
+ * call text and due time become p's (the same revision). Else: adds the next
+ * revision, HELD until due_ms. A new revision's delivery_id (Callogd-Id) is
+ * body_id "-" revision; created_at is now_ms; expires_at is due_ms +
+ * CL_OUTBOX_TTL_MS. Returns 1 when something was added or changed, 0 when
+ * not, -1 on error.
+ */
+int cl_store_outbox_put(struct cl_store *st, const struct cl_outbox_put *p, char *err);
+
+/* One delivery; the pointers are valid during the callback only. */
+struct cl_outbox_row {
+	int64_t id; /* the order deliveries were made in */
+	const char *delivery_id, *body_id, *hook, *call_id, *type, *call;
+	int revision, state, attempts, last_status; /* last_status: the HTTP status, 0 when none */
+	int64_t created_ms, due_ms, expires_ms, last_ms;
+	const char *last_error; /* "" when none */
+};
+
+/*
+ * cl_store_outbox_due() : one write transaction: hook's HELD deliveries due
+ * at now_ms become PENDING; then fn for each PENDING delivery of hook due at
+ * now_ms that is the oldest unfinished (HELD or PENDING) one of its call for
+ * that hook, by due time then id, at most max; *open (may be NULL) is then the
+ * count of unfinished deliveries of every hook.
+ */
+int cl_store_outbox_due(struct cl_store *st, const char *hook, int64_t now_ms, int max,
+                        int (*fn)(void *arg, const struct cl_outbox_row *r), void *arg, int64_t *open, char *err);
+
+/*
+ * cl_store_outbox_result() : records a try of delivery id (in the caller's
+ * transaction, or on its own): its new state (PENDING to try again at
+ * due_ms, DELIVERED or FAILED), attempts + 1, the answer's status (0 for
+ * none), error text ("" for none) and now_ms.
+ */
+int cl_store_outbox_result(struct cl_store *st, int64_t id, int state, int64_t due_ms, int status, const char *error,
+                           int64_t now_ms, char *err);
+
+/* cl_store_outbox_list() : the HELD, PENDING and FAILED deliveries, oldest first, at most max. */
+int cl_store_outbox_list(struct cl_store *st, int max, int (*fn)(void *arg, const struct cl_outbox_row *r), void *arg,
+                         char *err);
+
+/*
+ * cl_store_outbox_retry() : delivery_id becomes PENDING, due at now_ms,
+ * expiring CL_OUTBOX_TTL_MS later (whatever its state). 1 done, 0 no such
+ * delivery, -1 on error.
+ */
+int cl_store_outbox_retry(struct cl_store *st, const char *delivery_id, int64_t now_ms, char *err);
+
 #endif

@@ -59,6 +59,13 @@ void cl_writer_purge(struct cl_writer *w, int64_t before_ms);
  * (sessions.c), in force until until_ms, so the logout outlasts a restart. 0, or -1 when 100,000
  * wait already (or out of memory). */
 int cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms);
+struct cl_journal;
+/*
+ * cl_writer_set_journal() : before events are submitted: each transaction
+ * journals the webhook deliveries its calls cause (journal.h), and calls
+ * kick(arg) from the writer thread after a commit that added or changed some.
+ */
+void cl_writer_set_journal(struct cl_writer *w, struct cl_journal *j, void (*kick)(void *arg), void *arg);
 /* Events queued or being committed. */
 size_t cl_writer_backlog(struct cl_writer *w);
 /* cl_writer_stop() : commits what is queued, stops the thread, runs the last completions, frees w. */

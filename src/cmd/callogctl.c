@@ -17,7 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"import", cl_ctl_import}, {"customer", cl_ctl_customer}, {"agent", cl_ctl_agent},       {"token", cl_ctl_token},
     {"calls", cl_ctl_calls},   {"send", cl_ctl_send},         {"simulate", cl_ctl_simulate}, {"purge", cl_ctl_purge},
-    {"report", cl_ctl_report}, {"pbx", cl_ctl_pbx},
+    {"report", cl_ctl_report}, {"pbx", cl_ctl_pbx},           {"webhooks", cl_ctl_webhooks},
 };
 
 int

@@ -44,6 +44,8 @@ const char cl_ctl_usage[] =
     "         [--queue Q] [--agent A] [--csv]\n"
     "                                      the reports of /api/reports (default: today, by day)\n"
     "  pbx status                          each PBX link: state, since, node, frames and events read\n"
+    "  webhooks [--json]                   webhook deliveries pending or failed, with their last answer\n"
+    "  webhooks retry ID                   send delivery ID (Callogd-Id) again now\n"
     "  help                                this help\n";
 
 int

@@ -129,6 +129,12 @@ cl_metrics_render(const struct cl_metrics *m, struct evbuffer *b)
 	counter(b, "callogd_crm_skipped_total", "CRM lookups not made: breaker open or too many waiting.",
 	        m->crm_skipped);
 	counter(b, "callogd_crm_breaker_opens_total", "Times the CRM breaker opened.", m->crm_breaker_opens);
+	static const char *const hook[] = {"delivered", "retried", "failed"};
+	evbuffer_add_printf(b, "# HELP callogd_webhook_deliveries_total Webhook tries by result.\n"
+	                       "# TYPE callogd_webhook_deliveries_total counter\n");
+	for (int r = 0; r < CL_HOOK__RESULTS; r++)
+		evbuffer_add_printf(b, "callogd_webhook_deliveries_total{result=\"%s\"} %llu\n", hook[r],
+		                    (unsigned long long)m->hook_deliveries[r]);
 	counter(b, "callogd_reloads_total", "SIGHUP reloads.", m->reloads);
 	counter(b, "callogd_reload_failures_total", "Reloads refused for a broken config.", m->reload_failures);
 	gauge(b, "callogd_start_time_seconds", "When the daemon started (Unix time).",

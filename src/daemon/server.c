@@ -17,9 +17,11 @@
 #include "callogd/crm.h"
 #include "callogd/daemon.h"
 #include "callogd/http.h"
+#include "callogd/journal.h"
 #include "callogd/ingest.h"
 #include "callogd/log.h"
 #include "callogd/net.h"
+#include "callogd/outbox.h"
 #include "callogd/pbx.h"
 #include "callogd/pops.h"
 #include "callogd/sdnotify.h"
@@ -148,6 +150,8 @@ reload(struct cl_server *srv)
 	/* Before the old list is freed: unchanged links keep running, changed ones restart. */
 	if (srv->pbx != NULL && cl_pbx_reload(srv->pbx, err) < 0)
 		log_error("msg=\"PBX links not reloaded\" error=\"%s\"", err);
+	cl_journal_set(srv->journal, srv->cfg.webhooks, srv->cfg.n_webhooks);
+	cl_outbox_set_hooks(srv->outbox, srv->cfg.webhooks, srv->cfg.n_webhooks);
 	if (srv->crm != NULL && cl_crm_configure(srv->crm, &srv->cfg, err) < 0)
 		log_error("msg=\"CRM lookup off: its HTTP client cannot start\" error=\"%s\"", err);
 	cl_config_free(&next);
@@ -330,6 +334,15 @@ start(struct cl_server *srv, char *err)
 		return -1;
 	if ((srv->reader = cl_store_open(srv->cfg.db_path, CL_STORE_READONLY, err)) == NULL)
 		return -1;
+	/* Webhook deliveries: journaled by the writer, sent from the outbox (docs/crm.md). */
+	if ((srv->journal = cl_journal_new()) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
+	cl_journal_set(srv->journal, srv->cfg.webhooks, srv->cfg.n_webhooks);
+	if ((srv->outbox = cl_outbox_start(srv, err)) == NULL)
+		return -1;
+	cl_writer_set_journal(srv->writer, srv->journal, cl_outbox_kick, srv->outbox);
 	if ((srv->pops = cl_pops_new(srv)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
@@ -348,6 +361,8 @@ start(struct cl_server *srv, char *err)
 	                 gauge_live_data, srv->pops);
 	cl_metrics_gauge(&srv->m, "callogd_crm_breaker_open", "1 while the CRM breaker is open (lookups local-only).",
 	                 gauge_crm_breaker, srv->crm);
+	cl_metrics_gauge(&srv->m, "callogd_webhook_outbox", "Webhook deliveries not yet delivered or given up.",
+	                 cl_outbox_open, srv->outbox);
 	cl_metrics_gauge(&srv->m, "callogd_writer_backlog", "Events waiting for their commit.", gauge_writer_backlog,
 	                 srv->writer);
 	srv->ingest.flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
@@ -411,6 +426,10 @@ stop(struct cl_server *srv)
 	/* Before the connections close: a finished job's done() may still answer on them. */
 	cl_workers_stop(srv->workers);
 	srv->workers = NULL;
+	cl_outbox_stop(srv->outbox); /* after the writer, which kicks it */
+	srv->outbox = NULL;
+	cl_journal_free(srv->journal);
+	srv->journal = NULL;
 	cl_ingest_flush(srv); /* events a last duplicate verdict let through: answered "storage" and freed */
 	cl_pbx_free(srv->pbx);
 	srv->pbx = NULL;

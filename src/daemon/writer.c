@@ -13,6 +13,7 @@
 #include "callogd/calls.h"
 #include "callogd/customers.h"
 #include "callogd/hmap.h"
+#include "callogd/journal.h"
 #include "callogd/log.h"
 #include "callogd/report.h"
 #include "callogd/slots.h"
@@ -49,6 +50,9 @@ struct cl_writer {
 	int64_t slot_sla, slot_short; /* the thresholds the stored slots are counted with */
 	int64_t want_sla, want_short; /* asked for by cl_writer_slots(); want_sla -1: nothing asked */
 	uint64_t gen;                 /* counts transactions: marks which calls one touched */
+	struct cl_journal *journal;   /* webhook deliveries the touched calls cause, or NULL */
+	void (*kick)(void *arg);      /* told after a commit that journaled some */
+	void *kick_arg;
 
 	/*
 	 * The writer wakes the loop through an eventfd written with no lock held,
@@ -326,7 +330,7 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 	int64_t start = cl_mono_us(), saved_seq = w->last_seq;
 	size_t total = 0;
 	struct cl_batch *b;
-	int ok = cl_store_begin(w->st, err) == 0, changed;
+	int ok = cl_store_begin(w->st, err) == 0, changed, rc, journaled = 0;
 
 	/* Another connection (callogctl purge, import) committed: cached records may be stale. */
 	if (ok && (changed = cl_store_changed(w->st, err)) != 0) {
@@ -338,9 +342,13 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 	for (b = group; ok && b; b = b->next)
 		for (size_t i = 0; ok && i < b->n; i++)
 			ok = write_item(w, &b->items[i], &t, err) == 0;
-	for (size_t i = 0; ok && i < t.n; i++)
+	for (size_t i = 0; ok && i < t.n; i++) {
 		ok = put_legs(w, (struct cached *)(void *)t.v[i], err) == 0 &&
 		     cl_store_put_call(w->st, t.v[i], err) == 0;
+		if (ok && w->journal != NULL &&
+		    (rc = cl_journal_call(w->journal, w->st, t.v[i], cl_now_ms(), err)) != 0)
+			ok = rc > 0 ? (journaled = 1) : 0;
+	}
 	for (size_t i = 0; ok && i < t.n; i++)
 		if (slot_give(w, (struct cached *)(void *)t.v[i]) < 0) {
 			snprintf(err, CL_ERR_LEN, "out of memory");
@@ -352,6 +360,8 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 		cl_slots_reset(w->slots);
 	if (ok)
 		ok = cl_store_commit(w->st, err) == 0;
+	if (ok && journaled && w->kick != NULL)
+		w->kick(w->kick_arg);
 	if (!ok) {
 		log_error("msg=\"commit failed\" error=\"%s\"", err);
 		cl_store_rollback(w->st);
@@ -648,6 +658,16 @@ cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms)
 	pthread_mutex_unlock(&w->mtx);
 	pthread_cond_signal(&w->cond);
 	return rc;
+}
+
+void
+cl_writer_set_journal(struct cl_writer *w, struct cl_journal *j, void (*kick)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->mtx);
+	w->journal = j;
+	w->kick = kick;
+	w->kick_arg = arg;
+	pthread_mutex_unlock(&w->mtx);
 }
 
 size_t

@@ -91,6 +91,15 @@ struct cl_store_ops {
 	int (*revoked_sessions)(struct cl_store *st, int64_t now_ms, void (*fn)(void *, const char *, int64_t),
 	                        void *arg, char *err);
 	int (*secret)(struct cl_store *st, const char *name, unsigned char *out, size_t len, char *err);
+
+	int (*outbox_put)(struct cl_store *st, const struct cl_outbox_put *p, char *err);
+	int (*outbox_due)(struct cl_store *st, const char *hook, int64_t now_ms, int max,
+	                  int (*fn)(void *, const struct cl_outbox_row *), void *arg, int64_t *open, char *err);
+	int (*outbox_result)(struct cl_store *st, int64_t id, int state, int64_t due_ms, int status, const char *error,
+	                     int64_t now_ms, char *err);
+	int (*outbox_list)(struct cl_store *st, int max, int (*fn)(void *, const struct cl_outbox_row *), void *arg,
+	                   char *err);
+	int (*outbox_retry)(struct cl_store *st, const char *delivery_id, int64_t now_ms, char *err);
 };
 
 /* A backend: claims(where) says whether it serves that store name; open() as cl_store_open(). */

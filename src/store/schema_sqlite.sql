@@ -155,3 +155,24 @@ CREATE TABLE report_slots(
   max_wait INTEGER NOT NULL DEFAULT -1,
   count INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(slot, queue, code)) WITHOUT ROWID;
+
+-- version 8: the webhook outbox (docs/crm.md): deliveries journaled with the events that cause them
+CREATE TABLE webhook_outbox(
+  id INTEGER PRIMARY KEY,
+  delivery_id TEXT NOT NULL UNIQUE,
+  body_id TEXT NOT NULL,
+  hook TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  call TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_at INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX webhook_outbox_call ON webhook_outbox(hook, call_id, type, revision);
+CREATE INDEX webhook_outbox_open ON webhook_outbox(hook, state, due_at) WHERE state < 2;

@@ -773,4 +773,9 @@ static const struct cl_store_ops sq_ops = {
     .revoke_session = sq_revoke_session,
     .revoked_sessions = sq_revoked_sessions,
     .secret = sq_secret,
+    .outbox_put = sq_outbox_put,
+    .outbox_due = sq_outbox_due,
+    .outbox_result = sq_outbox_result,
+    .outbox_list = sq_outbox_list,
+    .outbox_retry = sq_outbox_retry,
 };

@@ -67,6 +67,15 @@ enum sq_slot {
 	SQ_SLOT_CONF_PUT,
 	SQ_SLOT_CONF_DEL,
 	SQ_PURGE_STATES,
+	SQ_OB_LATEST,
+	SQ_OB_INSERT,
+	SQ_OB_UPDATE,
+	SQ_OB_PROMOTE,
+	SQ_OB_DUE,
+	SQ_OB_COUNT,
+	SQ_OB_RESULT,
+	SQ_OB_LIST,
+	SQ_OB_RETRY,
 	SQ_REPORT_SLOTS,                     /* 2 slots: all queues, one queue */
 	SQ_LIST_CALLS = SQ_REPORT_SLOTS + 2, /* 64 slots: one per combination of filters */
 	SQ_CUST_UPSERT = SQ_LIST_CALLS + 64, /* 64 slots: one per set of columns an import writes */
@@ -132,6 +141,14 @@ int sq_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, cons
                     int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
 int sq_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *), void *arg,
                  char *err);
+/* sqlite_outbox.c: the webhook outbox (store.h). */
+int sq_outbox_put(struct cl_store *st, const struct cl_outbox_put *p, char *err);
+int sq_outbox_due(struct cl_store *st, const char *hook, int64_t now_ms, int max,
+                  int (*fn)(void *, const struct cl_outbox_row *), void *arg, int64_t *open, char *err);
+int sq_outbox_result(struct cl_store *st, int64_t id, int state, int64_t due_ms, int status, const char *error,
+                     int64_t now_ms, char *err);
+int sq_outbox_list(struct cl_store *st, int max, int (*fn)(void *, const struct cl_outbox_row *), void *arg, char *err);
+int sq_outbox_retry(struct cl_store *st, const char *delivery_id, int64_t now_ms, char *err);
 /* sq_state_history() : appends one agent.state to the history (with sq_put_agent_state). */
 int sq_state_history(struct sq *q, const char *agent, const char *state, const char *reason, int64_t ts, char *err);
 /* sq_purge_report_rows() : deletes call_id's marks and legs (with its purge). */

@@ -397,3 +397,36 @@ cl_store_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, cons
 {
 	return st->ops->connected(st, since_ms, fn, arg, err);
 }
+
+int
+cl_store_outbox_put(struct cl_store *st, const struct cl_outbox_put *p, char *err)
+{
+	return st->ops->outbox_put(st, p, err);
+}
+
+int
+cl_store_outbox_due(struct cl_store *st, const char *hook, int64_t now_ms, int max,
+                    int (*fn)(void *, const struct cl_outbox_row *), void *arg, int64_t *open, char *err)
+{
+	return st->ops->outbox_due(st, hook, now_ms, max, fn, arg, open, err);
+}
+
+int
+cl_store_outbox_result(struct cl_store *st, int64_t id, int state, int64_t due_ms, int status, const char *error,
+                       int64_t now_ms, char *err)
+{
+	return st->ops->outbox_result(st, id, state, due_ms, status, error, now_ms, err);
+}
+
+int
+cl_store_outbox_list(struct cl_store *st, int max, int (*fn)(void *, const struct cl_outbox_row *), void *arg,
+                     char *err)
+{
+	return st->ops->outbox_list(st, max, fn, arg, err);
+}
+
+int
+cl_store_outbox_retry(struct cl_store *st, const char *delivery_id, int64_t now_ms, char *err)
+{
+	return st->ops->outbox_retry(st, delivery_id, now_ms, err);
+}

@@ -295,11 +295,18 @@ def socket_activation():
         d.cleanup()
 
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+
+
+def downgrade_to_v7(db):
+    """What version 7 left: no webhook outbox."""
+    db.execute("DROP TABLE webhook_outbox")
+    db.execute("PRAGMA user_version=7")
 
 
 def downgrade_to_v6(db):
     """What version 6 left: no report slots (the queue report's roll-up)."""
+    downgrade_to_v7(db)
     db.execute("DROP TABLE report_slots")
     db.execute("DELETE FROM meta WHERE key = 'report_slots'")
     db.execute("PRAGMA user_version=6")
