@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +202,8 @@ outbox_main(void *arg)
 	char hooks[CL_WEBHOOKS_MAX][CL_PBX_NAME_MAX + 1];
 
 	pthread_setname_np(pthread_self(), "cl-outbox");
+	if (setpriority(PRIO_PROCESS, 0, 19) < 0) /* as the writer: its commits yield the CPU to pops */
+		log_debug("msg=\"outbox priority unchanged\" error=\"%s\"", strerror(errno));
 	pthread_mutex_lock(&o->mtx);
 	while (!o->stop) {
 		struct timespec ts;

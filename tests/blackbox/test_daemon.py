@@ -138,8 +138,8 @@ def kernel_takes_custom_slice():
 
 @test
 def loop_thread_short_slice_writer_nice():
-    """The loop thread asks for the shortest slice (pops preempt on wake-up); the writer runs at nice 19,
-    the database workers at nice 10."""
+    """The loop thread asks for the shortest slice (pops preempt on wake-up); the writer and the webhook
+    outbox run at nice 19, the database workers at nice 10."""
     with running() as d:
         pid = d.proc.pid
         tasks = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
@@ -148,9 +148,10 @@ def loop_thread_short_slice_writer_nice():
             if t != pid:
                 with open("/proc/%d/task/%d/comm" % (pid, t)) as f:
                     names.setdefault(f.read().strip(), []).append(t)
-        eq(sorted(names), ["cl-worker-0", "cl-worker-1", "cl-writer"], "threads besides the loop")
+        eq(sorted(names), ["cl-outbox", "cl-worker-0", "cl-worker-1", "cl-writer"], "threads besides the loop")
         writer = "/proc/%d/task/%d" % (pid, names["cl-writer"][0])
         eq(os.getpriority(os.PRIO_PROCESS, names["cl-writer"][0]), 19, "writer nice")
+        eq(os.getpriority(os.PRIO_PROCESS, names["cl-outbox"][0]), 19, "outbox nice")
         for w in ("cl-worker-0", "cl-worker-1"):
             eq(os.getpriority(os.PRIO_PROCESS, names[w][0]), 10, "%s nice" % w)
         if kernel_takes_custom_slice():
