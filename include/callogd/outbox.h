@@ -9,7 +9,7 @@
 
 #include "callogd/util.h"
 
-#define CL_OUTBOX_PER_HOOK 32           /* deliveries of one webhook in flight at once */
+#define CL_OUTBOX_PER_HOOK 64           /* deliveries of one webhook in flight at once */
 #define CL_OUTBOX_POLL_MS 1000          /* due deliveries are looked for at least this often */
 #define CL_OUTBOX_BACKOFF_MAX_MS 600000 /* 10 min between tries at most */
 

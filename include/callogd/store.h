@@ -367,12 +367,13 @@ struct cl_outbox_put {
 };
 
 /*
- * cl_store_outbox_put() : inside the caller's transaction. With no delivery
- * yet for (hook, call_id, type): adds revision 1, HELD until due_ms. Else,
+ * cl_store_outbox_put() : inside the caller's transaction. A delivery it adds
+ * is PENDING when due_ms <= now_ms, else HELD until due_ms. With no delivery
+ * yet for (hook, call_id, type): adds revision 1. Else,
  * with once set, or the latest revision's call text equal to p->call and
  * its due time unchanged: nothing. Else when the latest is still HELD: its
  * call text and due time become p's (the same revision). Else: adds the next
- * revision, HELD until due_ms. A new revision's delivery_id (Callogd-Id) is
+ * revision. A new revision's delivery_id (Callogd-Id) is
  * body_id "-" revision; created_at is now_ms; expires_at is due_ms +
  * CL_OUTBOX_TTL_MS. Returns 1 when something was added or changed, 0 when
  * not, -1 on error.
@@ -389,7 +390,8 @@ struct cl_outbox_row {
 };
 
 /*
- * cl_store_outbox_due() : one write transaction: hook's HELD deliveries due
+ * cl_store_outbox_due() : in the caller's transaction, else in one write
+ * transaction of its own: hook's HELD deliveries due
  * at now_ms become PENDING; then fn for each PENDING delivery of hook due at
  * now_ms that is the oldest unfinished (HELD or PENDING) one of its call for
  * that hook, by due time then id, at most max; *open (may be NULL) is then the

@@ -144,46 +144,52 @@ in_flight(struct cl_outbox *o, const char *hook)
 	return n;
 }
 
-/* Records the tries in results (one transaction), then drops them from the in-flight set. */
+/* Frees a list of deliveries, dropping each from the in-flight set. */
 static void
-record(struct cl_outbox *o, struct delivery *results)
+forget(struct cl_outbox *o, struct delivery *list)
 {
-	char err[CL_ERR_LEN], key[32];
-	int64_t now = cl_now_ms();
-	int ok = cl_store_begin(o->st, err) == 0;
+	char key[32];
 
-	for (struct delivery *d = results; ok && d; d = d->next)
-		ok = cl_store_outbox_result(o->st, d->id, d->state, d->due_ms, d->status, d->error, now, err) == 0;
-	if (ok)
-		ok = cl_store_commit(o->st, err) == 0;
-	if (!ok) {
-		cl_store_rollback(o->st);
-		log_error("msg=\"webhook tries not recorded: they are tried again\" error=\"%s\"", err);
-	}
-	while (results) {
-		struct delivery *d = results;
-		results = d->next;
+	while (list) {
+		struct delivery *d = list;
+		list = d->next;
 		snprintf(key, sizeof(key), "%lld", (long long)d->id);
 		free(cl_hmap_del(o->inflight, key));
 		delivery_free(d);
 	}
 }
 
-/* Looks for each webhook's due deliveries; hands them to the loop. */
+/*
+ * One pass, one transaction (one fsync): records the tries in results, then
+ * picks each webhook's due deliveries and hands them to the loop. When the
+ * transaction fails, the tries are made again later (same Callogd-Id).
+ */
 static void
-pick(struct cl_outbox *o, char (*hooks)[CL_PBX_NAME_MAX + 1], int nhooks)
+cycle(struct cl_outbox *o, struct delivery *results, char (*hooks)[CL_PBX_NAME_MAX + 1], int nhooks)
 {
 	struct pick pk = {.o = o, .got = NULL, .tail = &pk.got};
 	char err[CL_ERR_LEN];
 	int64_t open = 0, now = cl_now_ms();
+	int ok = cl_store_begin(o->st, err) == 0;
 
-	for (int i = 0; i < nhooks; i++) {
+	for (struct delivery *d = results; ok && d; d = d->next)
+		ok = cl_store_outbox_result(o->st, d->id, d->state, d->due_ms, d->status, d->error, now, err) == 0;
+	forget(o, results);
+	for (int i = 0; ok && i < nhooks; i++) {
 		int room = CL_OUTBOX_PER_HOOK - in_flight(o, hooks[i]);
-		if (room > 0 && cl_store_outbox_due(o->st, hooks[i], now, room, on_row, &pk, &open, err) < 0)
-			log_error("msg=\"webhook outbox unreadable\" hook=\"%s\" error=\"%s\"", hooks[i], err);
-		else
-			atomic_store(&o->open, (uint64_t)open);
+		if (room > 0)
+			ok = cl_store_outbox_due(o->st, hooks[i], now, room, on_row, &pk, &open, err) >= 0;
 	}
+	if (ok)
+		ok = cl_store_commit(o->st, err) == 0;
+	if (!ok) {
+		cl_store_rollback(o->st);
+		log_error("msg=\"webhook outbox not updated: its deliveries are tried again\" error=\"%s\"", err);
+		forget(o, pk.got);
+		return;
+	}
+	if (nhooks > 0)
+		atomic_store(&o->open, (uint64_t)open);
 	if (pk.got == NULL)
 		return;
 	pthread_mutex_lock(&o->mtx);
@@ -219,17 +225,14 @@ outbox_main(void *arg)
 		memcpy(hooks, o->names, sizeof(hooks));
 		int stopping = o->stop;
 		pthread_mutex_unlock(&o->mtx);
-		if (results)
-			record(o, results);
-		if (!stopping)
-			pick(o, hooks, n);
+		cycle(o, results, hooks, stopping ? 0 : n);
 		pthread_mutex_lock(&o->mtx);
 	}
 	struct delivery *results = o->results;
 	o->results = NULL;
 	pthread_mutex_unlock(&o->mtx);
 	if (results)
-		record(o, results);
+		cycle(o, results, hooks, 0);
 	return NULL;
 }
 

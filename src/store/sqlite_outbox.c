@@ -152,7 +152,8 @@ sq_outbox_due(struct cl_store *st, const char *hook, int64_t now_ms, int max,
 	                   err)) == NULL ||
 	    (count = sq_stmt(q, SQ_OB_COUNT, "SELECT count(*) FROM webhook_outbox WHERE state < 2", err)) == NULL)
 		return -1;
-	if (sq_exec(q, "BEGIN IMMEDIATE", err) < 0)
+	int own = sqlite3_get_autocommit(q->db); /* else in the caller's transaction */
+	if (own && sq_exec(q, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	sq_text(promote, 1, hook, &rc);
 	sq_int(promote, 2, now_ms, &rc);
@@ -177,12 +178,12 @@ sq_outbox_due(struct cl_store *st, const char *hook, int64_t now_ms, int max,
 		*open = sqlite3_column_int64(count, 0);
 		sq_done(count);
 	}
-	if (sq_exec(q, "COMMIT", err) < 0)
+	if (own && sq_exec(q, "COMMIT", err) < 0)
 		goto fail;
 	return ret;
 fail:
 	sq_done(promote);
-	if (!sqlite3_get_autocommit(q->db))
+	if (own && !sqlite3_get_autocommit(q->db))
 		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
