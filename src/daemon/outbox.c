@@ -170,8 +170,11 @@ cycle(struct cl_outbox *o, struct delivery *results, char (*hooks)[CL_PBX_NAME_M
 	struct pick pk = {.o = o, .got = NULL, .tail = &pk.got};
 	char err[CL_ERR_LEN];
 	int64_t open = 0, now = cl_now_ms();
-	int ok = cl_store_begin(o->st, err) == 0;
+	int ok;
 
+	if (results == NULL && nhooks == 0) /* no webhooks: nothing to look for */
+		return;
+	ok = cl_store_begin(o->st, err) == 0;
 	for (struct delivery *d = results; ok && d; d = d->next)
 		ok = cl_store_outbox_result(o->st, d->id, d->state, d->due_ms, d->status, d->error, now, err) == 0;
 	forget(o, results);

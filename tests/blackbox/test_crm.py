@@ -341,6 +341,17 @@ def dash_t_checks_the_files_and_the_pointers():
         rc, err = check_config(d, "crm = { %s fields = { color = \"/c\"; }; };\n" % url)
         eq(rc, 1)
         check("crm.fields.color" in err, err)
+        # A webhook's secret comes from its file, which must be readable.
+        hook = 'webhooks = ( { name = "crm"; url = "https://crm.example/h"; secret_file = "%s"; } );\n'
+        rc, err = check_config(d, hook % "no-secret")
+        eq(rc, 1)
+        check("no-secret" in err, err)
+        with open(os.path.join(d.dir, "hook.secret"), "w") as f:
+            f.write("s3cret\n")
+        eq(check_config(d, hook % "hook.secret")[0], 0)
+        rc, err = check_config(d, hook.replace("https://crm.example/h", "ftp://x") % "hook.secret")
+        eq(rc, 1)
+        check("http://" in err, err)
     finally:
         d.cleanup()
 
