@@ -48,7 +48,9 @@ int cl_ctl_opt_value(int argc, char **argv, int *i, const char *name, const char
 int cl_ctl_parse_long(const char *s, long lo, long hi, long *out);
 /* RFC 3339, or YYYY-MM-DD for midnight UTC of that day (+1 day with end_of_day). */
 int cl_ctl_parse_when(const char *s, int end_of_day, int64_t *ms);
-/* A table of rows (JSON objects) under header, columns as wide as their content. */
+/* cl_ctl_escape() : s as printed to a terminal: control characters (and DEL) as \xNN, cut to fit cap. */
+void cl_ctl_escape(const char *s, char *out, size_t cap);
+/* A table of rows (JSON objects) under header, columns as wide as their content; cells are escaped. */
 void cl_ctl_print_table(const char *const *header, int ncols, json_t *rows);
 /* The text of obj[key] for a table cell ("" when absent). */
 const char *cl_ctl_cell(json_t *obj, const char *key);

@@ -113,22 +113,6 @@ cmd_clear(struct cmd *c)
 	c->tz = NULL;
 }
 
-/* A cell as printed: control characters (and DEL) as \xNN. */
-static void
-escape(const char *s, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *s && n + 5 < cap; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch < 0x20 || ch == 0x7f)
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
-		else
-			out[n++] = (char)ch;
-	}
-	out[n] = '\0';
-}
-
 /* The display width of UTF-8 text: one column per character. */
 static size_t
 width(const char *s)
@@ -160,7 +144,7 @@ show(int numeric_ok, const char *v, char *out, size_t cap)
 		snprintf(out, cap, "%.4f", d);
 		return;
 	}
-	escape(v, out, cap);
+	cl_ctl_escape(v, out, cap);
 }
 
 /* r as CSV or as a table; text from outside has its control characters escaped. 0, or -1. */

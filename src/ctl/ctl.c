@@ -206,6 +206,30 @@ print_cell(const char *s, int width, int last)
 		printf("%*s", (n > COL_MAX ? COL_MAX : n) < width ? width - (n > COL_MAX ? COL_MAX : n) + 2 : 2, "");
 }
 
+void
+cl_ctl_escape(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s && n + 5 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+		else
+			out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+}
+
+static int
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Prints rows (an array of arrays of strings) under header as aligned columns. */
 void
 cl_ctl_print_table(const char *const *header, int ncols, json_t *rows)
@@ -216,6 +240,19 @@ cl_ctl_print_table(const char *const *header, int ncols, json_t *rows)
 
 	for (int k = 0; k < ncols && k < 16; k++)
 		width[k] = (int)strlen(header[k]);
+	json_array_foreach (rows, r, row) {
+		for (int k = 0; k < ncols && k < 16; k++) {
+			/* Text from producers and agents: ESC, BEL or CR never reach the terminal as they are. */
+			const char *s = json_string_value(json_array_get(row, (size_t)k));
+			char esc[4 * COL_MAX + 8];
+			if (s != NULL && has_control(s)) {
+				json_t *e;
+				cl_ctl_escape(s, esc, sizeof(esc));
+				e = json_string(esc);
+				json_array_set_new(row, (size_t)k, e ? e : json_string("?"));
+			}
+		}
+	}
 	json_array_foreach (rows, r, row) {
 		for (int k = 0; k < ncols && k < 16; k++) {
 			int n = (int)strlen(json_string_value(json_array_get(row, (size_t)k)));

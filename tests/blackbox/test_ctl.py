@@ -302,5 +302,18 @@ def simulate_samples_a_large_customer_table_by_seed():
         eq(froms[0], froms[1], "the same callers for the same seed")
 
 
+@test
+def text_from_producers_is_escaped_for_the_terminal():
+    """An ESC, BEL or CR a producer sent never reaches the operator's terminal as it is."""
+    with running() as d:
+        r = send(d, nd({"type": "call.offered", "id": "x1", "call_id": "evil\x1b]0;owned\x07",
+                        "from": "5551234567", "to": "8005550100", "queue": "q\x1b[2J\r"}))
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        out = d.ctl("calls").stdout
+        for ch in ("\x1b", "\x07", "\r"):
+            check(ch not in out, "%r printed raw: %r" % (ch, out))
+        check("\\x1b" in out and "\\x07" in out and "\\x0d" in out, out)
+
+
 if __name__ == "__main__":
     harness.run()
