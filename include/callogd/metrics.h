@@ -44,7 +44,7 @@ struct cl_gauge {
 	uint64_t (*read)(void *arg);
 	void *arg;
 };
-#define CL_METRICS_GAUGES 8
+#define CL_METRICS_GAUGES 16
 
 struct cl_metrics {
 	uint64_t events[CL_EV__COUNT][3];   /* by type: accepted, duplicate, failed */
