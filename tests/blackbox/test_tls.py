@@ -116,6 +116,57 @@ def events_consoles_and_https_speak_tls_only():
 
 
 @test
+def https_heads_are_judged_before_bodies_and_pipelining_works():
+    """The HTTP gate sits above TLS: a POST without credentials is 401 before its body; pipelined
+    requests and a closing answer all arrive whole (nothing left unwritten below the gate)."""
+    d = tls_daemon()
+    d.start()
+    try:
+        tok = d.token()
+
+        def conn():
+            raw = socket.create_connection(("127.0.0.1", d.http_port))
+            s = client_ctx(d).wrap_socket(raw, server_hostname="localhost")
+            s.settimeout(10)
+            return s
+
+        def read_all(s, until):
+            data = b""
+            while not until(data):
+                try:
+                    chunk = s.recv(65536)
+                except (ssl.SSLError, OSError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            return data
+
+        s = conn()
+        s.sendall(b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n")
+        try:
+            s.sendall(b"x" * 4096)
+        except (ssl.SSLError, OSError):
+            pass  # already answered and closed
+        data = read_all(s, lambda b: False)  # until the daemon closes
+        check(data.startswith(b"HTTP/1.1 401"), data[:200])
+        check(data.endswith(b"}\n"), "the whole answer before the close: %r" % data[-80:])
+        s.close()
+        body = (json.dumps(offered("tg-1", "tg-1")) + "\n").encode()
+        s = conn()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 3 +
+                  b"POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok.encode() +
+                  b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body +
+                  b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = read_all(s, lambda b: False)
+        eq(data.count(b"HTTP/1.1 200"), 5, data[:3000])
+        check(b'"ack":"tg-1"' in data and data.endswith(b'{"status":"ok"}\n'), data[-300:])
+        s.close()
+    finally:
+        d.cleanup()
+
+
+@test
 def sighup_reloads_the_certificate_and_refuses_a_bad_pair():
     d = tls_daemon()
     try:
