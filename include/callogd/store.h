@@ -201,8 +201,12 @@ int cl_store_unbuild_slots(struct cl_store *st, char *err);
 int cl_store_put_slots(struct cl_store *st, const struct cl_slots *s, int64_t sla_ms, int64_t short_ms, char *err);
 /* cl_store_recount_slots_before() : after a purge, the slots before before_ms counted again (own transaction). */
 int cl_store_recount_slots_before(struct cl_store *st, int64_t before_ms, char *err);
-/* cl_store_report_slots() : the stored slot rows in [from_ms, until_ms) (of queue only, when not NULL). */
-int cl_store_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+/*
+ * cl_store_report_slots() : the stored slot rows in [from_ms, until_ms) (of
+ * queue only, when not NULL): the queues' rows, and with codes the
+ * disposition codes' rows too.
+ */
+int cl_store_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
                           int (*fn)(void *arg, const struct cl_slot_row *s), void *arg, char *err);
 
 /* One agent.state as recorded; the pointers are valid during the callback only. */

@@ -63,7 +63,7 @@ struct cl_store_ops {
 	int (*clear_slots)(struct cl_store *st, int64_t from_ms, int64_t until_ms, char *err);
 	/* set: store *sla_ms and *short_ms (*sla_ms < 0: not built); else read them: 1, or 0 when not built. */
 	int (*slot_conf)(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, char *err);
-	int (*report_slots)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+	int (*report_slots)(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
 	                    int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err);
 	int (*connected)(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *),
 	                 void *arg, char *err);

@@ -76,8 +76,8 @@ enum sq_slot {
 	SQ_OB_RESULT,
 	SQ_OB_LIST,
 	SQ_OB_RETRY,
-	SQ_REPORT_SLOTS,                     /* 2 slots: all queues, one queue */
-	SQ_LIST_CALLS = SQ_REPORT_SLOTS + 2, /* 64 slots: one per combination of filters */
+	SQ_REPORT_SLOTS,                     /* 4 slots: all queues or one, with the codes' rows or not */
+	SQ_LIST_CALLS = SQ_REPORT_SLOTS + 4, /* 64 slots: one per combination of filters */
 	SQ_CUST_UPSERT = SQ_LIST_CALLS + 64, /* 64 slots: one per set of columns an import writes */
 	SQ__SLOTS = SQ_CUST_UPSERT + 64
 };
@@ -163,7 +163,7 @@ int sq_backfill_reports(struct sq *q, char *err);
 int sq_put_slot(struct cl_store *st, const struct cl_slot_row *row, char *err);
 int sq_clear_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, char *err);
 int sq_slot_conf(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, char *err);
-int sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+int sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
                     int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err);
 
 int sq_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err);

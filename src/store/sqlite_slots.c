@@ -130,15 +130,20 @@ sq_slot_conf(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, c
 }
 
 int
-sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
                 int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err)
 {
 	struct sq *q = (struct sq *)st;
-	static const char *const sql[2] = {
+	/* By queue filter, then with or without the codes' rows (a queue report has no use for them). */
+	static const char *const sql[4] = {
+	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND code = ''",
 	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2",
+	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3"
+	    " AND code = ''",
 	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3",
 	};
-	sqlite3_stmt *s = sq_stmt(q, SQ_REPORT_SLOTS + (queue != NULL), sql[queue != NULL], err);
+	int v = (queue != NULL) * 2 + (codes != 0);
+	sqlite3_stmt *s = sq_stmt(q, SQ_REPORT_SLOTS + v, sql[v], err);
 	int rc = SQLITE_OK, stop = 0;
 
 	if (s == NULL)

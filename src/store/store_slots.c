@@ -17,10 +17,10 @@ cl_store_slot_conf(struct cl_store *st, int64_t *sla_ms, int64_t *short_ms, char
 }
 
 int
-cl_store_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue,
+cl_store_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
                       int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err)
 {
-	return st->ops->report_slots(st, from_ms, until_ms, queue, fn, arg, err);
+	return st->ops->report_slots(st, from_ms, until_ms, queue, codes, fn, arg, err);
 }
 
 struct putting {

@@ -39,7 +39,7 @@ feed_calls(struct cl_store *st, struct cl_report *r, int64_t now_ms, char *err)
 	if (!use)
 		return cl_store_report_calls(st, p->from_ms, p->until_ms, p->queue, now_ms, feed_call, r, err);
 	if ((rc = cl_store_report_calls(st, p->from_ms, a, p->queue, now_ms, feed_call, r, err)) == 0 &&
-	    (rc = cl_store_report_slots(st, a, b, p->queue, feed_slot, r, err)) == 0)
+	    (rc = cl_store_report_slots(st, a, b, p->queue, p->kind == CL_REPORT_DISPOSITIONS, feed_slot, r, err)) == 0)
 		rc = cl_store_report_calls(st, b, p->until_ms, p->queue, now_ms, feed_call, r, err);
 	return rc;
 }
