@@ -37,8 +37,8 @@ struct rq {
 	char queue[CL_ID_MAX + 1], agent[CL_ID_MAX + 1];
 	int has_queue, has_agent;
 	int64_t sla_ms, short_ms;
-	char *csv_text; /* output when csv */
-	size_t csv_len;
+	char *text; /* the 200 answer, CSV or JSON, made on the worker: a large one costs the loop only a copy */
+	size_t text_len;
 };
 
 static void
@@ -47,7 +47,7 @@ rq_free(void *data)
 	struct rq *q = data;
 
 	if (q != NULL)
-		free(q->csv_text);
+		free(q->text);
 	free(q);
 }
 
@@ -124,21 +124,23 @@ report_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
 	if (cl_reports_run(ctx->st, r, j->now_ms, j->err) < 0)
 		goto out;
 	if (q->csv) {
-		if ((q->csv_text = cl_report_csv(r, 0, &q->csv_len)) == NULL)
-			snprintf(j->err, sizeof(j->err), "out of memory");
-		else
-			j->status = 200;
-	} else if ((j->out = cl_report_json(r)) == NULL) {
-		snprintf(j->err, sizeof(j->err), "out of memory");
+		q->text = cl_report_csv(r, 0, &q->text_len);
 	} else {
-		j->status = 200;
+		json_t *o = cl_report_json(r);
+		if (o != NULL && (q->text = json_dumps(o, JSON_COMPACT)) != NULL)
+			q->text_len = strlen(q->text);
+		json_decref(o);
 	}
+	if (q->text == NULL)
+		snprintf(j->err, sizeof(j->err), "out of memory");
+	else
+		j->status = 200;
 out:
 	cl_report_free(r);
 	cl_tz_free(tz);
 }
 
-/* On the loop: the answer, CSV or JSON. */
+/* On the loop: the answer, CSV or JSON, as the worker wrote it. */
 static void
 report_finish(struct cl_hjob *j)
 {
@@ -148,15 +150,16 @@ report_finish(struct cl_hjob *j)
 
 	if (j->status == 0) {
 		cl_http_reply_error(j->req, 500, "storage", j->err);
-	} else if (j->status != 200 || !q->csv) {
+	} else if (j->status != 200) {
 		cl_http_reply_json(j->req, j->status, j->out);
 		j->out = NULL;
-	} else if ((b = evbuffer_new()) == NULL || evbuffer_add(b, q->csv_text, q->csv_len) < 0) {
+	} else if ((b = evbuffer_new()) == NULL || evbuffer_add(b, q->text, q->text_len) < 0 ||
+	           (!q->csv && evbuffer_add(b, "\n", 1) < 0)) {
 		if (b)
 			evbuffer_free(b);
 		cl_http_reply_error(j->req, 500, "internal", "out of memory");
 	} else {
-		evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
+		evhttp_add_header(h, "Content-Type", q->csv ? "text/csv; charset=utf-8" : "application/json");
 		evhttp_add_header(h, "Cache-Control", "no-store");
 		evhttp_send_reply(j->req, 200, NULL, b);
 		evbuffer_free(b);
