@@ -34,7 +34,7 @@ struct cl_server {
 	struct cl_config cfg;
 	struct cl_numbers numbers;
 	struct event_base *base;
-	struct cl_store *reader; /* the loop thread's own read connection */
+	struct cl_store *reader; /* start-up reads (restore, session key) only: closed before the loop runs */
 	struct cl_writer *writer;
 	struct cl_workers *workers; /* database reads off the loop (workers.h) */
 	struct cl_pops *pops;

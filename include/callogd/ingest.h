@@ -63,11 +63,21 @@ size_t cl_producer_pending(const struct cl_producer *p);
  * written answers through ops->flushed, and may go on then.
  */
 int cl_producer_may_read(const struct cl_producer *p);
+/* cl_producer_answer_sure() : is an answer sure for one more line, even if memory runs out? */
+int cl_producer_answer_sure(const struct cl_producer *p);
+/* cl_producer_may_resume() : has p (paused) come back under the low marks? */
+int cl_producer_may_resume(const struct cl_producer *p);
+/* cl_producer_must_pause() : has p (reading) reached a high mark, its own or the global one? */
+int cl_producer_must_pause(const struct cl_producer *p);
+/* cl_ingest_over_global() : do all producers' waiting answers pass the global bound? */
+int cl_ingest_over_global(const struct cl_server *srv);
 
 /* cl_ingest_line() : one line from p: parse, validate, pop, queue for commit. */
 void cl_ingest_line(struct cl_producer *p, const char *line, size_t len);
 /* cl_ingest_event() : an event built by the daemon (console wrap-up, state); takes *ev. */
 void cl_ingest_event(struct cl_producer *p, struct cl_event *ev);
+/* cl_ingest_answer() : answers text (a whole line with its newline) in order, after the answers before it. */
+void cl_ingest_answer(struct cl_producer *p, const char *text);
 /* cl_ingest_reject() : answers an error in order (id may be NULL). */
 void cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id, const char *msg);
 /* cl_ingest_waiting() : events read and not yet queued for the writer (waiting for a duplicate verdict). */
@@ -77,19 +87,7 @@ void cl_ingest_flush(struct cl_server *srv);
 /* The writer's completion callback. */
 void cl_ingest_done(struct cl_batch *b, void *srv);
 
-/*
- * cl_ingest_quiesce() : the start of a shutdown: answers the lines already
- * read into buffers, then reads no more (the sockets stay open for the acks).
- */
-void cl_ingest_quiesce(struct cl_server *srv);
-/*
- * cl_ingest_stop_reading() : reads no more lines from producers; each connection
- * closes once its answers are written (the last loop pass of a shutdown).
- */
-void cl_ingest_stop_reading(struct cl_server *srv);
-/* cl_ingest_close_all() : closes every producer connection (shutdown). */
-void cl_ingest_close_all(struct cl_server *srv);
-/* cl_ingest_accept() : a connection events.unix / events.tcp admitted (a cl_accept_cb). */
-void cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *srv);
+/* cl_ingest_close() : frees what ingest holds besides connections (shutdown, after the workers stopped). */
+void cl_ingest_close(struct cl_server *srv);
 
 #endif

@@ -11,13 +11,13 @@
 #include "callogd/event.h"
 #include "callogd/util.h"
 
-struct cl_slot; /* the answer waiting for this event (ingest.c) */
+struct cl_answer; /* the answer waiting for this event (answers.h) */
 
 enum cl_write_result { CL_WRITE_PENDING = 0, CL_WRITE_OK, CL_WRITE_DUPLICATE, CL_WRITE_FAILED };
 
 struct cl_witem {
 	struct cl_event ev; /* owned by the item */
-	struct cl_slot *slot;
+	struct cl_answer *slot;
 	int result;  /* enum cl_write_result, set by the writer */
 	int64_t seq; /* the event's seq, or the original's for a duplicate */
 };
@@ -74,7 +74,7 @@ void cl_writer_stop(struct cl_writer *w);
 /* cl_batch_new()/cl_batch_add()/cl_batch_free() : a batch owns its events. */
 struct cl_batch *cl_batch_new(void);
 /* cl_batch_add() : moves *ev into the batch (ev is zeroed); -1 on out of memory. */
-int cl_batch_add(struct cl_batch *b, struct cl_event *ev, struct cl_slot *slot);
+int cl_batch_add(struct cl_batch *b, struct cl_event *ev, struct cl_answer *slot);
 void cl_batch_free(struct cl_batch *b);
 
 #endif

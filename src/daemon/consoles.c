@@ -31,6 +31,7 @@
 #define TOKEN_MAX 128 /* a longer token is a wrong one */
 
 struct hello_job;
+struct check_job;
 
 struct cl_console {
 	struct cl_console *next, *prev; /* srv->consoles */
@@ -39,6 +40,7 @@ struct cl_console {
 	struct cl_sub sub;
 	struct cl_producer *p;
 	struct hello_job *hello; /* the token check running on a worker; lines wait for it */
+	struct check_job *check; /* a message's database checks on a worker; lines wait for them */
 	struct event *deadline;  /* the welcome must come by then, however slowly the hello trickles in */
 	struct cl_lines lines;
 	int welcomed;
@@ -53,6 +55,15 @@ struct hello_job {
 	char agent[CL_ID_MAX + 1];
 	char token[TOKEN_MAX + 1];
 	int ok;
+};
+
+/* A message's database checks (cl_consoles_gather); the console may be gone (c NULL) when they come back. */
+struct check_job {
+	struct cl_job job;
+	struct cl_console *c;
+	json_t *msg; /* the loop's; the worker only reads it */
+	char agent[CL_ID_MAX + 1];
+	struct cl_msg_facts facts;
 };
 
 static void console_read(struct bufferevent *bev, void *arg);
@@ -71,6 +82,8 @@ console_free(struct cl_console *c)
 		event_free(c->deadline);
 	if (c->hello)
 		c->hello->c = NULL;
+	if (c->check)
+		c->check->c = NULL;
 	if (c->welcomed && !c->dead)
 		cl_pops_unsubscribe(c->srv->pops, &c->sub);
 	cl_producer_release(c->p);
@@ -259,22 +272,33 @@ console_hello(struct cl_console *c, json_t *j)
 	return 0;
 }
 
-int
-cl_consoles_call_allowed(struct cl_server *srv, const char *agent, const char *call_id, unsigned need)
+void
+cl_consoles_gather(struct cl_store *st, const char *agent, const char *call_id, const char *customer_id,
+                   struct cl_msg_facts *f)
 {
-	char err[CL_ERR_LEN];
 	struct cl_call c;
-	int ok = 0;
+	json_t *cust;
 
-	if (cl_pops_agent_call(srv->pops, agent, call_id) & need)
-		return 1;
-	/* Older than what pops remembers (or before a restart): the record says who answered. */
+	memset(f, 0, sizeof(*f));
 	memset(&c, 0, sizeof(c));
-	if (cl_store_get_call(srv->reader, call_id, &c, err) == 1)
-		for (int i = 0; i < c.n_agents && !ok; i++)
-			ok = strcmp(c.agents[i], agent) == 0;
+	/* Older than what pops remembers (or before a restart): the record says who answered. */
+	if (call_id != NULL && cl_store_get_call(st, call_id, &c, f->err) == 1)
+		for (int i = 0; i < c.n_agents && !f->on_record; i++)
+			f->on_record = strcmp(c.agents[i], agent) == 0;
 	cl_call_clear(&c);
-	return ok;
+	f->err[0] = '\0'; /* a record not read is no permission: the pops' memory decides */
+	if (customer_id != NULL) {
+		cust = cl_view_get_customer(st, customer_id, f->err);
+		f->customer = cust != NULL ? 1 : f->err[0] ? -1 : 0;
+		json_decref(cust);
+	}
+}
+
+int
+cl_consoles_call_allowed(struct cl_server *srv, const char *agent, const char *call_id, unsigned need,
+                         const struct cl_msg_facts *f)
+{
+	return (cl_pops_agent_call(srv->pops, agent, call_id) & need) || (f != NULL && f->on_record);
 }
 
 static const char *
@@ -283,13 +307,25 @@ str_member(json_t *j, const char *name)
 	return json_string_value(json_object_get(j, name));
 }
 
-char *
-cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int admin, enum cl_event_error *code,
-                  char *why)
+int
+cl_consoles_needs_facts(struct cl_server *srv, const char *agent, json_t *msg, int admin)
 {
 	const char *type = str_member(msg, "type"), *call_id = str_member(msg, "call_id");
-	char err[CL_ERR_LEN];
-	json_t *ev = NULL, *cust;
+
+	if (type == NULL || call_id == NULL)
+		return 0; /* refused without them */
+	if (strcmp(type, "select") == 0)
+		return 1;
+	return strcmp(type, "disposition") == 0 && !admin &&
+	       !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_ANSWERED, NULL);
+}
+
+char *
+cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int admin, const struct cl_msg_facts *f,
+                  enum cl_event_error *code, char *why)
+{
+	const char *type = str_member(msg, "type"), *call_id = str_member(msg, "call_id");
+	json_t *ev = NULL;
 	char *line;
 
 	*code = CL_EVERR_BAD_EVENT;
@@ -308,7 +344,7 @@ cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int adm
 			snprintf(why, CL_ERR_LEN, "\"code\" must be one of dispositions.codes (GET /api/dispositions)");
 			return NULL;
 		}
-		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_ANSWERED)) {
+		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_ANSWERED, f)) {
 			*code = CL_EVERR_FORBIDDEN;
 			snprintf(why, CL_ERR_LEN, "a wrap-up is only for a call this agent answered");
 			return NULL;
@@ -328,17 +364,16 @@ cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int adm
 			snprintf(why, CL_ERR_LEN, "\"call_id\" and \"customer_id\" must be strings");
 			return NULL;
 		}
-		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_RANG | CL_AC_ANSWERED)) {
+		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_RANG | CL_AC_ANSWERED, f)) {
 			*code = CL_EVERR_FORBIDDEN;
 			snprintf(why, CL_ERR_LEN, "select is only for a call that rang or reached this agent");
 			return NULL;
 		}
-		if ((cust = cl_view_get_customer(srv->reader, cid, err)) == NULL) {
-			snprintf(why, CL_ERR_LEN, "%s", err[0] ? err : "no such customer");
-			*code = err[0] ? CL_EVERR_STORAGE : CL_EVERR_BAD_EVENT;
+		if (f == NULL || f->customer != 1) {
+			snprintf(why, CL_ERR_LEN, "%s", f && f->customer < 0 ? f->err : "no such customer");
+			*code = f && f->customer < 0 ? CL_EVERR_STORAGE : CL_EVERR_BAD_EVENT;
 			return NULL;
 		}
-		json_decref(cust);
 		ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "customer.set", "call_id", call_id, "customer_id", cid,
 		               "agent", agent);
 	} else {
@@ -355,17 +390,12 @@ cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int adm
 
 /* Turns a console's message into the producer event it stands for, validated like a PBX's. */
 static void
-console_message(struct cl_console *c, json_t *j)
+console_message_checked(struct cl_console *c, json_t *j, const struct cl_msg_facts *f)
 {
-	const char *type = json_string_value(json_object_get(j, "type"));
 	enum cl_event_error code;
 	char why[CL_ERR_LEN], *line;
 
-	if (type != NULL && strcmp(type, "ping") == 0) {
-		console_write_line(c, "{\"type\":\"pong\"}\n");
-		return;
-	}
-	if ((line = cl_consoles_event(c->srv, c->sub.agent, j, 0, &code, why)) == NULL) {
+	if ((line = cl_consoles_event(c->srv, c->sub.agent, j, 0, f, &code, why)) == NULL) {
 		cl_ingest_reject(c->p, code, NULL, why);
 		return;
 	}
@@ -374,12 +404,79 @@ console_message(struct cl_console *c, json_t *j)
 }
 
 static void
+check_run(struct cl_job *job, struct cl_worker_ctx *ctx)
+{
+	struct check_job *k = (struct check_job *)job;
+
+	cl_consoles_gather(ctx->st, k->agent, json_string_value(json_object_get(k->msg, "call_id")),
+	                   json_string_value(json_object_get(k->msg, "customer_id")), &k->facts);
+}
+
+/* On the loop: the message answered with its facts, then the lines that waited. */
+static void
+check_done(struct cl_job *job, int status)
+{
+	struct check_job *k = (struct check_job *)job;
+	struct cl_console *c = k->c;
+
+	if (c != NULL) {
+		c->check = NULL;
+		if (status != CL_JOB_RAN) {
+			k->facts.customer = -1;
+			snprintf(k->facts.err, sizeof(k->facts.err), "stopping");
+		}
+		if (!c->dead) {
+			console_message_checked(c, k->msg, &k->facts);
+			bufferevent_enable(c->bev, EV_READ);
+			console_read(c->bev, c);
+		}
+	}
+	json_decref(k->msg);
+	free(k);
+}
+
+static void
+console_message(struct cl_console *c, json_t *j)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	char err[CL_ERR_LEN];
+	struct check_job *k;
+
+	if (type != NULL && strcmp(type, "ping") == 0) {
+		cl_ingest_answer(c->p, "{\"type\":\"pong\"}\n"); /* after the answers to the lines before it */
+		return;
+	}
+	if (!cl_consoles_needs_facts(c->srv, c->sub.agent, j, 0)) {
+		console_message_checked(c, j, NULL);
+		return;
+	}
+	/* The database is read on a worker; later lines wait in the buffer, keeping their order. */
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		cl_ingest_reject(c->p, CL_EVERR_STORAGE, NULL, "out of memory");
+		return;
+	}
+	k->job.run = check_run;
+	k->job.done = check_done;
+	k->c = c;
+	k->msg = json_incref(j);
+	snprintf(k->agent, sizeof(k->agent), "%s", c->sub.agent);
+	if (cl_workers_submit(c->srv->workers, &k->job, CL_JOB_HIGH, err) < 0) {
+		json_decref(k->msg);
+		free(k);
+		cl_ingest_reject(c->p, CL_EVERR_STORAGE, NULL, "busy: the message could not be checked, send it again");
+		return;
+	}
+	c->check = k;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
 console_read(struct bufferevent *bev, void *arg)
 {
 	struct cl_console *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!console_over(c) && c->hello == NULL) {
+	while (!console_over(c) && c->hello == NULL && c->check == NULL) {
 		size_t len;
 		char *line;
 		int st;

@@ -68,24 +68,70 @@ refuse(struct evhttp_request *req, enum cl_event_error code, const char *why)
 	cl_http_reply_error(req, status, cl_event_error_name(code), why);
 }
 
+/* A console message or a customer posted for an agent: the body, and what a worker read for its checks. */
+struct post_data {
+	json_t *in;
+	char what[16]; /* "disposition", "state", "select" */
+	struct cl_msg_facts facts;
+};
+
+static void
+post_data_free(void *data)
+{
+	struct post_data *d = data;
+
+	json_decref(d->in);
+	free(d);
+}
+
+/* The body, parsed on the loop, as the job's data (in NULL: not a JSON object, answered after the checks). */
+static struct post_data *
+post_data_new(struct evhttp_request *req, const char *what)
+{
+	json_t *in = cl_http_body(req);
+	struct post_data *d = calloc(1, sizeof(*d));
+
+	if (d == NULL) {
+		json_decref(in);
+		return NULL;
+	}
+	if (in != NULL && (!json_is_object(in) || json_object_set_new(in, "type", json_string(what)) < 0)) {
+		json_decref(in);
+		in = NULL;
+	}
+	d->in = in;
+	snprintf(d->what, sizeof(d->what), "%s", what);
+	return d;
+}
+
+/* On a worker: what the message's checks need from the database. */
+static void
+post_facts_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
+{
+	struct post_data *d = j->data;
+	const char *call_id = json_string_value(json_object_get(d->in, "call_id"));
+
+	cl_consoles_gather(ctx->st, j->agent, call_id, json_string_value(json_object_get(d->in, "customer_id")),
+	                   &d->facts);
+}
+
 /* On the loop: the console message checked (SPEC §5) and ingested. */
 static void
 agent_post_finish(struct cl_hjob *j)
 {
+	struct post_data *d = j->data;
 	struct evhttp_request *req = j->req;
-	json_t *in = cl_http_body(req);
 	enum cl_event_error code;
 	char why[CL_ERR_LEN], *line = NULL;
 
-	if (in == NULL || !json_is_object(in) || json_object_set_new(in, "type", json_string(j->data)) < 0) {
+	if (d->in == NULL)
 		cl_http_reply_error(req, 400, "bad_json", "the body must be a JSON object");
-	} else if ((line = cl_consoles_event(j->srv, j->agent, in, j->role == CL_ROLE_ADMIN, &code, why)) == NULL) {
+	else if ((line = cl_consoles_event(j->srv, j->agent, d->in, j->role == CL_ROLE_ADMIN, &d->facts, &code, why)) ==
+	         NULL)
 		refuse(req, code, why);
-	} else {
+	else
 		cl_http_feed(j->srv->http, req, line, 0, NULL);
-	}
 	free(line);
-	json_decref(in);
 	cl_hjob_free(j);
 }
 
@@ -93,17 +139,21 @@ void
 cl_http_agent_post(struct cl_http *h, struct evhttp_request *req, const char *agent, const char *what)
 {
 	struct cl_hjob *j = cl_http_agent_job(h, req, agent, "an agent token or session is required");
+	struct post_data *d;
 
 	if (j == NULL)
 		return;
-	if ((j->data = strdup(what)) == NULL) {
+	if ((d = post_data_new(req, what)) == NULL) {
 		cl_http_reply_error(req, 500, "internal", "out of memory");
 		cl_hjob_free(j);
 		return;
 	}
-	j->data_free = free;
+	j->data = d;
+	j->data_free = post_data_free;
 	/* A supervisor may set any agent's state; only admin tokens wrap up or select for an agent. */
 	j->api_roles = strcmp(what, "state") == 0 ? CL_ROLE_ADMIN | CL_ROLE_SUPERVISOR : CL_ROLE_ADMIN;
+	if (strcmp(what, "state") != 0)
+		j->work = post_facts_work;
 	j->finish = agent_post_finish;
 	cl_hjob_submit(j, CL_JOB_HIGH);
 }
@@ -219,13 +269,17 @@ new_customer_id(char *out, size_t len)
 	return 0;
 }
 
-/* On a worker: is the id asked for taken? */
+/* On a worker: is the id asked for taken, and did the call reach the agent? */
 static void
 customer_work(struct cl_hjob *j, struct cl_worker_ctx *ctx)
 {
-	const char *id = json_string_value(json_object_get(j->data, "id"));
+	struct post_data *d = j->data;
+	const char *id = json_string_value(json_object_get(d->in, "id"));
 	struct cl_customer *c;
 
+	if (j->agent[0])
+		cl_consoles_gather(ctx->st, j->agent, json_string_value(json_object_get(d->in, "call_id")), NULL,
+		                   &d->facts);
 	if (id == NULL || (c = malloc(sizeof(*c))) == NULL)
 		return;
 	if (cl_store_customer_get(ctx->st, id, c, j->err) == 1)
@@ -238,7 +292,8 @@ customer_finish(struct cl_hjob *j)
 {
 	struct cl_server *srv = j->srv;
 	struct evhttp_request *req = j->req;
-	json_t *in = j->data, *rec = NULL, *ev = NULL;
+	struct post_data *d = j->data;
+	json_t *in = d->in, *rec = NULL, *ev = NULL;
 	const char *call_id = json_string_value(json_object_get(in, "call_id"));
 	char why[CL_ERR_LEN], idbuf[32], *line = NULL;
 	int admin = j->role == CL_ROLE_ADMIN;
@@ -248,8 +303,8 @@ customer_finish(struct cl_hjob *j)
 		goto out;
 	}
 	/* An agent adds a customer only for a call that reached it: the caller it has on the line. */
-	if (!admin &&
-	    (call_id == NULL || !cl_consoles_call_allowed(srv, j->agent, call_id, CL_AC_RANG | CL_AC_ANSWERED))) {
+	if (!admin && (call_id == NULL ||
+	               !cl_consoles_call_allowed(srv, j->agent, call_id, CL_AC_RANG | CL_AC_ANSWERED, &d->facts))) {
 		cl_http_reply_error(req, 403, "forbidden",
 		                    "an agent may add a customer only for a call that reached it");
 		goto out;
@@ -288,18 +343,13 @@ out:
 	cl_hjob_free(j);
 }
 
-static void
-data_decref(void *data)
-{
-	json_decref(data);
-}
-
 void
 cl_http_customers_post(struct cl_http *h, struct evhttp_request *req)
 {
 	char agent[CL_ID_MAX + 1] = "", gen[CL_AGENT_GEN_LEN] = "";
 	int auth = CL_HJOB_API_TOKEN;
 	json_t *in = cl_http_body(req);
+	struct post_data *d;
 	struct cl_hjob *j;
 
 	if (cl_http_bearer(req) == NULL) {
@@ -315,15 +365,18 @@ cl_http_customers_post(struct cl_http *h, struct evhttp_request *req)
 		cl_http_reply_error(req, 400, "bad_json", "the body must be a JSON object");
 		return;
 	}
-	if ((j = cl_hjob_new(cl_http_server(h), req, auth, "an API token or an agent session is required")) == NULL) {
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (j = cl_hjob_new(cl_http_server(h), req, auth, "an API token or an agent session is required")) == NULL) {
+		free(d);
 		json_decref(in);
 		cl_http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
+	d->in = in;
 	snprintf(j->agent, sizeof(j->agent), "%s", agent);
 	snprintf(j->gen, sizeof(j->gen), "%s", gen);
-	j->data = in;
-	j->data_free = data_decref;
+	j->data = d;
+	j->data_free = post_data_free;
 	j->api_roles = CL_ROLE_ADMIN;
 	j->work = customer_work;
 	j->finish = customer_finish;

@@ -11,9 +11,11 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "callogd/answers.h"
 #include "callogd/customers.h"
 #include "callogd/daemon.h"
 #include "callogd/dedup.h"
+#include "callogd/econn.h"
 #include "callogd/ingest.h"
 #include "callogd/lines.h"
 #include "callogd/log.h"
@@ -28,62 +30,31 @@
 /* ... or while this many answers wait across all producers: the bound on queued events. */
 #define GLOBAL_HIGH (256 * 1024)
 #define GLOBAL_LOW (64 * 1024)
-/* ... or while this many answer bytes wait for it to read them. */
-#define OUT_HIGH (4 * 1024 * 1024)
-#define HELLO_TIMEOUT_S 10
-
-struct cl_slot {
-	struct cl_slot *next;
-	struct cl_producer *p;
-	char *line; /* the answer with its newline, once known: short or malloc'd */
-	size_t len;
-	int held;            /* the pops its event caused have not all gone out: the answer waits (docs/consoles.md) */
-	int checked;         /* its event's id went through cl_dedup_check(): cl_dedup_done() once answered */
-	char short_line[64]; /* most acks fit: no allocation for them */
-};
 
 struct cl_producer {
 	struct cl_server *srv;
 	int kind;
 	const struct cl_producer_ops *ops;
-	void *owner; /* NULL once released */
-	struct cl_slot *head, *tail;
-	size_t pending; /* slots without an answer yet */
-	size_t slots;   /* slots not yet written */
-	size_t errors;  /* error answers given */
-	int busy;       /* inside producer_flush(): the owner may release it meanwhile */
-	int listed;     /* in cl_ingest_done()'s list of producers to flush */
+	void *owner;               /* NULL once released */
+	struct cl_answers answers; /* one slot per line read, written in order */
+	size_t errors;             /* error answers given */
+	int busy;                  /* inside producer_flush(): the owner may release it meanwhile */
+	int listed;                /* in cl_ingest_done()'s list of producers to flush */
 	struct cl_producer *next_listed;
 	struct pend *qhead, *qtail; /* events read, waiting (in order) for a duplicate verdict */
-	/*
-	 * One slot made in advance: when memory runs out, the line being read still
-	 * gets its answer (an error that fits the slot). Until a written slot
-	 * replaces it, cl_producer_may_read() says to read no more lines.
-	 */
-	struct cl_slot *spare;
 };
 
-/* slot_free() : a written slot becomes its producer's spare when that was used up (see slot_new). */
-static void
-slot_free(struct cl_slot *s)
+static struct cl_producer *
+producer_of(struct cl_answer *s)
 {
-	struct cl_producer *p = s->p;
-
-	if (s->line != s->short_line)
-		free(s->line);
-	if (p->spare == NULL) {
-		memset(s, 0, sizeof(*s));
-		p->spare = s;
-		return;
-	}
-	free(s);
+	return (struct cl_producer *)((char *)s->q - offsetof(struct cl_producer, answers));
 }
 
 /* An event read and not yet fanned out: it, or one before it, waits for its duplicate verdict. */
 struct pend {
 	struct pend *next;
 	struct cl_event ev;
-	struct cl_slot *slot;
+	struct cl_answer *slot;
 	int64_t t0;  /* when it was read (cl_mono_us) */
 	int verdict; /* enum cl_verdict */
 };
@@ -95,7 +66,7 @@ cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *o
 
 	if (p == NULL)
 		return NULL;
-	if ((p->spare = calloc(1, sizeof(*p->spare))) == NULL) {
+	if (cl_answers_init(&p->answers, &srv->ingest.pending_total) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -109,8 +80,8 @@ cl_producer_new(struct cl_server *srv, int kind, const struct cl_producer_ops *o
 static void
 producer_maybe_free(struct cl_producer *p)
 {
-	if (p->owner == NULL && p->slots == 0 && !p->busy && !p->listed) {
-		free(p->spare);
+	if (p->owner == NULL && p->answers.slots == 0 && !p->busy && !p->listed) {
+		cl_answers_clear(&p->answers);
 		free(p);
 	}
 }
@@ -118,56 +89,63 @@ producer_maybe_free(struct cl_producer *p)
 void
 cl_producer_release(struct cl_producer *p)
 {
-	struct cl_slot *s, *next;
-
 	if (p == NULL)
 		return;
 	p->owner = NULL;
 	/* Answered slots can go now; the others are freed as their commits finish. */
-	while ((s = p->head) != NULL && s->line != NULL && !s->held) {
-		next = s->next;
-		p->head = next;
-		slot_free(s);
-		p->slots--;
-	}
-	if (p->head == NULL)
-		p->tail = NULL;
+	cl_answers_write(&p->answers, NULL, NULL);
 	producer_maybe_free(p);
 }
 
 size_t
 cl_producer_pending(const struct cl_producer *p)
 {
-	return p->pending;
+	return p->answers.pending;
 }
 
 int
 cl_producer_may_read(const struct cl_producer *p)
 {
 	/* With nothing of its own pending it may always go on: its flushed() would never come. */
-	return p->spare != NULL && p->pending < PENDING_HIGH &&
-	       (p->srv->ingest.pending_total < GLOBAL_HIGH || p->pending == 0);
+	return cl_answers_ready(&p->answers) && p->answers.pending < PENDING_HIGH &&
+	       (p->srv->ingest.pending_total < GLOBAL_HIGH || p->answers.pending == 0);
 }
 
-static struct cl_slot *
+int
+cl_producer_answer_sure(const struct cl_producer *p)
+{
+	return cl_answers_ready(&p->answers);
+}
+
+int
+cl_producer_may_resume(const struct cl_producer *p)
+{
+	return cl_answers_ready(&p->answers) && p->answers.pending < PENDING_LOW &&
+	       p->srv->ingest.pending_total < GLOBAL_LOW;
+}
+
+int
+cl_producer_must_pause(const struct cl_producer *p)
+{
+	return p->answers.pending >= PENDING_HIGH || p->srv->ingest.pending_total >= GLOBAL_HIGH;
+}
+
+int
+cl_ingest_over_global(const struct cl_server *srv)
+{
+	return srv->ingest.pending_total >= GLOBAL_HIGH;
+}
+
+static struct cl_answer *
 slot_new(struct cl_producer *p)
 {
-	struct cl_slot *s = calloc(1, sizeof(*s));
+	return cl_answers_add(&p->answers);
+}
 
-	if (s == NULL && (s = p->spare) != NULL)
-		p->spare = NULL; /* out of memory: this line's answer uses the spare */
-	if (s == NULL)
-		return NULL;
-	s->p = p;
-	if (p->tail)
-		p->tail->next = s;
-	else
-		p->head = s;
-	p->tail = s;
-	p->slots++;
-	p->pending++;
-	p->srv->ingest.pending_total++;
-	return s;
+static void
+write_out(void *arg, const char *line, size_t len)
+{
+	evbuffer_add(arg, line, len);
 }
 
 /* Writes the answered prefix of p's slots. */
@@ -175,66 +153,13 @@ static void
 producer_flush(struct cl_producer *p)
 {
 	struct evbuffer *out = p->owner ? p->ops->out(p->owner) : NULL;
-	struct cl_slot *s;
-	int wrote = 0;
+	size_t wrote = cl_answers_write(&p->answers, out ? write_out : NULL, out);
 
-	while ((s = p->head) != NULL && s->line != NULL && !s->held) {
-		p->head = s->next;
-		if (out) {
-			evbuffer_add(out, s->line, s->len);
-			wrote = 1;
-		}
-		slot_free(s);
-		p->slots--;
-	}
-	if (p->head == NULL)
-		p->tail = NULL;
 	p->busy = 1;
-	if (wrote && p->ops->flushed)
+	if (wrote && out && p->ops->flushed)
 		p->ops->flushed(p->owner);
 	p->busy = 0;
 	producer_maybe_free(p);
-}
-
-/* Records s's answer (line, len bytes; s->short_line or malloc'd): it may now be written. */
-static void
-slot_settle(struct cl_slot *s, char *line, size_t len)
-{
-	s->line = line;
-	s->len = len;
-	s->p->pending--;
-	s->p->srv->ingest.pending_total--;
-}
-
-/* slot_answer_text() : the answer is text (len bytes), copied; out of memory answers so, without allocating. */
-static void
-slot_answer_text(struct cl_slot *s, const char *text, size_t len)
-{
-	static const char oom[] = "{\"error\":\"storage\",\"id\":null,\"message\":\"out of memory\"}\n";
-	char *line = NULL;
-
-	_Static_assert(sizeof(oom) <= sizeof(s->short_line), "the out-of-memory answer fits a slot");
-	if (text != NULL && len >= sizeof(s->short_line) && (line = cl_strndup(text, len)) != NULL) {
-		slot_settle(s, line, len);
-		return;
-	}
-	if (text == NULL || len >= sizeof(s->short_line)) {
-		text = oom;
-		len = sizeof(oom) - 1;
-	}
-	memcpy(s->short_line, text, len);
-	s->short_line[len] = '\0';
-	slot_settle(s, s->short_line, len);
-}
-
-/* slot_answer() : takes line (NULL when it could not be made: out of memory). */
-static void
-slot_answer(struct cl_slot *s, char *line)
-{
-	if (line == NULL)
-		slot_answer_text(s, NULL, 0);
-	else
-		slot_settle(s, line, strlen(line));
 }
 
 static char *
@@ -260,11 +185,13 @@ error_line(int kind, enum cl_event_error code, const char *id, const char *msg)
 
 /* slot_error() : answers s with an error (counted per producer and in the metrics). */
 static void
-slot_error(struct cl_slot *s, enum cl_event_error code, const char *id, const char *msg)
+slot_error(struct cl_answer *s, enum cl_event_error code, const char *id, const char *msg)
 {
-	s->p->errors++;
-	s->p->srv->m.errors[code]++;
-	slot_answer(s, error_line(s->p->kind, code, id, msg));
+	struct cl_producer *p = producer_of(s);
+
+	p->errors++;
+	p->srv->m.errors[code]++;
+	cl_answer_take(s, error_line(p->kind, code, id, msg));
 }
 
 size_t
@@ -276,7 +203,7 @@ cl_producer_errors(const struct cl_producer *p)
 void
 cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id, const char *msg)
 {
-	struct cl_slot *s = slot_new(p);
+	struct cl_answer *s = slot_new(p);
 
 	if (s == NULL) {
 		p->srv->m.errors[code]++;
@@ -286,14 +213,25 @@ cl_ingest_reject(struct cl_producer *p, enum cl_event_error code, const char *id
 	producer_flush(p);
 }
 
+void
+cl_ingest_answer(struct cl_producer *p, const char *text)
+{
+	struct cl_answer *s = slot_new(p);
+
+	if (s == NULL)
+		return;
+	cl_answer_text(s, text, strlen(text));
+	producer_flush(p);
+}
+
 /* slot_release() : the pops s's event caused went out: its answer may be written. */
 static void
 slot_release(void *arg)
 {
-	struct cl_slot *s = arg;
+	struct cl_answer *s = arg;
 
 	s->held = 0;
-	producer_flush(s->p);
+	producer_flush(producer_of(s));
 }
 
 static void
@@ -309,7 +247,7 @@ schedule_flush(struct cl_server *srv)
  * docs/consoles.md), then queues it for the writer in s. Takes *ev.
  */
 static void
-dispatch(struct cl_producer *p, struct cl_event *ev, struct cl_slot *s, int64_t t0, int verdict)
+dispatch(struct cl_producer *p, struct cl_event *ev, struct cl_answer *s, int64_t t0, int verdict)
 {
 	struct cl_server *srv = p->srv;
 
@@ -353,7 +291,7 @@ on_verdict(void *arg, void *waiter, int verdict)
 
 	(void)arg;
 	d->verdict = verdict;
-	producer_run(d->slot->p);
+	producer_run(producer_of(d->slot));
 }
 
 void
@@ -361,7 +299,7 @@ cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 {
 	struct cl_server *srv = p->srv;
 	int64_t t0 = cl_mono_us();
-	struct cl_slot *s;
+	struct cl_answer *s;
 	struct pend *d;
 
 	if (ev->received_at == 0)
@@ -487,7 +425,7 @@ cl_ingest_flush(struct cl_server *srv)
 
 /* Answers a committed (or failed) event in its slot. */
 static void
-answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
+answer_item(struct cl_answer *s, const struct cl_witem *it, const char *why)
 {
 	char idj[CL_ID_MAX * 6 + 3], line[sizeof(idj) + 64];
 	int n;
@@ -498,8 +436,8 @@ answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
 		slot_error(s, CL_EVERR_STORAGE, it->ev.id, msg);
 		return;
 	}
-	if (s->p->kind == CL_PRODUCER_CONSOLE) {
-		slot_answer_text(s, "{\"type\":\"ok\"}\n", 14);
+	if (producer_of(s)->kind == CL_PRODUCER_CONSOLE) {
+		cl_answer_text(s, "{\"type\":\"ok\"}\n", 14);
 		return;
 	}
 	if (it->ev.id == NULL)
@@ -508,10 +446,8 @@ answer_item(struct cl_slot *s, const struct cl_witem *it, const char *why)
 		strcpy(idj, "null"); /* cannot happen: ids are at most CL_ID_MAX bytes */
 	n = snprintf(line, sizeof(line), "{\"ack\":%s,\"seq\":%lld%s}\n", idj, (long long)it->seq,
 	             it->result == CL_WRITE_DUPLICATE ? ",\"duplicate\":true" : "");
-	slot_answer_text(s, line, (size_t)n);
+	cl_answer_text(s, line, (size_t)n);
 }
-
-static void econns_resume(struct cl_server *srv);
 
 void
 cl_ingest_done(struct cl_batch *b, void *arg)
@@ -530,7 +466,7 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 	struct cl_producer *list = NULL, *p;
 	for (size_t i = 0; i < b->n; i++) {
 		struct cl_witem *it = &b->items[i];
-		struct cl_slot *s = it->slot;
+		struct cl_answer *s = it->slot;
 		int r = it->result == CL_WRITE_OK ? 0 : it->result == CL_WRITE_DUPLICATE ? 1 : 2;
 		srv->m.events[it->ev.type][r]++;
 		if (s->checked)
@@ -538,10 +474,10 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 		if (r != 2) /* a failure is counted with the error answer */
 			srv->m.committed_events++;
 		answer_item(s, it, b->err);
-		if (!s->p->listed) {
-			s->p->listed = 1;
-			s->p->next_listed = list;
-			list = s->p;
+		if (!(p = producer_of(s))->listed) {
+			p->listed = 1;
+			p->next_listed = list;
+			list = p;
 		}
 	}
 	while ((p = list) != NULL) {
@@ -553,7 +489,7 @@ cl_ingest_done(struct cl_batch *b, void *arg)
 	/* Connections held back by the global bound have no answers of their own to wake them. */
 	if (srv->ingest.pending_total < GLOBAL_LOW && srv->ingest.globally_throttled) {
 		srv->ingest.globally_throttled = 0;
-		econns_resume(srv);
+		cl_econns_resume(srv);
 	}
 }
 
@@ -574,268 +510,9 @@ cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, struct cl_tls_serv
 	return 0;
 }
 
-/* ---- events.unix / events.tcp connections ---- */
-
-struct econn {
-	struct econn *next, *prev; /* srv->ingest.econns */
-	struct cl_server *srv;
-	struct bufferevent *bev;
-	struct cl_producer *p;
-	int authed;             /* the hello was accepted, or no token is required */
-	struct event *deadline; /* the hello must come by then, however slowly its bytes trickle in */
-	struct cl_lines lines;
-	int throttled; /* reading is off until answers drain */
-	int closing;   /* close once the answers are written */
-};
-
-static void econn_read(struct bufferevent *bev, void *arg);
-
-static void
-econn_free(struct econn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->srv->ingest.econns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->srv->m.connections[CL_CONN_EVENTS]--;
-	if (c->deadline)
-		event_free(c->deadline);
-	cl_producer_release(c->p);
-	bufferevent_free(c->bev);
-	free(c);
-}
-
-static struct evbuffer *
-econn_out(void *owner)
-{
-	return bufferevent_get_output(((struct econn *)owner)->bev);
-}
-
-/* Resumes reading once the answers have drained. */
-static void
-econn_check_throttle(struct econn *c)
-{
-	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
-
-	if (c->srv->stopping)
-		return; /* draining: write the answers, read nothing more */
-	if (c->throttled && c->p->pending < PENDING_LOW && out < OUT_HIGH / 2 &&
-	    c->srv->ingest.pending_total < GLOBAL_LOW && c->p->spare != NULL) {
-		c->throttled = 0;
-		bufferevent_enable(c->bev, EV_READ);
-		/* Lines may already be buffered; read them from the loop, not from inside a flush. */
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-	}
-}
-
-static void
-econn_flushed(void *owner)
-{
-	struct econn *c = owner;
-
-	cl_bev_write_now(c->bev, NULL, 0);
-	if (!c->closing)
-		econn_check_throttle(c);
-}
-
-static const struct cl_producer_ops econn_ops = {econn_out, econn_flushed};
-
-static int
-econn_hello(struct econn *c, const char *line, size_t len)
-{
-	json_t *j = json_loadb(line, len, 0, NULL);
-	const char *type = NULL, *token = NULL;
-	const char *want = c->srv->cfg.events_token;
-	int ok = 0;
-
-	if (j && json_is_object(j)) {
-		type = json_string_value(json_object_get(j, "type"));
-		token = json_string_value(json_object_get(j, "token"));
-	}
-	if (type && token && strcmp(type, "hello") == 0 && strlen(token) == strlen(want))
-		ok = cl_ct_equal(token, want, strlen(want));
-	json_decref(j);
-	return ok;
-}
-
-static void
-econn_read(struct bufferevent *bev, void *arg)
-{
-	struct econn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	c->lines.max = (size_t)c->srv->cfg.events_max_line; /* a reload may change it */
-	while (!c->throttled && !c->closing) {
-		char *line;
-		size_t n;
-		int st;
-		if (c->p->spare == NULL) { /* out of memory: no line is read until an answer is sure */
-			c->throttled = 1;
-			bufferevent_disable(bev, EV_READ);
-			break;
-		}
-		st = cl_lines_next(&c->lines, in, 0, &line, &n);
-		if (st == CL_LINE_MORE)
-			break;
-		if (st == CL_LINE_TOO_LONG) {
-			cl_ingest_reject(c->p, CL_EVERR_TOO_LONG, NULL, "line longer than events.max_line");
-			continue;
-		}
-		if (st == CL_LINE_NOMEM) {
-			cl_ingest_reject(c->p, CL_EVERR_STORAGE, NULL, "out of memory");
-			continue;
-		}
-		if (!c->authed) {
-			if (econn_hello(c, line, n)) {
-				c->authed = 1;
-				cl_lines_done(&c->lines, in);
-				event_free(c->deadline);
-				c->deadline = NULL;
-				bufferevent_set_timeouts(bev, NULL, NULL);
-				if (c->srv->cfg.events_idle_timeout > 0) {
-					struct timeval tv = {c->srv->cfg.events_idle_timeout, 0};
-					bufferevent_set_timeouts(bev, &tv, NULL);
-				}
-				struct cl_slot *s = slot_new(c->p);
-				if (s) {
-					slot_answer_text(s, "{\"ok\":true}\n", 12);
-					producer_flush(c->p);
-				}
-				continue;
-			}
-			c->srv->m.errors[CL_EVERR_AUTH]++;
-			cl_bev_write_now(bev, "{\"error\":\"auth\"}\n", 17);
-			c->closing = 1;
-			bufferevent_disable(bev, EV_READ);
-			break;
-		}
-		cl_ingest_line(c->p, line, n);
-		cl_lines_done(&c->lines, in);
-		if (c->p->pending >= PENDING_HIGH || evbuffer_get_length(bufferevent_get_output(bev)) >= OUT_HIGH ||
-		    c->srv->ingest.pending_total >= GLOBAL_HIGH) {
-			if (c->srv->ingest.pending_total >= GLOBAL_HIGH)
-				c->srv->ingest.globally_throttled = 1;
-			c->throttled = 1;
-			bufferevent_disable(bev, EV_READ);
-		}
-	}
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		econn_free(c);
-}
-
-static void
-econn_write(struct bufferevent *bev, void *arg)
-{
-	struct econn *c = arg;
-
-	(void)bev;
-	if (c->closing) {
-		econn_free(c);
-		return;
-	}
-	econn_check_throttle(c);
-}
-
-static void
-econn_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct econn *c = arg;
-
-	(void)bev;
-	if (what == BEV_EVENT_CONNECTED) /* a TLS handshake finished */
-		return;
-	if (what & BEV_EVENT_TIMEOUT)
-		log_info("msg=\"producer timed out\" authed=%d", c->authed);
-	econn_free(c);
-}
-
-static void
-econn_hello_expired(evutil_socket_t fd, short what, void *arg)
-{
-	struct econn *c = arg;
-
-	(void)fd;
-	(void)what;
-	log_info("msg=\"producer sent no hello in time, closed\" seconds=%d", HELLO_TIMEOUT_S);
-	econn_free(c);
-}
-
 void
-cl_ingest_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *arg)
+cl_ingest_close(struct cl_server *srv)
 {
-	struct cl_server *srv = arg;
-	struct econn *c = calloc(1, sizeof(*c));
-
-	if (c == NULL ||
-	    cl_producer_accept(srv, fd, tls, CL_CONN_EVENTS, CL_PRODUCER_EVENTS, &econn_ops, c, &c->bev, &c->p) < 0) {
-		if (c == NULL)
-			evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	c->srv = srv;
-	c->authed = srv->cfg.events_token[0] == '\0';
-	c->next = srv->ingest.econns;
-	if (c->next)
-		c->next->prev = c;
-	srv->ingest.econns = c;
-	/* Read at most a line's worth ahead: the bound on what one client can make us hold. */
-	cl_lines_init(&c->lines, (size_t)srv->cfg.events_max_line);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, cl_lines_watermark(&c->lines));
-	bufferevent_setcb(c->bev, econn_read, econn_write, econn_event, c);
-	if (!c->authed) {
-		/* Absolute, not a read timeout: one byte every few seconds must not keep a slot. */
-		struct timeval tv = {HELLO_TIMEOUT_S, 0};
-		if ((c->deadline = evtimer_new(srv->base, econn_hello_expired, c)) == NULL ||
-		    evtimer_add(c->deadline, &tv) < 0) {
-			econn_free(c);
-			return;
-		}
-	} else if (srv->cfg.events_idle_timeout > 0) {
-		struct timeval tv = {srv->cfg.events_idle_timeout, 0};
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-	}
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-}
-
-static void
-econns_resume(struct cl_server *srv)
-{
-	for (struct econn *c = srv->ingest.econns; c; c = c->next)
-		econn_check_throttle(c);
-}
-
-void
-cl_ingest_quiesce(struct cl_server *srv)
-{
-	struct econn *c, *next;
-
-	for (c = srv->ingest.econns; c; c = next) {
-		next = c->next;
-		bufferevent_disable(c->bev, EV_READ);
-		/* Lines already read from the socket are still answered. */
-		if (!c->closing && !c->throttled)
-			econn_read(c->bev, c);
-		c->throttled = 1; /* never re-enabled: the drain only writes */
-	}
-}
-
-void
-cl_ingest_stop_reading(struct cl_server *srv)
-{
-	for (struct econn *c = srv->ingest.econns; c; c = c->next) {
-		c->closing = 1;
-		bufferevent_disable(c->bev, EV_READ);
-	}
-}
-
-void
-cl_ingest_close_all(struct cl_server *srv)
-{
-	while (srv->ingest.econns)
-		econn_free(srv->ingest.econns);
 	cl_dedup_free(srv->ingest.dedup); /* after the workers stopped: no verdict is on its way */
 	srv->ingest.dedup = NULL;
 }

@@ -340,48 +340,13 @@ send_state(struct cl_pops *p, const struct cl_event *ev)
 }
 
 /*
- * The call's customer was chosen (customer.set): the pop's customer and
- * history become that customer's, and every agent shown the call gets the new
- * pop. A call no longer live is rebuilt from its record for the agent who chose.
+ * pops_customer_apply() : the call's customer was chosen (customer.set): got
+ * ({customer, history}, taken) becomes x's pop customer and history, and every
+ * agent shown the call gets the new pop, then those waiting for it.
  */
-static void
-customer_changed(struct cl_pops *p, struct popctx *x, const struct cl_event *ev, int64_t t0)
+void
+pops_customer_apply(struct cl_pops *p, struct popctx *x, json_t *got, int64_t t0)
 {
-	char err[CL_ERR_LEN] = "";
-	struct cl_live_call tc;
-	struct popctx tx;
-	/* A new customer is not committed yet: its record is in the event, and it has no calls. */
-	json_t *got =
-	    ev->data ? json_pack("{s:o, s:[]}", "customer", json_loads(ev->data, 0, NULL), "history")
-	             : cl_view_lookup_id(p->srv->reader, ev->customer_id, p->srv->cfg.pops_history, ev->call_id, err);
-
-	if (got == NULL) {
-		if (err[0])
-			log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", ev->call_id, err);
-		return;
-	}
-	if (x == NULL) {
-		struct cl_call c;
-		memset(&c, 0, sizeof(c));
-		if (ev->agent == NULL || cl_store_get_call(p->srv->reader, ev->call_id, &c, err) != 1) {
-			json_decref(got);
-			return;
-		}
-		memset(&tc, 0, sizeof(tc));
-		memset(&tx, 0, sizeof(tx));
-		snprintf(tc.call_id, sizeof(tc.call_id), "%s", c.call_id);
-		tc.direction = c.direction;
-		memcpy(tc.from, c.from, sizeof(tc.from));
-		memcpy(tc.to, c.to, sizeof(tc.to));
-		snprintf(tc.queue, sizeof(tc.queue), "%s", c.queue);
-		tc.data = c.data ? strdup(c.data) : NULL;
-		tx.p = p;
-		tx.call = &tc;
-		tx.lookup = cl_view_lookup_raw(p->srv->reader, &p->srv->numbers,
-		                               c.direction == CL_DIR_OUTBOUND ? c.to : c.from, 0, NULL, err);
-		cl_call_clear(&c);
-		x = &tx;
-	}
 	if (x->lookup == NULL)
 		x->lookup = json_pack("{s:i, s:n, s:s}", "matches", 1, "number", "number_status", "ok");
 	if (x->lookup != NULL) {
@@ -392,16 +357,61 @@ customer_changed(struct cl_pops *p, struct popctx *x, const struct cl_event *ev,
 	}
 	json_decref(got);
 	pops_invalidate(x);
-	if (x == &tx) {
-		pops_send_pop(p, x, ev->agent, t0);
-		pops_invalidate(x);
-		json_decref(tx.lookup);
-		free(tc.data);
-		return;
-	}
 	for (int i = 0; i < x->call->nagents; i++)
 		if (x->call->agents[i].popped)
 			pops_send_pop(p, x, x->call->agents[i].id, t0);
+	if (x->ndeferred > 0)
+		pops_flush_deferred(p, x);
+}
+
+/*
+ * pops_record_pop() : the pop of a call no longer live, rebuilt from its record
+ * c with its caller's lookup (taken, may be NULL) and the chosen customer (got,
+ * taken), for the agent who chose.
+ */
+void
+pops_record_pop(struct cl_pops *p, const struct cl_call *c, json_t *lookup, json_t *got, const char *agent)
+{
+	struct cl_live_call tc;
+	struct popctx tx;
+
+	memset(&tc, 0, sizeof(tc));
+	memset(&tx, 0, sizeof(tx));
+	snprintf(tc.call_id, sizeof(tc.call_id), "%s", c->call_id);
+	tc.direction = c->direction;
+	memcpy(tc.from, c->from, sizeof(tc.from));
+	memcpy(tc.to, c->to, sizeof(tc.to));
+	snprintf(tc.queue, sizeof(tc.queue), "%s", c->queue);
+	tc.data = c->data ? strdup(c->data) : NULL;
+	tx.p = p;
+	tx.call = &tc;
+	tx.lookup = lookup;
+	pops_customer_apply(p, &tx, got, -1); /* no agent popped, none deferred: only builds */
+	pops_send_pop(p, &tx, agent, -1);
+	pops_invalidate(&tx);
+	json_decref(tx.lookup);
+	free(tc.data);
+}
+
+/*
+ * The call's customer was chosen (customer.set). A new customer's record is in
+ * the event (not committed yet, and it has no calls); an existing one's, and a
+ * call no longer live, are read on a worker.
+ */
+static void
+customer_changed(struct cl_pops *p, struct popctx *x, const struct cl_event *ev, int64_t t0)
+{
+	json_t *got = ev->data ? json_pack("{s:o, s:[]}", "customer", json_loads(ev->data, 0, NULL), "history") : NULL;
+
+	if (x != NULL && got != NULL) {
+		pops_customer_apply(p, x, got, t0);
+		return;
+	}
+	if (x == NULL && ev->agent == NULL) {
+		json_decref(got);
+		return; /* nobody to show a call no longer live */
+	}
+	pops_select_submit(p, x, ev, got);
 }
 
 /* ---- events ---- */

@@ -9,6 +9,8 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "callogd/calls.h"
+#include "callogd/event.h"
 #include "callogd/live.h"
 #include "callogd/numbers.h"
 #include "callogd/workers.h"
@@ -81,7 +83,30 @@ struct cl_pops {
 	size_t nbacklog;
 };
 
+/*
+ * A chosen customer (customer.set) read on a worker: its record and history
+ * when the event names an existing one, and for a call no longer live the
+ * call's record and its caller's lookup.
+ */
+struct select_job {
+	struct cl_job job;
+	struct cl_pops *p;
+	uint64_t id; /* the live call's lookup id it stands for; 0: the call is not live */
+	char call_id[CL_ID_MAX + 1];
+	char customer_id[CL_ID_MAX + 1];
+	char agent[CL_ID_MAX + 1]; /* who chose: the one shown a call no longer live */
+	struct cl_numbers rules;
+	int history;
+	json_t *got; /* {customer, history}: given (a new customer) or read */
+	struct cl_call call;
+	int have_call;
+	json_t *lookup; /* the caller's, for a call not live */
+	char err[CL_ERR_LEN];
+};
+
 /* pops.c */
+void pops_customer_apply(struct cl_pops *p, struct popctx *x, json_t *got, int64_t t0);
+void pops_record_pop(struct cl_pops *p, const struct cl_call *c, json_t *lookup, json_t *got, const char *agent);
 void pops_invalidate(struct popctx *x);
 /* pops_send_pop() : the call's pop to agent; t0 when its trigger was read, or -1 for an updated pop. */
 void pops_send_pop(struct cl_pops *p, struct popctx *x, const char *agent, int64_t t0);
@@ -95,5 +120,8 @@ int pops_lookup_submit(struct cl_pops *p, struct popctx *x, enum cl_job_prio pri
 void pops_lookup_start(struct cl_pops *p, struct popctx *x);
 void pops_lookup_drain(struct cl_pops *p);
 void pops_lookups_free(struct cl_pops *p);
+/* pops_select_submit() : reads ev's chosen customer (got when given, taken) on a worker, then applies it to x or,
+ * x NULL, pops the call's record to ev's agent. */
+void pops_select_submit(struct cl_pops *p, struct popctx *x, const struct cl_event *ev, json_t *got);
 
 #endif

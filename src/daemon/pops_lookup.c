@@ -11,7 +11,9 @@
 #include "callogd/crmmap.h"
 #include "callogd/daemon.h"
 #include "callogd/hmap.h"
+#include "callogd/calls.h"
 #include "callogd/live.h"
+#include "callogd/store.h"
 #include "callogd/log.h"
 #include "callogd/numbers.h"
 #include "callogd/pops.h"
@@ -301,6 +303,89 @@ pops_lookup_start(struct cl_pops *p, struct popctx *x)
 {
 	pops_lookup_submit(p, x, CL_JOB_HIGH, 1);
 	crm_start(p, x);
+}
+
+static void
+select_run(struct cl_job *job, struct cl_worker_ctx *ctx)
+{
+	struct select_job *sj = (struct select_job *)job;
+	const char *number;
+
+	if (sj->got == NULL &&
+	    (sj->got = cl_view_lookup_id(ctx->st, sj->customer_id, sj->history, sj->call_id, sj->err)) == NULL)
+		return;
+	if (sj->id != 0 || cl_store_get_call(ctx->st, sj->call_id, &sj->call, sj->err) != 1)
+		return;
+	sj->have_call = 1;
+	number = sj->call.direction == CL_DIR_OUTBOUND ? sj->call.to : sj->call.from;
+	sj->lookup = cl_view_lookup_raw(ctx->st, &sj->rules, number, 0, NULL, sj->err);
+}
+
+static void
+select_done(struct cl_job *job, int status)
+{
+	struct select_job *sj = (struct select_job *)job;
+	struct cl_pops *p = sj->p;
+	struct cl_live_call *c;
+	struct popctx *x;
+
+	if (status == CL_JOB_RAN && sj->got == NULL && sj->err[0])
+		log_warnx("msg=\"customer lookup failed\" call_id=\"%s\" error=\"%s\"", sj->call_id, sj->err);
+	if (status != CL_JOB_RAN || sj->got == NULL) {
+		/* nothing to show: the pops that waited for it go as they are */
+	} else if (sj->id == 0) {
+		if (sj->have_call)
+			pops_record_pop(p, &sj->call, sj->lookup, sj->got, sj->agent);
+		else
+			json_decref(sj->got);
+		sj->lookup = NULL;
+		sj->got = NULL;
+	} else if ((c = cl_live_get(p->live, sj->call_id)) != NULL && (x = c->ctx) != NULL && x->lookup_id == sj->id) {
+		x->lookup_id = 0;
+		pops_customer_apply(p, x, sj->got, -1);
+		sj->got = NULL;
+	}
+	if (sj->id != 0 && (c = cl_live_get(p->live, sj->call_id)) != NULL && (x = c->ctx) != NULL &&
+	    x->lookup_id == sj->id) {
+		x->lookup_id = 0; /* failed: the waiting pops go without */
+		if (x->ndeferred > 0)
+			pops_flush_deferred(p, x);
+	}
+	json_decref(sj->got);
+	json_decref(sj->lookup);
+	cl_call_clear(&sj->call);
+	free(sj);
+}
+
+void
+pops_select_submit(struct cl_pops *p, struct popctx *x, const struct cl_event *ev, json_t *got)
+{
+	struct select_job *sj = calloc(1, sizeof(*sj));
+	char err[CL_ERR_LEN] = "out of memory";
+
+	if (sj == NULL)
+		goto fail;
+	sj->job.run = select_run;
+	sj->job.done = select_done;
+	sj->p = p;
+	sj->got = got;
+	sj->rules = p->srv->numbers;
+	sj->history = p->srv->cfg.pops_history;
+	snprintf(sj->call_id, sizeof(sj->call_id), "%s", ev->call_id);
+	snprintf(sj->customer_id, sizeof(sj->customer_id), "%s", ev->customer_id ? ev->customer_id : "");
+	snprintf(sj->agent, sizeof(sj->agent), "%s", ev->agent ? ev->agent : "");
+	if (x != NULL)
+		sj->id = ++p->lookups; /* the call's pops now wait for the chosen customer, not the caller's lookup */
+	if (cl_workers_submit(p->srv->workers, &sj->job, CL_JOB_HIGH, err) < 0)
+		goto fail;
+	if (x != NULL)
+		x->lookup_id = sj->id;
+	return;
+fail:
+	free(sj);
+	json_decref(got);
+	p->srv->m.lookups_refused++;
+	log_warnx("msg=\"chosen customer not shown: not looked up\" call_id=\"%s\" error=\"%s\"", ev->call_id, err);
 }
 
 /* pops_lookups_free() : the backlog's jobs (the workers stopped first: every other job is done). */

@@ -16,6 +16,7 @@
 #include "callogd/consoles.h"
 #include "callogd/crm.h"
 #include "callogd/daemon.h"
+#include "callogd/econn.h"
 #include "callogd/http.h"
 #include "callogd/journal.h"
 #include "callogd/ingest.h"
@@ -49,9 +50,9 @@ static const struct listener_row {
 	size_t max_clients;  /* int in struct cl_config: the cap per kind */
 	size_t tls;          /* int in struct cl_config: speaks TLS; 0 = never (Unix sockets) */
 } listener_table[CL_LISTENERS] = {
-    {"events.unix", CL_SD_NAME_EVENTS_UNIX, CFG(events_unix), 1, cl_ingest_accept, CL_CONN_EVENTS,
+    {"events.unix", CL_SD_NAME_EVENTS_UNIX, CFG(events_unix), 1, cl_econn_accept, CL_CONN_EVENTS,
      CFG(events_max_clients), 0},
-    {"events.tcp", CL_SD_NAME_EVENTS_TCP, CFG(events_tcp), 0, cl_ingest_accept, CL_CONN_EVENTS, CFG(events_max_clients),
+    {"events.tcp", CL_SD_NAME_EVENTS_TCP, CFG(events_tcp), 0, cl_econn_accept, CL_CONN_EVENTS, CFG(events_max_clients),
      CFG(events_tls)},
     {"agents.unix", CL_SD_NAME_AGENTS_UNIX, CFG(agents_unix), 1, cl_consoles_accept, CL_CONN_CONSOLE,
      CFG(agents_max_clients), 0},
@@ -81,7 +82,7 @@ warn_exposed(const struct cl_server *srv)
 		if (!*(const int *)(cfg + r->tls))
 			log_warnx("msg=\"listener on a non-loopback address without TLS\" listener=%s addr=\"%s\"",
 			          r->name, addr);
-		if (r->accept == cl_ingest_accept && srv->cfg.events_token[0] == '\0')
+		if (r->accept == cl_econn_accept && srv->cfg.events_token[0] == '\0')
 			log_warnx("msg=\"events listener on a non-loopback address without events.token\" addr=\"%s\"",
 			          addr);
 	}
@@ -199,7 +200,7 @@ begin_shutdown(struct cl_server *srv, const char *why)
 	/* Stop accepting; what was received is still committed and acknowledged. */
 	for (size_t i = 0; i < CL_LISTENERS; i++)
 		cl_listener_disable(srv->listeners[i]);
-	cl_ingest_quiesce(srv);
+	cl_econns_quiesce(srv);
 	cl_pbx_quiesce(srv->pbx);
 	cl_ingest_flush(srv);
 	srv->drain = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
@@ -379,6 +380,9 @@ start(struct cl_server *srv, char *err)
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
+	/* The start-up reads are done: from here on the loop has no database connection to wait on. */
+	cl_store_close(srv->reader);
+	srv->reader = NULL;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
@@ -415,7 +419,7 @@ stop(struct cl_server *srv)
 	}
 	if (srv->writer) {
 		/* A producer that keeps sending must not keep the last loop pass below busy. */
-		cl_ingest_stop_reading(srv);
+		cl_econns_stop_reading(srv);
 		cl_ingest_flush(srv);
 		cl_writer_stop(srv->writer); /* commits the rest and delivers the last acks */
 		srv->writer = NULL;
@@ -433,7 +437,8 @@ stop(struct cl_server *srv)
 	cl_ingest_flush(srv); /* events a last duplicate verdict let through: answered "storage" and freed */
 	cl_pbx_free(srv->pbx);
 	srv->pbx = NULL;
-	cl_ingest_close_all(srv);
+	cl_econns_close_all(srv);
+	cl_ingest_close(srv);
 	cl_consoles_close_all(srv);
 	if (srv->http)
 		cl_http_free(srv->http);
@@ -443,7 +448,7 @@ stop(struct cl_server *srv)
 	srv->crm = NULL;
 	if (srv->pops)
 		cl_pops_free(srv->pops);
-	cl_store_close(srv->reader);
+	cl_store_close(srv->reader); /* still open when the start failed */
 	struct event *evs[] = {srv->sig_term,     srv->sig_int,         srv->sig_hup, srv->watchdog,
 	                       srv->housekeeping, srv->ingest.flush_ev, srv->drain};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)

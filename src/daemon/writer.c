@@ -73,7 +73,7 @@ cl_batch_new(void)
 }
 
 int
-cl_batch_add(struct cl_batch *b, struct cl_event *ev, struct cl_slot *slot)
+cl_batch_add(struct cl_batch *b, struct cl_event *ev, struct cl_answer *slot)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;

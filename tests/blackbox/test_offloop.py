@@ -148,5 +148,34 @@ def console_lines_after_the_hello_wait_for_its_check():
         eq(c.welcome["agent"], "a1")
 
 
+@test
+def console_messages_read_the_database_on_a_worker_in_order():
+    with running() as d:
+        tok = d.add_agent("a1")
+        eq(d.import_customers("id,name,phones\nC-1,Ada,+15551234567\n").returncode, 0, "import")
+        p = Producer(d)
+        for e in ({"type": "call.offered", "call_id": "old-1", "from": "5551234567", "to": "100"},
+                  {"type": "call.answered", "call_id": "old-1", "agent": "a1"},
+                  {"type": "call.ended", "call_id": "old-1"}):
+            check("seq" in p.event(e))
+        p.close()
+        # After a restart only the call's record says a1 answered it: the checks read it on a worker.
+        d.stop()
+        d.start()
+        c = Console(d, "a1", tok)
+        msgs = [{"type": "disposition", "call_id": "old-1", "code": "resolved"}, {"type": "ping"},
+                {"type": "select", "call_id": "old-1", "customer_id": "C-nope"},
+                {"type": "select", "call_id": "old-1", "customer_id": "C-1"},
+                {"type": "disposition", "call_id": "nobodys", "code": "resolved"},
+                {"type": "state", "state": "ready"}]
+        c.send_raw("".join(json.dumps(m) + "\n" for m in msgs))
+        got = [c.next(skip_types=("pop", "call", "state")) for _ in msgs]
+        eq([(m["type"], m.get("code")) for m in got],
+           [("ok", None), ("pong", None), ("error", "bad_event"), ("ok", None), ("error", "forbidden"),
+            ("ok", None)], "answered in order")
+        status, call, _ = d.get("/api/calls/old-1")
+        eq((status, call["disposition"]["code"], call["customer_id"]), (200, "resolved", "C-1"))
+
+
 if __name__ == "__main__":
     run()
