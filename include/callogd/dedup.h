@@ -1,10 +1,12 @@
 /* dedup.h : duplicates decided before fan-out (docs/events.md: a repeated id pops
  * nobody and brings no live call back). It knows the ids read and not yet
- * answered, and asks a worker thread to probe the database for the others. */
+ * answered, keeps a Bloom filter of the ids stored, and asks a worker thread to
+ * probe the database for ids the filter may have seen. */
 #ifndef CALLOGD_DEDUP_H
 #define CALLOGD_DEDUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct cl_workers;
 struct cl_dedup;
@@ -38,6 +40,12 @@ void cl_dedup_fanned(struct cl_dedup *d, const char *id);
  * stored is remembered for a while, so that the resend does not pop again.
  */
 void cl_dedup_done(struct cl_dedup *d, const char *id, int stored);
+/* What the dedup did: database probes made, and new ids the filter of stored ids let through unprobed. */
+struct cl_dedup_stats {
+	uint64_t probes, unprobed;
+	uint64_t filter_ids, filter_bytes; /* 0 until the filter is loaded */
+};
+void cl_dedup_stats(const struct cl_dedup *d, struct cl_dedup_stats *out);
 /* Events waiting for a probe. */
 size_t cl_dedup_waiting(const struct cl_dedup *d);
 /* Ids known: in flight, and fanned out but not stored. */

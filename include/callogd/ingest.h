@@ -87,6 +87,8 @@ void cl_ingest_flush(struct cl_server *srv);
 /* The writer's completion callback. */
 void cl_ingest_done(struct cl_batch *b, void *srv);
 
+/* cl_ingest_start() : after the workers started: the duplicate check (its filter loads on a worker). */
+int cl_ingest_start(struct cl_server *srv, char *err);
 /* cl_ingest_close() : frees what ingest holds besides connections (shutdown, after the workers stopped). */
 void cl_ingest_close(struct cl_server *srv);
 

@@ -155,6 +155,8 @@ struct cl_marks {
 	char names[CL_MARKS_MAX][2][CL_ID_MAX + 1];
 };
 
+/* cl_event_is_mark() : is an event of type t one of a call's marks (what its facts are computed from)? */
+int cl_event_is_mark(int type);
 /* cl_marks_new() : an empty set; NULL on out of memory. Free with free(). */
 struct cl_marks *cl_marks_new(void);
 void cl_marks_reset(struct cl_marks *m);

@@ -64,6 +64,13 @@ int cl_store_last_seq(struct cl_store *st, int64_t *seq, char *err);
 int cl_store_put_event(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);
 /* cl_store_event_seq() : 1 with *seq when an event with producer id event_id is stored, 0 when not, -1 on error. */
 int cl_store_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, char *err);
+/*
+ * cl_store_event_ids() : calls fn(arg, id, len) for every stored producer id
+ * (any order) until fn returns non-zero, which it returns. -1 with err when
+ * the backend cannot list them (another node may store ids meanwhile: a list
+ * would not stay true) or on error.
+ */
+int cl_store_event_ids(struct cl_store *st, int (*fn)(void *arg, const char *id, size_t len), void *arg, char *err);
 
 /* One stored event; the pointers are valid during the callback only. */
 struct cl_stored_event {

@@ -152,6 +152,23 @@ cl_call_facts(const struct cl_event *const *evs, size_t n, struct cl_call_facts 
 	return 0;
 }
 
+int
+cl_event_is_mark(int type)
+{
+	switch (type) {
+	case CL_EV_RINGING:
+	case CL_EV_ANSWERED:
+	case CL_EV_HELD:
+	case CL_EV_RESUMED:
+	case CL_EV_TRANSFERRED:
+	case CL_EV_ENDED:
+	case CL_EV_DISPOSITION:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 struct cl_marks *
 cl_marks_new(void)
 {

@@ -313,8 +313,6 @@ cl_ingest_event(struct cl_producer *p, struct cl_event *ev)
 		dispatch(p, ev, s, t0, CL_VERDICT_NEW);
 		return;
 	}
-	if (srv->ingest.dedup == NULL && (srv->ingest.dedup = cl_dedup_new(srv->workers, on_verdict, srv)) == NULL)
-		goto oom;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto oom;
 	d->ev = *ev;
@@ -507,6 +505,16 @@ cl_producer_accept(struct cl_server *srv, evutil_socket_t fd, struct cl_tls_serv
 	}
 	srv->m.connections[conn_kind]++;
 	srv->m.accepted[conn_kind]++;
+	return 0;
+}
+
+int
+cl_ingest_start(struct cl_server *srv, char *err)
+{
+	if ((srv->ingest.dedup = cl_dedup_new(srv->workers, on_verdict, srv)) == NULL) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 

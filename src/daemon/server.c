@@ -16,6 +16,7 @@
 #include "callogd/consoles.h"
 #include "callogd/crm.h"
 #include "callogd/daemon.h"
+#include "callogd/dedup.h"
 #include "callogd/econn.h"
 #include "callogd/http.h"
 #include "callogd/journal.h"
@@ -291,6 +292,34 @@ gauge_crm_breaker(void *crm)
 	return (uint64_t)cl_crm_breaker_open(crm);
 }
 
+static uint64_t
+gauge_dedup(void *arg, int which)
+{
+	struct cl_server *srv = arg;
+	struct cl_dedup_stats s;
+
+	cl_dedup_stats(srv->ingest.dedup, &s);
+	return which == 0 ? s.probes : which == 1 ? s.unprobed : s.filter_ids;
+}
+
+static uint64_t
+gauge_dedup_probes(void *srv)
+{
+	return gauge_dedup(srv, 0);
+}
+
+static uint64_t
+gauge_dedup_unprobed(void *srv)
+{
+	return gauge_dedup(srv, 1);
+}
+
+static uint64_t
+gauge_dedup_filter(void *srv)
+{
+	return gauge_dedup(srv, 2);
+}
+
 static int
 start(struct cl_server *srv, char *err)
 {
@@ -344,6 +373,8 @@ start(struct cl_server *srv, char *err)
 	if ((srv->outbox = cl_outbox_start(srv, err)) == NULL)
 		return -1;
 	cl_writer_set_journal(srv->writer, srv->journal, cl_outbox_kick, srv->outbox);
+	if (cl_ingest_start(srv, err) < 0)
+		return -1;
 	if ((srv->pops = cl_pops_new(srv)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
@@ -366,6 +397,13 @@ start(struct cl_server *srv, char *err)
 	                 cl_outbox_open, srv->outbox);
 	cl_metrics_gauge(&srv->m, "callogd_writer_backlog", "Events waiting for their commit.", gauge_writer_backlog,
 	                 srv->writer);
+	cl_metrics_gauge(&srv->m, "callogd_dedup_probes", "New event ids looked up in the database (since start).",
+	                 gauge_dedup_probes, srv);
+	cl_metrics_gauge(&srv->m, "callogd_dedup_unprobed",
+	                 "New event ids the filter of stored ids let through without a lookup (since start).",
+	                 gauge_dedup_unprobed, srv);
+	cl_metrics_gauge(&srv->m, "callogd_dedup_filter_ids", "Ids in the filter of stored ids (0: not loaded yet).",
+	                 gauge_dedup_filter, srv);
 	srv->ingest.flush_ev = event_new(srv->base, -1, 0, on_flush, srv);
 	if (srv->ingest.flush_ev == NULL || event_priority_set(srv->ingest.flush_ev, 1) < 0) {
 		snprintf(err, CL_ERR_LEN, "out of memory");

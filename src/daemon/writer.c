@@ -103,13 +103,41 @@ cl_batch_free(struct cl_batch *b)
 	free(b);
 }
 
-/* A cached call record, and the transaction that last touched it. */
+/* One of a call's marks, as cl_marks_add() reads it. */
+struct mark {
+	int type;
+	int64_t ts, seq;
+	char *agent, *to_agent;
+};
+
+/*
+ * A cached call record, and the transaction that last touched it. Its marks
+ * are kept with it (read from the database once, when the record was), so a
+ * transaction computes the call's legs without reading them back; the legs are
+ * written only when they changed.
+ */
 struct cached {
 	struct cl_call call; /* first: the touched list points at it */
 	uint64_t gen;
-	int legs_stale; /* a mark was added: its legs, wrap and transfer are computed again */
-	int stored;     /* the record is in the database (its report slot counts it) */
+	int legs_stale;     /* a mark was added: its legs, wrap and transfer are computed again */
+	int stored;         /* the record is in the database (its report slot counts it) */
+	int marks_known;    /* marks holds all the call's marks (else they are read first) */
+	struct mark *marks; /* in seq order, at most CL_MARKS_MAX */
+	int nmarks, capmarks;
+	uint64_t legs_hash; /* of the legs last written, 0 none */
 };
+
+static void
+marks_free(struct cached *k)
+{
+	for (int i = 0; i < k->nmarks; i++) {
+		free(k->marks[i].agent);
+		free(k->marks[i].to_agent);
+	}
+	free(k->marks);
+	k->marks = NULL;
+	k->nmarks = k->capmarks = 0;
+}
 
 static void
 cached_free(struct cached *k)
@@ -117,7 +145,39 @@ cached_free(struct cached *k)
 	if (k == NULL)
 		return;
 	cl_call_clear(&k->call);
+	marks_free(k);
 	free(k);
+}
+
+/* Keeps ev's mark with k (beyond CL_MARKS_MAX they are left out, as cl_marks_add does); -1 on out of memory. */
+static int
+mark_keep(void *arg, const struct cl_event *ev)
+{
+	struct cached *k = arg;
+	struct mark *m;
+
+	if (k->nmarks == CL_MARKS_MAX)
+		return 0;
+	if (k->nmarks == k->capmarks) {
+		int cap = k->capmarks ? k->capmarks * 2 : 8;
+		if ((m = realloc(k->marks, (size_t)cap * sizeof(*m))) == NULL)
+			return -1;
+		k->marks = m;
+		k->capmarks = cap;
+	}
+	m = &k->marks[k->nmarks];
+	m->type = ev->type;
+	m->ts = ev->ts;
+	m->seq = ev->seq;
+	m->agent = ev->agent ? strdup(ev->agent) : NULL;
+	m->to_agent = ev->to_agent ? strdup(ev->to_agent) : NULL;
+	if ((ev->agent && !m->agent) || (ev->to_agent && !m->to_agent)) {
+		free(m->agent);
+		free(m->to_agent);
+		return -1;
+	}
+	k->nmarks++;
+	return 0;
 }
 
 static void
@@ -155,8 +215,10 @@ get_call(struct cl_writer *w, const char *call_id, char *err)
 		free(k);
 		return NULL;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		cl_call_init(&k->call, call_id);
+		k->marks_known = 1; /* a new call has none */
+	}
 	k->stored = rc == 1;
 	if (cl_hmap_put(w->cache, call_id, k) < 0) {
 		cached_free(k);
@@ -284,18 +346,36 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
+	k->call.last_seq = ev->seq;
+	if (!cl_event_is_mark(ev->type))
+		return 0;
 	if (cl_store_put_mark(w->st, ev, err) < 0)
 		return -1;
+	if (k->marks_known && mark_keep(k, ev) < 0) {
+		snprintf(err, CL_ERR_LEN, "out of memory");
+		return -1;
+	}
 	k->legs_stale = 1;
-	k->call.last_seq = ev->seq;
 	return 0;
 }
 
-static int
-add_mark(void *arg, const struct cl_event *ev)
+/* FNV-1a over the legs: written again only when this changes. */
+static uint64_t
+legs_hash(const struct cl_call_facts *f)
 {
-	(void)cl_marks_add(arg, ev);
-	return 0;
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *b;
+
+	for (int i = 0; i < f->n_legs; i++) {
+		const struct cl_call_leg *l = &f->legs[i];
+		int64_t v[4] = {l->rang, l->answered, l->talk_ms, l->hold_ms};
+		for (b = (const unsigned char *)l->agent; *b; b++)
+			h = (h ^ *b) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL; /* the name's end */
+		for (size_t j = 0; j < sizeof(v); j++)
+			h = (h ^ ((const unsigned char *)v)[j]) * 1099511628211ULL;
+	}
+	return h ? h : 1;
 }
 
 /* A touched call's legs (what reports count per agent), its wrap and transfer, from all its marks. */
@@ -303,18 +383,39 @@ static int
 put_legs(struct cl_writer *w, struct cached *k, char *err)
 {
 	struct cl_call_facts f;
+	uint64_t h;
 
 	if (!k->legs_stale)
 		return 0;
+	if (!k->marks_known) {
+		marks_free(k);
+		if (cl_store_call_marks(w->st, k->call.call_id, mark_keep, k, err) != 0) {
+			if (!err[0])
+				snprintf(err, CL_ERR_LEN, "out of memory");
+			return -1;
+		}
+		k->marks_known = 1;
+	}
 	cl_marks_reset(w->marks);
-	if (cl_store_call_marks(w->st, k->call.call_id, add_mark, w->marks, err) < 0)
-		return -1;
+	for (int i = 0; i < k->nmarks; i++) {
+		const struct mark *m = &k->marks[i];
+		struct cl_event ev = {.type = (enum cl_event_type)m->type,
+		                      .call_id = k->call.call_id,
+		                      .ts = m->ts,
+		                      .seq = m->seq,
+		                      .agent = m->agent,
+		                      .to_agent = m->to_agent};
+		(void)cl_marks_add(w->marks, &ev);
+	}
 	if (cl_marks_facts(w->marks, &f) < 0) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}
-	if (cl_store_put_legs(w->st, k->call.call_id, &f, err) < 0)
-		return -1;
+	if ((h = legs_hash(&f)) != k->legs_hash) {
+		if (cl_store_put_legs(w->st, k->call.call_id, &f, err) < 0)
+			return -1;
+		k->legs_hash = h;
+	}
 	k->call.wrap_ms = f.wrap_ms;
 	k->call.transferred = f.transferred;
 	k->legs_stale = 0;

@@ -33,6 +33,8 @@ struct cl_store_ops {
 	int (*last_seq)(struct cl_store *st, int64_t *seq, char *err);
 	int (*put_event)(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);
 	int (*event_seq)(struct cl_store *st, const char *event_id, int64_t *seq, char *err);
+	/* optional (NULL: not supported; the daemon then probes each new id instead) */
+	int (*event_ids)(struct cl_store *st, int (*fn)(void *, const char *, size_t), void *arg, char *err);
 	int (*call_events)(struct cl_store *st, const char *call_id, int (*fn)(void *, const struct cl_stored_event *),
 	                   void *arg, char *err);
 	int (*live_events)(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const char *, size_t, int64_t),

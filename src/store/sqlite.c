@@ -740,6 +740,7 @@ static const struct cl_store_ops sq_ops = {
     .last_seq = sq_last_seq,
     .put_event = sq_put_event,
     .event_seq = sq_event_seq,
+    .event_ids = sq_event_ids,
     .call_events = sq_call_events,
     .live_events = sq_live_events,
     .get_call = sq_get_call,

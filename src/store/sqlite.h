@@ -20,6 +20,7 @@ enum sq_slot {
 	SQ_CHECK,
 	SQ_INS_EVENT,
 	SQ_FIND_EID,
+	SQ_EVENT_IDS,
 	SQ_CALL_EVENTS,
 	SQ_LIVE_EVENTS,
 	SQ_GET_CALL,
@@ -119,6 +120,7 @@ void sq_copy(char *dst, size_t len, sqlite3_stmt *s, int i);
 /* The operations, by file. */
 int sq_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *err);
 int sq_put_call(struct cl_store *st, const struct cl_call *c, char *err);
+int sq_event_ids(struct cl_store *st, int (*fn)(void *, const char *, size_t), void *arg, char *err);
 int sq_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(void *, const struct cl_call *),
                   void *arg, char *err);
 int sq_history(struct cl_store *st, const char *customer_id, const char *number, const char *exclude, int max,

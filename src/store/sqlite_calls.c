@@ -102,6 +102,23 @@ sq_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *e
 }
 
 int
+sq_event_ids(struct cl_store *st, int (*fn)(void *, const char *, size_t), void *arg, char *err)
+{
+	struct sq *q = (struct sq *)st;
+	sqlite3_stmt *s = sq_stmt(q, SQ_EVENT_IDS, "SELECT eid FROM events WHERE eid IS NOT NULL", err);
+	int rc = SQLITE_OK, stop = 0;
+
+	if (s == NULL)
+		return -1;
+	while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn(arg, (const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+	if (stop == 0 && rc != SQLITE_DONE)
+		sq_fail(q, "list event ids", err);
+	sq_done(s);
+	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
 sq_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 {
 	struct sq *q = (struct sq *)st;

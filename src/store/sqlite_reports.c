@@ -8,24 +8,6 @@
 #include "callogd/report.h"
 #include "sqlite.h"
 
-/* The events whose marks are kept: what cl_call_facts reads. */
-static int
-is_mark(enum cl_event_type t)
-{
-	switch (t) {
-	case CL_EV_RINGING:
-	case CL_EV_ANSWERED:
-	case CL_EV_HELD:
-	case CL_EV_RESUMED:
-	case CL_EV_TRANSFERRED:
-	case CL_EV_ENDED:
-	case CL_EV_DISPOSITION:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 int
 sq_put_mark(struct cl_store *st, const struct cl_event *ev, char *err)
 {
@@ -33,7 +15,7 @@ sq_put_mark(struct cl_store *st, const struct cl_event *ev, char *err)
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK;
 
-	if (ev->call_id == NULL || !is_mark(ev->type))
+	if (ev->call_id == NULL || !cl_event_is_mark(ev->type))
 		return 0;
 	if ((s = sq_stmt(
 	         q, SQ_PUT_MARK,

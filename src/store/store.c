@@ -93,6 +93,16 @@ cl_store_put_event(struct cl_store *st, const struct cl_event *ev, int64_t *dup_
 }
 
 int
+cl_store_event_ids(struct cl_store *st, int (*fn)(void *, const char *, size_t), void *arg, char *err)
+{
+	if (st->ops->event_ids == NULL) {
+		snprintf(err, CL_ERR_LEN, "the %s backend keeps no list of ids", st->ops->name);
+		return -1;
+	}
+	return st->ops->event_ids(st, fn, arg, err);
+}
+
+int
 cl_store_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, char *err)
 {
 	if (event_id == NULL)

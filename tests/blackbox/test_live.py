@@ -167,6 +167,49 @@ def replayed_events_pop_nobody_and_bring_no_call_back():
         eq(metrics(d)["callogd_active_calls"], 0)
 
 
+def dedup_counts(d, want_filter_ids=None, timeout=10.0):
+    """(probes, unprobed, filter ids), once the filter holds want_filter_ids (when given)."""
+    end = time.monotonic() + timeout
+    while True:
+        m = metrics(d)
+        got = (m["callogd_dedup_probes"], m["callogd_dedup_unprobed"], m["callogd_dedup_filter_ids"])
+        if want_filter_ids is None or got[2] >= want_filter_ids or time.monotonic() > end:
+            return got
+        time.sleep(0.05)
+
+
+@test
+def new_ids_skip_the_database_probe_stored_ids_do_not():
+    with running() as d:
+        tok = setup(d, agents=("a1",))
+        p = Producer(d)
+        evs = [{"type": "call.offered", "call_id": "b-%d" % i, "id": "b-%d-o" % i, "from": "5551234567",
+                "to": "8005550100", "queue": "support"} for i in range(20)]
+        for ev in evs[:5]:
+            send(p, ev)
+        probes, unprobed, ids = dedup_counts(d, 5)
+        eq(ids, 5, "the filter holds every stored id")
+        for ev in evs[5:]:
+            send(p, ev)
+        probes2, unprobed2, ids = dedup_counts(d, 20)
+        eq((probes2 - probes, unprobed2 - unprobed), (0, 15), "new ids are not looked up in the database")
+        # After a restart the filter is loaded from the database: a replay is found (probed), never popped.
+        p.close()
+        d.stop()
+        d.start()
+        probes, unprobed, ids = dedup_counts(d, 20)
+        eq(ids, 20, "loaded from the database")
+        a1 = Console(d, "a1", tok["a1"])
+        p = Producer(d)
+        send(p, {"type": "call.ringing", "call_id": "b-new", "id": "b-new-r", "agent": "a1"})
+        eq(list(pops_until_quiet(a1)[0]), ["b-new"], "a new id pops")
+        for ev in evs:
+            check(p.event(ev).get("duplicate"), ev)
+        p2, u2, _ = dedup_counts(d)
+        eq((p2 - probes, u2 - unprobed), (20, 1), "each stored id probed, the new one not")
+        eq(pops_until_quiet(a1)[1], [], "nothing popped by the replay")
+
+
 @test
 def the_same_id_in_flight_twice_pops_once():
     with running() as d:
