@@ -10,6 +10,7 @@
 #ifndef CALLOGD_HJOB_H
 #define CALLOGD_HJOB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -43,7 +44,7 @@ struct cl_hjob {
 	struct cl_server *srv;
 	struct evhttp_request *req; /* private until finish(); NULL once gone */
 	struct evhttp_connection *evcon;
-	int gone; /* private */
+	atomic_int gone; /* private: set on the loop, read by the worker too (a job whose client left is not run) */
 
 	/* The checks (inputs). */
 	int auth; /* enum cl_hjob_auth flags */

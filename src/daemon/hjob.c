@@ -109,7 +109,7 @@ hjob_closed(struct evhttp_connection *evcon, void *arg)
 	struct cl_hjob *j = arg;
 
 	(void)evcon;
-	j->gone = 1;
+	atomic_store(&j->gone, 1);
 	log_debug("msg=\"client left before its answer\" detached=%d", evhttp_request_get_connection(j->req) == NULL);
 	/*
 	 * A request still on its connection is freed with it, right after this
@@ -126,6 +126,9 @@ hjob_run(struct cl_job *job, struct cl_worker_ctx *ctx)
 {
 	struct cl_hjob *j = (struct cl_hjob *)job;
 	int ok = j->auth == 0, failed = 0, rc;
+
+	if (atomic_load(&j->gone))
+		return; /* the client left while the job waited in the queue: nobody reads its answer */
 
 	if (!ok && (j->auth & CL_HJOB_AGENT_TOKEN) && j->token[0] && j->agent[0]) {
 		rc = cl_store_agent_check(ctx->st, j->agent, j->token);
@@ -161,7 +164,7 @@ hjob_done(struct cl_job *job, int status)
 {
 	struct cl_hjob *j = (struct cl_hjob *)job;
 
-	if (j->gone) {
+	if (atomic_load(&j->gone)) {
 		if (j->req)
 			evhttp_request_free(j->req); /* detached from its dead connection: ours */
 		cl_hjob_free(j);
