@@ -60,6 +60,16 @@ def pop_of(console, call_id, timeout=3.0):
             return m
 
 
+def crm_pop_of(console, call_id, crm_id, timeout=3.0):
+    """call_id's pop with the CRM's contact: the first, or the update that follows when the CRM
+    answered after the pop's deadline (a loaded machine)."""
+    while True:
+        m = pop_of(console, call_id, timeout)
+        if m["customer"] is not None and m["customer"]["id"] == crm_id:
+            return m
+        check(m["customer"] is None or m["customer"]["source"] == "local", m)
+
+
 def contact(cid, name, **kw):
     c = {"id": cid, "name": name, "email": name.lower() + "@crm", "acct": "A-" + cid, "org": {"tier": "vip"},
          "link": "https://crm.example/c/" + cid}
@@ -278,7 +288,7 @@ def reload_changes_the_url_and_timeouts_without_a_restart():
     try:
         with CrmDaemon(crm) as (d, a1, p):
             ring(p, "r1", "5551234567")
-            eq(pop_of(a1, "r1")["customer"]["id"], "42")
+            crm_pop_of(a1, "r1", "42")
             p.read()
             pid = d.proc.pid
             d.write_config(crm_conf(other, path="/v2/lookup?phone={digits}", more="timeout_ms = 900;"))
@@ -289,7 +299,7 @@ def reload_changes_the_url_and_timeouts_without_a_restart():
                 time.sleep(0.05)
             check("crm.timeout_ms=1000->900" in d.read_log(), "the timeout change is logged")
             ring(p, "r2", "5551234567")
-            eq(pop_of(a1, "r2")["customer"]["id"], "77")  # a new URL empties the cache
+            crm_pop_of(a1, "r2", "77")  # a new URL empties the cache
             p.read()
             eq(d.proc.pid, pid)
             check(other.requests and other.requests[-1]["path"] == "/v2/lookup?phone=15551234567",
