@@ -23,6 +23,7 @@
 #include "callogd/httphead.h"
 
 struct bufferevent;
+struct evhttp_request;
 struct cl_server;
 struct cl_http_gates;
 
@@ -39,6 +40,13 @@ void cl_http_gates_free(struct cl_http_gates *g);
 
 /* cl_http_gate_bev() : evhttp's bufferevent callback (arg: the gates): a new connection behind a gate. */
 struct bufferevent *cl_http_gate_bev(struct event_base *base, void *arg);
+
+/*
+ * cl_http_gate_begin() : the HTTP router calls it first for every request: the
+ * request's body stays held against the budget until its answer is complete,
+ * and a connection has at most 8 requests passed and not yet answered.
+ */
+void cl_http_gate_begin(struct cl_http_gates *g, struct evhttp_request *req);
 
 /*
  * cl_http_gate_refusal() : for a request path, the status of the refusal the

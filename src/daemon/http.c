@@ -439,6 +439,7 @@ route(struct evhttp_request *req, void *arg)
 	const char *rest, *error, *msg;
 	int code;
 
+	cl_http_gate_begin(h->gates, req);
 	TAILQ_INIT(&q);
 	if (path == NULL || (query && evhttp_parse_query_str(query, &q) < 0)) {
 		cl_http_reply_error(req, 400, "bad_request", "malformed request");
@@ -512,8 +513,8 @@ gate_decide(void *arg, const struct cl_httphead *hh, int64_t *bound)
 	char agent[CL_ID_MAX + 1];
 
 	*bound = h->srv->cfg.http_max_body;
-	if (hh->method == CL_HTTP_BODY_OTHER)
-		return 501;
+	if (hh->method == CL_HTTP_BODY_OTHER || hh->method == CL_HTTP_OTHER)
+		return 501; /* evhttp would answer it without the router: the gate would not see its end */
 	if (hh->method != CL_HTTP_POST)
 		return 0;
 	if (strcmp(hh->path, "/api/login") == 0 || strcmp(hh->path, "/api/logout") == 0) {

@@ -12,7 +12,10 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include <event2/http.h>
+
 #include "callogd/daemon.h"
+#include "callogd/hmap.h"
 #include "callogd/http_gate.h"
 #include "callogd/log.h"
 #include "callogd/tls.h"
@@ -20,6 +23,7 @@
 #define HEAD_MAX (16384 + 4096) /* evhttp's own header bound, and a request line */
 #define READ_AHEAD 65536        /* bytes read from a socket before the gate passes them on */
 #define WRITE_AHEAD 262144      /* reply bytes queued below the gate before evhttp waits */
+#define INFLIGHT_MAX 8          /* requests passed to evhttp and not yet answered, per connection */
 #define REFUSED_PREFIX "/-/refused/"
 #define COOKIE_NAME "callogd_session"
 
@@ -38,7 +42,9 @@ struct gate {
 	int64_t bound;      /* of the body being read */
 	uint64_t body_seen;
 	struct cl_chunks chunks;
-	uint64_t held;                    /* budget held by the body being read */
+	/* Budget held by each request passed and not yet answered, oldest first (a body is held until its answer). */
+	uint64_t held[INFLIGHT_MAX];
+	int first, n;
 	int refuse;                       /* a refusal to hand evhttp when the filter next runs */
 	int paused;                       /* waiting for budget, on g->paused */
 	struct gate *next, *prev;         /* g->paused */
@@ -52,9 +58,12 @@ struct cl_http_gates {
 	uint64_t open;
 	uint64_t used; /* body bytes held over all connections */
 	struct gate *paused;
-	struct gate *all; /* every connection's gate */
-	int freed;        /* cl_http_gates_free() came: the last gate frees g */
+	struct gate *all;      /* every connection's gate */
+	struct cl_hmap *bybev; /* "%p" of a connection's bufferevent -> its gate */
+	int freed;             /* cl_http_gates_free() came: the last gate frees g */
 };
+
+static void gates_free(struct cl_http_gates *g);
 
 static const struct refusal {
 	int status;
@@ -152,14 +161,8 @@ unpause(struct gate *gt)
 }
 
 static void
-release(struct gate *gt)
+wake_paused(struct cl_http_gates *g)
 {
-	struct cl_http_gates *g = gt->g;
-
-	if (gt->held == 0)
-		return;
-	g->used -= gt->held;
-	gt->held = 0;
 	while (g->paused) {
 		struct gate *p = g->paused;
 		unpause(p);
@@ -168,14 +171,34 @@ release(struct gate *gt)
 	}
 }
 
+/* A request is passed to evhttp: it holds bytes of the budget until it is answered. */
+static void
+hold_push(struct gate *gt, uint64_t bytes)
+{
+	gt->held[(gt->first + gt->n++) % INFLIGHT_MAX] = bytes;
+	gt->g->used += bytes;
+}
+
+/* The oldest request passed was answered (or its connection is gone): its bytes are free. */
+static void
+hold_pop(struct gate *gt)
+{
+	if (gt->n == 0)
+		return;
+	gt->g->used -= gt->held[gt->first];
+	gt->first = (gt->first + 1) % INFLIGHT_MAX;
+	gt->n--;
+	wake_paused(gt->g);
+}
+
 /* The refused request's stand-in, for evhttp to answer in turn; everything after it is dropped. */
 static void
 hand_refusal(struct gate *gt, struct evbuffer *src, struct evbuffer *dst, int status)
 {
 	evbuffer_add_printf(dst, "GET " REFUSED_PREFIX "%d HTTP/1.1\r\nHost: -\r\nConnection: close\r\n\r\n", status);
 	evbuffer_drain(src, evbuffer_get_length(src));
-	release(gt);
 	unpause(gt);
+	hold_push(gt, 0);
 	gt->phase = P_DEAD;
 }
 
@@ -186,7 +209,6 @@ cut(struct gate *gt, struct evbuffer *src)
 	evutil_socket_t fd = bufferevent_getfd(gt->bev);
 
 	evbuffer_drain(src, evbuffer_get_length(src));
-	release(gt);
 	gt->phase = P_DEAD;
 	if (fd >= 0)
 		shutdown(fd, SHUT_RDWR); /* evhttp sees the end and frees the connection */
@@ -224,13 +246,12 @@ judge(struct gate *gt, struct evbuffer *src, struct evbuffer *dst, size_t n)
 	}
 	evbuffer_remove_buffer(src, dst, n);
 	gt->body_seen = 0;
+	/* The declared length is held at once (a body sent halfway holds it all), until the answer. */
+	hold_push(gt, h.content_length > 0 ? (uint64_t)h.content_length : 0);
 	if (h.chunked) {
 		memset(&gt->chunks, 0, sizeof(gt->chunks));
 		gt->phase = P_BODY_CHUNKED;
 	} else if (h.content_length > 0) {
-		/* The declared length is held at once: a body sent halfway holds it all. */
-		gt->held = (uint64_t)h.content_length;
-		g->used += gt->held;
 		gt->body_left = (uint64_t)h.content_length;
 		gt->phase = P_BODY_LEN;
 	}
@@ -265,12 +286,10 @@ pass_chunked(struct gate *gt, struct evbuffer *src, struct evbuffer *dst, size_t
 	}
 	evbuffer_remove_buffer(src, dst, (size_t)took);
 	gt->body_seen += (uint64_t)took;
-	gt->held += (uint64_t)took;
+	gt->held[(gt->first + gt->n - 1) % INFLIGHT_MAX] += (uint64_t)took;
 	g->used += (uint64_t)took;
-	if (gt->chunks.done) {
-		release(gt);
+	if (gt->chunks.done)
 		gt->phase = P_HEAD;
-	}
 }
 
 static enum bufferevent_filter_result
@@ -299,8 +318,9 @@ gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum buffe
 	while (gt->phase != P_DEAD && evbuffer_get_length(src) > 0) {
 		size_t len = evbuffer_get_length(src);
 		if (gt->phase == P_HEAD) {
-			if (evbuffer_get_length(dst) >= before + room)
-				break;
+			if (evbuffer_get_length(dst) >= before + room || gt->n == INFLIGHT_MAX)
+				break; /* more waits for answers (cl_http_gate_begin()'s callback runs the gate again)
+				        */
 			struct evbuffer_iovec v[8];
 			size_t at = 0, end = 0;
 			int nv;
@@ -342,10 +362,8 @@ gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum buffe
 			if (n > gt->body_left)
 				n = (size_t)gt->body_left;
 			evbuffer_remove_buffer(src, dst, n);
-			if ((gt->body_left -= n) == 0) {
-				release(gt);
+			if ((gt->body_left -= n) == 0)
 				gt->phase = P_HEAD;
-			}
 			continue;
 		}
 		pass_chunked(gt, src, dst, len);
@@ -417,9 +435,13 @@ static void
 gate_free(void *ctx)
 {
 	struct gate *gt = ctx;
+	char key[32];
 
-	release(gt);
 	unpause(gt);
+	while (gt->n > 0)
+		hold_pop(gt);
+	snprintf(key, sizeof(key), "%p", (void *)gt->bev);
+	cl_hmap_del(gt->g->bybev, key);
 	if (gt->all_prev)
 		gt->all_prev->all_next = gt->all_next;
 	else
@@ -429,7 +451,7 @@ gate_free(void *ctx)
 	event_free(gt->kick);
 	/* libevent may finalize a connection's bufferevent after evhttp_free() returned. */
 	if (--gt->g->open == 0 && gt->g->freed)
-		free(gt->g);
+		gates_free(gt->g);
 	else if (!gt->g->freed)
 		gt->g->srv->m.connections[CL_CONN_HTTP]--;
 	free(gt);
@@ -442,6 +464,7 @@ cl_http_gate_bev(struct event_base *base, void *arg)
 	struct cl_server *srv = g->srv;
 	struct gate *gt = calloc(1, sizeof(*gt));
 	struct bufferevent *under = NULL, *bev;
+	char key[32];
 
 	if (gt == NULL || (gt->kick = event_new(base, -1, 0, on_kick, gt)) == NULL)
 		goto fail;
@@ -460,6 +483,13 @@ cl_http_gate_bev(struct event_base *base, void *arg)
 	if (g->all)
 		g->all->all_prev = gt;
 	g->all = gt;
+	snprintf(key, sizeof(key), "%p", (void *)bev);
+	if (cl_hmap_put(g->bybev, key, gt) < 0) {
+		g->open++; /* gate_free() counts it out */
+		srv->m.connections[CL_CONN_HTTP]++;
+		bufferevent_free(bev); /* frees under, and gt through gate_free() */
+		return NULL;
+	}
 	evbuffer_add_cb(bufferevent_get_input(bev), on_passed, gt);
 	evbuffer_add_cb(bufferevent_get_output(bev), on_queued, gt);
 	evbuffer_add_cb(bufferevent_get_output(under), on_written, gt);
@@ -482,13 +512,22 @@ fail:
 	return NULL;
 }
 
+static void
+gates_free(struct cl_http_gates *g)
+{
+	cl_hmap_free(g->bybev);
+	free(g);
+}
+
 struct cl_http_gates *
 cl_http_gates_new(struct cl_server *srv, cl_gate_decide_fn decide, void *arg)
 {
 	struct cl_http_gates *g = calloc(1, sizeof(*g));
 
-	if (g == NULL)
+	if (g == NULL || (g->bybev = cl_hmap_new()) == NULL) {
+		free(g);
 		return NULL;
+	}
 	g->srv = srv;
 	g->decide = decide;
 	g->arg = arg;
@@ -512,5 +551,31 @@ cl_http_gates_free(struct cl_http_gates *g)
 		}
 	}
 	if (--g->open == 0)
-		free(g);
+		gates_free(g);
+}
+
+/* A request's answer is complete: what its body held is free, and more requests may pass. */
+static void
+on_answered(struct evhttp_request *req, void *arg)
+{
+	struct gate *gt = arg;
+
+	(void)req;
+	hold_pop(gt);
+	if (!gt->g->freed)
+		kick(gt);
+}
+
+void
+cl_http_gate_begin(struct cl_http_gates *g, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char key[32];
+	struct gate *gt;
+
+	if (evcon == NULL)
+		return;
+	snprintf(key, sizeof(key), "%p", (void *)evhttp_connection_get_bufferevent(evcon));
+	if ((gt = cl_hmap_get(g->bybev, key)) != NULL)
+		evhttp_request_set_on_complete_cb(req, on_answered, gt);
 }

@@ -115,6 +115,36 @@ def bodies_in_flight_are_bounded_together():
 
 
 @test
+def a_body_is_held_until_its_answer():
+    """Bodies being acted on count until answered: POST /api/events answers after its events' commits."""
+    with running(**{"http.body_memory": 16}) as d:
+        tok = d.token()
+        line = json.dumps({"type": "agent.state", "agent": "a1", "state": "ready", "reason": "r" * 40}) + "\n"
+        body = (line * (7_800_000 // len(line))).encode()
+        auth = "Authorization: Bearer %s\r\n" % tok
+        big = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", d.http_port))
+            s.sendall(head("/api/events", len(body), auth) + body)
+            big.append(s)
+        # Both bodies are in and being fed: a third that does not fit is refused before its body.
+        s = socket.create_connection(("127.0.0.1", d.http_port))
+        s.sendall(head("/api/events", 2 << 20, auth))
+        eq(answer(s, timeout=10)[0], 503, "while two 7.8 MB bodies are acted on")
+        s.close()
+        for s in big:
+            s.settimeout(120)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            check(data.startswith(b"HTTP/1.1 200"), data[:200])
+            s.close()
+        time.sleep(0.2)
+        eq(metrics(d)["callogd_http_body_bytes"], 0, "free once answered")
+        eq(d.http("POST", "/api/events", body=line)[0], 200)
+
+
+@test
 def heads_are_judged_before_bodies():
     with running() as d:
         d.token()
