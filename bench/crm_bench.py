@@ -8,11 +8,12 @@ daemons in one run, one after the other: no CRM, a CRM answering in 5 ms, in
 500 ms, and one that never answers (pops.lookup_ms 200, crm.timeout_ms 1500).
 
 Part 2, webhooks: N answered calls with a wrap-up each, sent as fast as the
-daemon acks them; one webhook to a receiver on loopback answering 200. Deliveries
-per second (first to last received) and the outbox lag (a delivery's created_at
-to its arrival), p50/p99.
+daemon acks them (a burst), then again paced at HOOK_RATE calls/s; one webhook
+to a receiver on loopback (Python, a thread per connection) answering 200.
+Deliveries per second (first to last received) and the outbox lag (a
+delivery's created_at to its arrival), p50/p99.
 
-  CALLOGD=build-bench/callogd CALLOGCTL=build-bench/callogctl python3 bench/crm_bench.py [CALLS] [HOOK_CALLS]
+  CALLOGD=build/callogd CALLOGCTL=build/callogctl python3 bench/crm_bench.py [CALLS] [HOOK_CALLS] [HOOK_RATE]
 """
 import datetime
 import os
@@ -27,6 +28,7 @@ from harness import Console, Daemon, Producer  # noqa: E402
 
 CALLS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 HOOK_CALLS = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+HOOK_RATE = int(sys.argv[3]) if len(sys.argv) > 3 else 50
 
 
 def pct(xs, p):
@@ -82,7 +84,7 @@ def part1():
         crm.close()
 
 
-def part2():
+def part2(rate):
     secret = "bench-secret"
     rcv = Receiver(secret)
     d = Daemon(**{"log.level": "warn"})
@@ -95,7 +97,11 @@ def part2():
         t0 = time.time()
         n = 0
         batch = 200
+        if rate:
+            batch = max(1, rate // 10)
         while n < HOOK_CALLS:
+            if rate:
+                time.sleep(max(0.0, t0 + n / rate - time.time()))
             k = min(batch, HOOK_CALLS - n)
             for i in range(n, n + k):
                 cid = "h%d" % i
@@ -117,9 +123,9 @@ def part2():
         for x in got:
             created = datetime.datetime.fromisoformat(x["json"]["created_at"].replace("Z", "+00:00")).timestamp()
             lag.append((x["t"] - created) * 1000)
-        print("webhooks: %d calls acked in %.1fs; %d delivered (%d tries), %.0f deliveries/s; outbox lag ms "
+        print("webhooks, %s: %d calls acked in %.1fs; %d delivered (%d tries), %.0f deliveries/s; outbox lag ms "
               "p50 %.0f p99 %.0f max %.0f; signatures ok: %s" %
-              (HOOK_CALLS, sent, len(got), len(rcv.deliveries), len(got) / max(last - first, 1e-3), pct(lag, 50),
+              ("paced at %d calls/s" % rate if rate else "burst", HOOK_CALLS, sent, len(got), len(rcv.deliveries), len(got) / max(last - first, 1e-3), pct(lag, 50),
                pct(lag, 99), max(lag), all(x["sig_ok"] for x in got)), flush=True)
     finally:
         d.cleanup()
@@ -130,4 +136,5 @@ if __name__ == "__main__":
     if os.environ.get("PART", "12").find("1") >= 0:
         part1()
     if os.environ.get("PART", "12").find("2") >= 0:
-        part2()
+        part2(0)
+        part2(HOOK_RATE)
