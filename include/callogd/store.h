@@ -155,7 +155,8 @@ int cl_store_queue_stats(struct cl_store *st, const char *queue, int64_t from_ms
 
 /*
  * cl_store_purge() : deletes calls offered and ended before before_ms, their
- * events, marks and legs, and the agents' states before it (each agent's
+ * events, marks, legs and finished (delivered or failed) webhook deliveries,
+ * and the agents' states before it (each agent's
  * last one before it is kept: it still holds at before_ms), in transactions
  * of about a thousand rows each (other writers get their turn in between);
  * then the report slots before it are counted again. *ncalls counts the

@@ -174,5 +174,5 @@ CREATE TABLE webhook_outbox(
   last_status INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '',
   last_at INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX webhook_outbox_call ON webhook_outbox(hook, call_id, type, revision);
+CREATE INDEX webhook_outbox_call ON webhook_outbox(call_id, hook, type, revision);
 CREATE INDEX webhook_outbox_open ON webhook_outbox(hook, state, due_at) WHERE state < 2;

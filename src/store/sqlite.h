@@ -77,6 +77,7 @@ enum sq_slot {
 	SQ_OB_RESULT,
 	SQ_OB_LIST,
 	SQ_OB_RETRY,
+	SQ_OB_PURGE,
 	SQ_REPORT_SLOTS,                     /* 4 slots: all queues or one, with the codes' rows or not */
 	SQ_LIST_CALLS = SQ_REPORT_SLOTS + 4, /* 64 slots: one per combination of filters */
 	SQ_CUST_UPSERT = SQ_LIST_CALLS + 64, /* 64 slots: one per set of columns an import writes */
@@ -151,6 +152,8 @@ int sq_outbox_result(struct cl_store *st, int64_t id, int state, int64_t due_ms,
                      int64_t now_ms, char *err);
 int sq_outbox_list(struct cl_store *st, int max, int (*fn)(void *, const struct cl_outbox_row *), void *arg, char *err);
 int sq_outbox_retry(struct cl_store *st, const char *delivery_id, int64_t now_ms, char *err);
+/* sq_outbox_purge_call() : a purged call's finished deliveries (its unfinished ones are still sent). */
+int sq_outbox_purge_call(struct sq *q, const char *call_id, char *err);
 /* sq_state_history() : appends one agent.state to the history (with sq_put_agent_state). */
 int sq_state_history(struct sq *q, const char *agent, const char *state, const char *reason, int64_t ts, char *err);
 /* sq_purge_report_rows() : deletes call_id's marks and legs (with its purge). */

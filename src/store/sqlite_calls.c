@@ -369,7 +369,7 @@ purge_chunk(struct sq *q, int64_t before_ms, char (*ids)[CL_ID_MAX + 1], char *e
 			goto fail;
 		}
 		if (sq_run(q, evs, "purge events", err) < 0 || sq_run(q, call, "purge calls", err) < 0 ||
-		    sq_purge_report_rows(q, ids[i], err) < 0)
+		    sq_purge_report_rows(q, ids[i], err) < 0 || sq_outbox_purge_call(q, ids[i], err) < 0)
 			goto fail;
 	}
 	if (q->base.ops->commit(&q->base, err) < 0)

@@ -255,3 +255,19 @@ sq_outbox_retry(struct cl_store *st, const char *delivery_id, int64_t now_ms, ch
 		return -1;
 	return sqlite3_changes(q->db) > 0 ? 1 : 0;
 }
+
+int
+sq_outbox_purge_call(struct sq *q, const char *call_id, char *err)
+{
+	sqlite3_stmt *s = sq_stmt(q, SQ_OB_PURGE, "DELETE FROM webhook_outbox WHERE call_id = ? AND state >= 2", err);
+	int rc = SQLITE_OK;
+
+	if (s == NULL)
+		return -1;
+	sq_text(s, 1, call_id, &rc);
+	if (rc != SQLITE_OK) {
+		sq_done(s);
+		return sq_fail(q, "purge outbox", err);
+	}
+	return sq_run(q, s, "purge outbox", err);
+}

@@ -6,6 +6,7 @@ callogctl webhooks, reload."""
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 
@@ -176,6 +177,15 @@ def retries_keep_the_callogd_id_and_4xx_gives_up_until_retried_by_hand():
             eq(d.ctl("webhooks", "retry", "nope-1", check=False).returncode, 1)
             wait_for(lambda: [x for x in json.loads(d.ctl("webhooks", "--json").stdout)["deliveries"]
                               if x["call_id"] == "r2"] == [], 3, "r2 no longer listed")
+            # Retention takes a purged call's finished deliveries with it, never an unfinished one.
+            rcv.status = 503
+            answered_call(p, "r3", dispo="resolved")
+            wait_for(lambda: of_call(rcv, "r3", accepted=False), 5, "r3's first try")
+            eq(d.ctl("purge", "--before", "2100-01-01").returncode, 0)
+            db = sqlite3.connect(d.db)
+            left = db.execute("SELECT call_id, state FROM webhook_outbox ORDER BY id").fetchall()
+            db.close()
+            eq(left, [("r3", 1)], "only the undelivered one stays")
             got = metrics(d)
             check(got['callogd_webhook_deliveries_total{result="retried"}'] >= 2, got)
             check(got['callogd_webhook_deliveries_total{result="failed"}'] >= 1, got)
