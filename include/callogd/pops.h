@@ -21,6 +21,11 @@ void cl_pops_free(struct cl_pops *p);
 /* cl_pops_crm_done() : the CRM's answers come back here (a cl_crm_done_fn; arg is the struct cl_pops). */
 void cl_pops_crm_done(void *arg, const char *call_id, uint64_t id, json_t *contacts);
 /*
+ * cl_pops_crm_contact() : a copy of the CRM contact customer_id among live
+ * call call_id's CRM matches (an agent may select it), or NULL.
+ */
+json_t *cl_pops_crm_contact(struct cl_pops *p, const char *call_id, const char *customer_id);
+/*
  * cl_pops_on_event() : the pop side of a new (never a duplicate) event, read
  * at t0 (cl_mono_us), before it is queued: updates the live calls and sends
  * the messages it causes. Returns 1 when a pop waits for its caller lookup:

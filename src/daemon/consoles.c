@@ -369,7 +369,11 @@ cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int adm
 			snprintf(why, CL_ERR_LEN, "select is only for a call that rang or reached this agent");
 			return NULL;
 		}
-		if (f == NULL || f->customer != 1) {
+		/* A local customer, or one of the CRM's candidates for this call (docs/crm.md). */
+		json_t *crm = f != NULL && f->customer == 0 ? cl_pops_crm_contact(srv->pops, call_id, cid) : NULL;
+		int is_crm = crm != NULL;
+		json_decref(crm);
+		if ((f == NULL || f->customer != 1) && !is_crm) {
 			snprintf(why, CL_ERR_LEN, "%s", f && f->customer < 0 ? f->err : "no such customer");
 			*code = f && f->customer < 0 ? CL_EVERR_STORAGE : CL_EVERR_BAD_EVENT;
 			return NULL;

@@ -402,7 +402,11 @@ static void
 customer_changed(struct cl_pops *p, struct popctx *x, const struct cl_event *ev, int64_t t0)
 {
 	json_t *got = ev->data ? json_pack("{s:o, s:[]}", "customer", json_loads(ev->data, 0, NULL), "history") : NULL;
+	json_t *crm;
 
+	/* One of the CRM's candidates: its record is the CRM's, and it has no calls here. */
+	if (got == NULL && x != NULL && (crm = cl_pops_crm_contact(p, ev->call_id, ev->customer_id)) != NULL)
+		got = json_pack("{s:o, s:[]}", "customer", crm, "history");
 	if (x != NULL && got != NULL) {
 		pops_customer_apply(p, x, got, t0);
 		return;

@@ -100,6 +100,22 @@ cl_pops_crm_done(void *arg, const char *call_id, uint64_t id, json_t *contacts)
 	lookup_settle(p, x, contacts != NULL);
 }
 
+json_t *
+cl_pops_crm_contact(struct cl_pops *p, const char *call_id, const char *customer_id)
+{
+	struct cl_live_call *c = call_id ? cl_live_get(p->live, call_id) : NULL;
+	struct popctx *x = c ? c->ctx : NULL;
+	json_t *contact;
+	size_t i;
+
+	json_array_foreach (json_object_get(x ? x->crm : NULL, "contacts"), i, contact) {
+		const char *id = json_string_value(json_object_get(contact, "id"));
+		if (id != NULL && id[0] != '\0' && customer_id != NULL && strcmp(id, customer_id) == 0)
+			return json_copy(contact);
+	}
+	return NULL;
+}
+
 /* Asks the CRM about x's caller (when configured), alongside the local lookup. */
 static void
 crm_start(struct cl_pops *p, struct popctx *x)

@@ -120,6 +120,16 @@ def hit_miss_and_several_matches():
             p.read()
             eq(m["matches"], 3)
             eq([c["id"] for c in m["candidates"]], ["1", "2", "3"])
+            # The agent picks one of the CRM's candidates: it becomes the call's customer.
+            a1.send({"type": "select", "call_id": "c4", "customer_id": "2"})
+            got = [a1.next(), a1.next()]  # the new pop goes before the answer, which waits for the commit
+            eq(got[1], {"type": "ok"})
+            m = got[0]
+            eq((m["customer"]["id"], m["customer"]["name"], m["customer"]["source"]), ("2", "Two", "crm"))
+            status, body, _ = d.get("/api/calls/c4", token=d.token())
+            eq(body["customer_id"], "2")
+            a1.send({"type": "select", "call_id": "c4", "customer_id": "no-such"})
+            eq(a1.next()["type"], "error")
             # Extensions and anonymous callers are never asked.
             n = len(crm.requests)
             ring(p, "c5", "2001")
