@@ -48,7 +48,7 @@ struct cl_outbox {
 	pthread_t thread;
 	pthread_mutex_t mtx;
 	pthread_cond_t cond;
-	int stop, kicked, started;
+	int stop, kicked, started, up;
 	struct delivery *results; /* tries done, to record (loop -> thread) */
 	struct delivery *ready;   /* deliveries to try (thread -> loop) */
 	int wake_fd;
@@ -214,6 +214,8 @@ outbox_main(void *arg)
 	if (setpriority(PRIO_PROCESS, 0, 19) < 0) /* as the writer: its commits yield the CPU to pops */
 		log_debug("msg=\"outbox priority unchanged\" error=\"%s\"", strerror(errno));
 	pthread_mutex_lock(&o->mtx);
+	o->up = 1; /* named and niced: cl_outbox_start() returns */
+	pthread_cond_broadcast(&o->cond);
 	while (!o->stop) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -446,6 +448,10 @@ cl_outbox_start(struct cl_server *srv, char *err)
 		goto fail;
 	}
 	o->started = 1;
+	pthread_mutex_lock(&o->mtx);
+	while (!o->up)
+		pthread_cond_wait(&o->cond, &o->mtx);
+	pthread_mutex_unlock(&o->mtx);
 	return o;
 fail:
 	cl_outbox_stop(o);
