@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "callogd/callcache.h"
 #include "callogd/calls.h"
 #include "callogd/customers.h"
 #include "callogd/hmap.h"
@@ -44,8 +45,7 @@ struct cl_writer {
 
 	struct cl_store *st;
 	int64_t last_seq;
-	struct cl_hmap *cache;        /* call_id -> struct cached * */
-	struct cl_marks *marks;       /* scratch: a call's marks, for its legs */
+	struct cl_callcache *cache;   /* the committed call records, with their marks */
 	struct cl_slots *slots;       /* the report slots' deltas of the open transaction; NULL: slots not kept */
 	int64_t slot_sla, slot_short; /* the thresholds the stored slots are counted with */
 	int64_t want_sla, want_short; /* asked for by cl_writer_slots(); want_sla -1: nothing asked */
@@ -103,131 +103,6 @@ cl_batch_free(struct cl_batch *b)
 	free(b);
 }
 
-/* One of a call's marks, as cl_marks_add() reads it. */
-struct mark {
-	int type;
-	int64_t ts, seq;
-	char *agent, *to_agent;
-};
-
-/*
- * A cached call record, and the transaction that last touched it. Its marks
- * are kept with it (read from the database once, when the record was), so a
- * transaction computes the call's legs without reading them back; the legs are
- * written only when they changed.
- */
-struct cached {
-	struct cl_call call; /* first: the touched list points at it */
-	uint64_t gen;
-	int legs_stale;     /* a mark was added: its legs, wrap and transfer are computed again */
-	int stored;         /* the record is in the database (its report slot counts it) */
-	int marks_known;    /* marks holds all the call's marks (else they are read first) */
-	struct mark *marks; /* in seq order, at most CL_MARKS_MAX */
-	int nmarks, capmarks;
-	uint64_t legs_hash; /* of the legs last written, 0 none */
-};
-
-static void
-marks_free(struct cached *k)
-{
-	for (int i = 0; i < k->nmarks; i++) {
-		free(k->marks[i].agent);
-		free(k->marks[i].to_agent);
-	}
-	free(k->marks);
-	k->marks = NULL;
-	k->nmarks = k->capmarks = 0;
-}
-
-static void
-cached_free(struct cached *k)
-{
-	if (k == NULL)
-		return;
-	cl_call_clear(&k->call);
-	marks_free(k);
-	free(k);
-}
-
-/* Keeps ev's mark with k (beyond CL_MARKS_MAX they are left out, as cl_marks_add does); -1 on out of memory. */
-static int
-mark_keep(void *arg, const struct cl_event *ev)
-{
-	struct cached *k = arg;
-	struct mark *m;
-
-	if (k->nmarks == CL_MARKS_MAX)
-		return 0;
-	if (k->nmarks == k->capmarks) {
-		int cap = k->capmarks ? k->capmarks * 2 : 8;
-		if ((m = realloc(k->marks, (size_t)cap * sizeof(*m))) == NULL)
-			return -1;
-		k->marks = m;
-		k->capmarks = cap;
-	}
-	m = &k->marks[k->nmarks];
-	m->type = ev->type;
-	m->ts = ev->ts;
-	m->seq = ev->seq;
-	m->agent = ev->agent ? strdup(ev->agent) : NULL;
-	m->to_agent = ev->to_agent ? strdup(ev->to_agent) : NULL;
-	if ((ev->agent && !m->agent) || (ev->to_agent && !m->to_agent)) {
-		free(m->agent);
-		free(m->to_agent);
-		return -1;
-	}
-	k->nmarks++;
-	return 0;
-}
-
-static void
-cache_clear(struct cl_writer *w)
-{
-	struct cl_hmap_entry *e;
-
-	for (e = cl_hmap_next(w->cache, NULL); e; e = cl_hmap_next(w->cache, e))
-		cached_free(e->val);
-	cl_hmap_free(w->cache);
-	w->cache = cl_hmap_new();
-}
-
-static void
-cache_evict(struct cl_writer *w, const char *call_id)
-{
-	cached_free(cl_hmap_del(w->cache, call_id));
-}
-
-/* The call record for call_id, from the cache, the database or new; NULL on error. */
-static struct cached *
-get_call(struct cl_writer *w, const char *call_id, char *err)
-{
-	struct cached *k = cl_hmap_get(w->cache, call_id);
-	int rc;
-
-	if (k)
-		return k;
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		snprintf(err, CL_ERR_LEN, "out of memory");
-		return NULL;
-	}
-	rc = cl_store_get_call(w->st, call_id, &k->call, err);
-	if (rc < 0) {
-		free(k);
-		return NULL;
-	}
-	if (rc == 0) {
-		cl_call_init(&k->call, call_id);
-		k->marks_known = 1; /* a new call has none */
-	}
-	k->stored = rc == 1;
-	if (cl_hmap_put(w->cache, call_id, k) < 0) {
-		cached_free(k);
-		snprintf(err, CL_ERR_LEN, "out of memory");
-		return NULL;
-	}
-	return k;
-}
-
 /* The calls a transaction touched, each once: written back before the commit. */
 struct touched {
 	struct cl_call **v;
@@ -236,7 +111,7 @@ struct touched {
 };
 
 static int
-touch(struct touched *t, struct cached *k)
+touch(struct touched *t, struct cl_cached *k)
 {
 	if (k->gen == t->gen)
 		return 0;
@@ -278,7 +153,7 @@ stamp_customer(struct cl_writer *w, struct cl_event *ev)
 
 /* Before a transaction first changes a stored call: what it counted for in the report slots goes. */
 static int
-slot_take(struct cl_writer *w, struct cached *k, const struct touched *t)
+slot_take(struct cl_writer *w, struct cl_cached *k, const struct touched *t)
 {
 	struct cl_report_call rc;
 
@@ -290,7 +165,7 @@ slot_take(struct cl_writer *w, struct cached *k, const struct touched *t)
 
 /* After: what the call counts for now comes in. */
 static int
-slot_give(struct cl_writer *w, struct cached *k)
+slot_give(struct cl_writer *w, struct cl_cached *k)
 {
 	struct cl_report_call rc;
 
@@ -335,7 +210,7 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 	}
 	if (ev->call_id == NULL)
 		return 0;
-	struct cached *k = get_call(w, ev->call_id, err);
+	struct cl_cached *k = cl_callcache_get(w->cache, w->st, ev->call_id, err);
 	if (k == NULL)
 		return -1;
 	if (slot_take(w, k, t) < 0) {
@@ -351,75 +226,7 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 		return 0;
 	if (cl_store_put_mark(w->st, ev, err) < 0)
 		return -1;
-	if (k->marks_known && mark_keep(k, ev) < 0) {
-		snprintf(err, CL_ERR_LEN, "out of memory");
-		return -1;
-	}
-	k->legs_stale = 1;
-	return 0;
-}
-
-/* FNV-1a over the legs: written again only when this changes. */
-static uint64_t
-legs_hash(const struct cl_call_facts *f)
-{
-	uint64_t h = 1469598103934665603ULL;
-	const unsigned char *b;
-
-	for (int i = 0; i < f->n_legs; i++) {
-		const struct cl_call_leg *l = &f->legs[i];
-		int64_t v[4] = {l->rang, l->answered, l->talk_ms, l->hold_ms};
-		for (b = (const unsigned char *)l->agent; *b; b++)
-			h = (h ^ *b) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL; /* the name's end */
-		for (size_t j = 0; j < sizeof(v); j++)
-			h = (h ^ ((const unsigned char *)v)[j]) * 1099511628211ULL;
-	}
-	return h ? h : 1;
-}
-
-/* A touched call's legs (what reports count per agent), its wrap and transfer, from all its marks. */
-static int
-put_legs(struct cl_writer *w, struct cached *k, char *err)
-{
-	struct cl_call_facts f;
-	uint64_t h;
-
-	if (!k->legs_stale)
-		return 0;
-	if (!k->marks_known) {
-		marks_free(k);
-		if (cl_store_call_marks(w->st, k->call.call_id, mark_keep, k, err) != 0) {
-			if (!err[0])
-				snprintf(err, CL_ERR_LEN, "out of memory");
-			return -1;
-		}
-		k->marks_known = 1;
-	}
-	cl_marks_reset(w->marks);
-	for (int i = 0; i < k->nmarks; i++) {
-		const struct mark *m = &k->marks[i];
-		struct cl_event ev = {.type = (enum cl_event_type)m->type,
-		                      .call_id = k->call.call_id,
-		                      .ts = m->ts,
-		                      .seq = m->seq,
-		                      .agent = m->agent,
-		                      .to_agent = m->to_agent};
-		(void)cl_marks_add(w->marks, &ev);
-	}
-	if (cl_marks_facts(w->marks, &f) < 0) {
-		snprintf(err, CL_ERR_LEN, "out of memory");
-		return -1;
-	}
-	if ((h = legs_hash(&f)) != k->legs_hash) {
-		if (cl_store_put_legs(w->st, k->call.call_id, &f, err) < 0)
-			return -1;
-		k->legs_hash = h;
-	}
-	k->call.wrap_ms = f.wrap_ms;
-	k->call.transferred = f.transferred;
-	k->legs_stale = 0;
-	return 0;
+	return cl_callcache_mark(k, ev, err);
 }
 
 /* Commits every queued batch in one transaction. */
@@ -438,20 +245,20 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 		if (changed < 0)
 			ok = 0;
 		else
-			cache_clear(w);
+			cl_callcache_clear(w->cache);
 	}
 	for (b = group; ok && b; b = b->next)
 		for (size_t i = 0; ok && i < b->n; i++)
 			ok = write_item(w, &b->items[i], &t, err) == 0;
 	for (size_t i = 0; ok && i < t.n; i++) {
-		ok = put_legs(w, (struct cached *)(void *)t.v[i], err) == 0 &&
+		ok = cl_callcache_put_legs(w->cache, w->st, (struct cl_cached *)(void *)t.v[i], err) == 0 &&
 		     cl_store_put_call(w->st, t.v[i], err) == 0;
 		if (ok && w->journal != NULL &&
 		    (rc = cl_journal_call(w->journal, w->st, t.v[i], cl_now_ms(), err)) != 0)
 			ok = rc > 0 ? (journaled = 1) : 0;
 	}
 	for (size_t i = 0; ok && i < t.n; i++)
-		if (slot_give(w, (struct cached *)(void *)t.v[i]) < 0) {
+		if (slot_give(w, (struct cl_cached *)(void *)t.v[i]) < 0) {
 			snprintf(err, CL_ERR_LEN, "out of memory");
 			ok = 0;
 		}
@@ -471,7 +278,7 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 		for (b = group; b; b = b->next)
 			for (size_t i = 0; i < b->n; i++)
 				if (b->items[i].ev.call_id)
-					cache_evict(w, b->items[i].ev.call_id);
+					cl_callcache_evict(w->cache, b->items[i].ev.call_id);
 	}
 	free(t.v);
 	for (b = group; b; b = b->next) {
@@ -487,8 +294,8 @@ commit_group(struct cl_writer *w, struct cl_batch *group)
 		b->group = total;
 		b->first = b == group;
 	}
-	if (cl_hmap_count(w->cache) > CACHE_MAX)
-		cache_clear(w);
+	if (cl_callcache_count(w->cache) > CACHE_MAX)
+		cl_callcache_clear(w->cache);
 }
 
 static void
@@ -501,7 +308,7 @@ run_purge(struct cl_writer *w, int64_t before)
 		log_error("msg=\"retention purge failed\" error=\"%s\"", err);
 		return;
 	}
-	cache_clear(w); /* purged calls may be cached */
+	cl_callcache_clear(w->cache); /* purged calls may be cached */
 	log_info("msg=\"retention purge\" calls=%lld", (long long)n);
 }
 
@@ -672,7 +479,7 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if ((w->cache = cl_hmap_new()) == NULL || (w->marks = cl_marks_new()) == NULL ||
+	if ((w->cache = cl_callcache_new()) == NULL ||
 	    (w->done_ev = event_new(base, w->wake_fd, EV_READ | EV_PERSIST, deliver, w)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		goto fail;
@@ -693,15 +500,13 @@ cl_writer_start(const char *path, struct event_base *base, cl_writer_done_fn don
 	pthread_mutex_unlock(&w->mtx);
 	return w;
 fail:
-	if (w->cache)
-		cl_hmap_free(w->cache);
+	cl_callcache_free(w->cache);
 	if (w->done_ev)
 		event_free(w->done_ev);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 	cl_store_close(w->st);
 	cl_slots_free(w->slots);
-	free(w->marks);
 	free(w);
 	return NULL;
 }
@@ -791,10 +596,8 @@ cl_writer_stop(struct cl_writer *w)
 	deliver(-1, 0, w);
 	event_free(w->done_ev);
 	close(w->wake_fd);
-	cache_clear(w);
-	cl_hmap_free(w->cache);
+	cl_callcache_free(w->cache);
 	free(w->revokes); /* asked for after the thread ended */
-	free(w->marks);
 	cl_slots_free(w->slots);
 	cl_store_close(w->st);
 	pthread_mutex_destroy(&w->mtx);
