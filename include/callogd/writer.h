@@ -50,9 +50,10 @@ void cl_writer_submit(struct cl_writer *w, struct cl_batch *b);
  * cl_writer_slots() : asks the thread to keep the report slots (slots.h)
  * counted with these thresholds (stats.sla_seconds and short_abandon_seconds,
  * in ms): slots counted with others are counted again from every call, once,
- * in one transaction (commits wait meanwhile).
+ * in one transaction (commits wait meanwhile). With wait, returns once that
+ * is done (start-up: before the daemon is ready); else at once (a reload).
  */
-void cl_writer_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms);
+void cl_writer_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms, int wait);
 /* cl_writer_purge() : asks the thread to delete calls ended before before_ms (retention). */
 void cl_writer_purge(struct cl_writer *w, int64_t before_ms);
 /* cl_writer_revoke() : asks the thread to store a logged-out session's MAC, or an agent-wide end

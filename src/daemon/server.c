@@ -161,7 +161,7 @@ reload(struct cl_server *srv)
 	apply_numbers(srv);
 	/* New thresholds: the writer counts the report slots again (it does nothing when they are the same). */
 	cl_writer_slots(srv->writer, (int64_t)srv->cfg.sla_seconds * 1000,
-	                (int64_t)srv->cfg.short_abandon_seconds * 1000);
+	                (int64_t)srv->cfg.short_abandon_seconds * 1000, 0);
 	/* Open connections keep the certificate they started with; a bad pair keeps the old one. */
 	if (srv->tls != NULL && cl_tls_server_reload(srv->tls, srv->cfg.tls_cert, srv->cfg.tls_key, err) < 0)
 		log_error("msg=\"TLS certificate reload refused, keeping the old one\" error=\"%s\"", err);
@@ -357,8 +357,9 @@ start(struct cl_server *srv, char *err)
 		          strerror(errno));
 	if ((srv->writer = cl_writer_start(srv->cfg.db_path, srv->base, cl_ingest_done, srv, err)) == NULL)
 		return -1;
+	/* Counted before the daemon is ready (the first start on a database counts every call once). */
 	cl_writer_slots(srv->writer, (int64_t)srv->cfg.sla_seconds * 1000,
-	                (int64_t)srv->cfg.short_abandon_seconds * 1000);
+	                (int64_t)srv->cfg.short_abandon_seconds * 1000, 1);
 	if ((srv->workers = cl_workers_start(srv->cfg.db_path, srv->base, CL_WORKERS_DEFAULT_THREADS,
 	                                     CL_WORKERS_DEFAULT_QUEUE, err)) == NULL)
 		return -1;

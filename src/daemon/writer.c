@@ -45,13 +45,14 @@ struct cl_writer {
 
 	struct cl_store *st;
 	int64_t last_seq;
-	struct cl_callcache *cache;   /* the committed call records, with their marks */
-	struct cl_slots *slots;       /* the report slots' deltas of the open transaction; NULL: slots not kept */
-	int64_t slot_sla, slot_short; /* the thresholds the stored slots are counted with */
-	int64_t want_sla, want_short; /* asked for by cl_writer_slots(); want_sla -1: nothing asked */
-	uint64_t gen;                 /* counts transactions: marks which calls one touched */
-	struct cl_journal *journal;   /* webhook deliveries the touched calls cause, or NULL */
-	void (*kick)(void *arg);      /* told after a commit that journaled some */
+	struct cl_callcache *cache;       /* the committed call records, with their marks */
+	struct cl_slots *slots;           /* the report slots' deltas of the open transaction; NULL: slots not kept */
+	int64_t slot_sla, slot_short;     /* the thresholds the stored slots are counted with */
+	int64_t want_sla, want_short;     /* asked for by cl_writer_slots(); want_sla -1: nothing asked */
+	uint64_t slots_asked, slots_done; /* cl_writer_slots() requests made and handled */
+	uint64_t gen;                     /* counts transactions: marks which calls one touched */
+	struct cl_journal *journal;       /* webhook deliveries the touched calls cause, or NULL */
+	void (*kick)(void *arg);          /* told after a commit that journaled some */
 	void *kick_arg;
 
 	/*
@@ -378,6 +379,7 @@ writer_main(void *arg)
 		while (w->queue == NULL && !w->stop && w->purge_before == 0 && w->nrevokes == 0 && w->want_sla < 0)
 			pthread_cond_wait(&w->cond, &w->mtx);
 		int64_t want_sla = w->want_sla, want_short = w->want_short;
+		uint64_t asked = w->slots_asked;
 		w->want_sla = -1;
 		struct revoke *revokes = w->revokes;
 		int nrevokes = w->nrevokes;
@@ -395,8 +397,13 @@ writer_main(void *arg)
 				log_error("msg=\"logout not stored: it lasts until a restart\" error=\"%s\"", err);
 		}
 		free(revokes);
-		if (want_sla >= 0)
+		if (want_sla >= 0) {
 			set_slots(w, want_sla, want_short);
+			pthread_mutex_lock(&w->mtx);
+			w->slots_done = asked;
+			pthread_cond_broadcast(&w->cond);
+			pthread_mutex_unlock(&w->mtx);
+		}
 		if (purge > 0)
 			run_purge(w, purge);
 		if (group == NULL) {
@@ -524,13 +531,18 @@ cl_writer_submit(struct cl_writer *w, struct cl_batch *b)
 }
 
 void
-cl_writer_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms)
+cl_writer_slots(struct cl_writer *w, int64_t sla_ms, int64_t short_ms, int wait)
 {
+	uint64_t ticket;
+
 	pthread_mutex_lock(&w->mtx);
 	w->want_sla = sla_ms < 0 ? 0 : sla_ms;
 	w->want_short = short_ms;
+	ticket = ++w->slots_asked;
+	pthread_cond_broadcast(&w->cond);
+	while (wait && w->slots_done < ticket)
+		pthread_cond_wait(&w->cond, &w->mtx);
 	pthread_mutex_unlock(&w->mtx);
-	pthread_cond_signal(&w->cond);
 }
 
 void
