@@ -557,17 +557,14 @@ cl_writer_purge(struct cl_writer *w, int64_t before_ms)
 int
 cl_writer_revoke(struct cl_writer *w, const char *mac, int64_t until_ms)
 {
-	int rc = -1;
+	struct revoke *v;
+	int rc = -1, cap;
 
 	pthread_mutex_lock(&w->mtx);
-	if (w->nrevokes == w->revokes_cap && w->revokes_cap < REVOKES_MAX) {
-		int cap = w->revokes_cap ? 2 * w->revokes_cap : 64;
-		struct revoke *v = realloc(w->revokes, (size_t)cap * sizeof(*v));
-		if (v != NULL) {
-			w->revokes = v;
-			w->revokes_cap = cap;
-		}
-	}
+	cap = w->revokes_cap ? (2 * w->revokes_cap < REVOKES_MAX ? 2 * w->revokes_cap : REVOKES_MAX) : 64;
+	if (w->nrevokes == w->revokes_cap && cap > w->revokes_cap &&
+	    (v = realloc(w->revokes, (size_t)cap * sizeof(*v))) != NULL)
+		w->revokes = v, w->revokes_cap = cap;
 	if (w->nrevokes < w->revokes_cap && strlen(mac) < sizeof(w->revokes[0].mac)) {
 		struct revoke *r = &w->revokes[w->nrevokes++];
 		snprintf(r->mac, sizeof(r->mac), "%s", mac);
