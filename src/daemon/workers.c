@@ -15,13 +15,11 @@
 
 #define THREADS_MAX 16
 /*
- * A worker's nice follows the job it runs. High jobs (duplicate probes, caller
- * lookups: a pop waits for them) run beside the loop thread and ahead of the
- * writer (10); low ones (API queries, reports) yield to both, so a supervisor's
- * long report slows neither pops nor acks.
+ * Workers yield the CPU to the loop thread (nice 0, or -5 under the unit), whose
+ * pops agents wait for, but not to the writer (19): a caller lookup must not
+ * wait behind a group commit's CPU work.
  */
-#define WORKER_NICE_HIGH 2
-#define WORKER_NICE_LOW 19
+#define WORKER_NICE 10
 
 struct jobq {
 	struct cl_job *head, **tail;
@@ -120,8 +118,7 @@ worker_main(void *arg)
 
 	snprintf(name, sizeof(name), "cl-worker-%d", me->ctx.index);
 	pthread_setname_np(pthread_self(), name);
-	int nice = WORKER_NICE_HIGH;
-	if (setpriority(PRIO_PROCESS, 0, nice) < 0)
+	if (setpriority(PRIO_PROCESS, 0, WORKER_NICE) < 0)
 		log_debug("msg=\"worker priority unchanged\" error=\"%s\"", strerror(errno));
 	pthread_mutex_lock(&w->mtx);
 	w->ready++; /* cl_workers_start() returns once every thread got this far */
@@ -135,9 +132,6 @@ worker_main(void *arg)
 			break; /* what is still queued is cancelled by cl_workers_stop() */
 		pthread_mutex_unlock(&w->mtx);
 
-		int want = prio == CL_JOB_LOW ? WORKER_NICE_LOW : WORKER_NICE_HIGH;
-		if (want != nice && setpriority(PRIO_PROCESS, 0, want) == 0) /* one syscall, only on a change */
-			nice = want;
 		j->run(j, &me->ctx);
 		j->status = CL_JOB_RAN;
 
