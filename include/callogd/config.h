@@ -46,10 +46,16 @@ struct cl_webhook_cfg {
 };
 
 /* Every string is malloc'd and owned by the struct; "" means off/none. */
+struct cl_config;
+/* cl_config_store() : what cl_store_open() takes: the database URL when set, else the SQLite path. */
+#define cl_config_store(c) ((c)->db_url[0] != '\0' ? (c)->db_url : (c)->db_path)
+
 struct cl_config {
 	char *path; /* the file it came from, as given */
 
 	char *db_path;
+	char *db_url;    /* PostgreSQL (docs/cluster.md), "" = SQLite at db_path */
+	char *node_name; /* "" = the host name */
 
 	char *events_unix;
 	char *events_tcp;

@@ -22,7 +22,8 @@ enum cl_store_flags {
 
 /*
  * cl_store_open() : opens the store named by where and brings its schema up to
- * date (a reader only checks it). A path is a SQLite database file (created
+ * date (a reader only checks it). A postgresql:// or postgres:// URL is a
+ * PostgreSQL database; anything else is a SQLite database file (created
  * unless read-only). NULL with err filled on failure.
  */
 struct cl_store *cl_store_open(const char *where, int flags, char *err);
@@ -57,11 +58,12 @@ void cl_store_interrupt(struct cl_store *st);
 /* cl_store_last_seq() : the highest seq ever committed (0 for a new store), even after purges. */
 int cl_store_last_seq(struct cl_store *st, int64_t *seq, char *err);
 /*
- * cl_store_put_event() : appends ev to the event log with seq ev->seq. Returns
- * 0 when stored, 1 when ev->id was already stored (*dup_seq is then its seq),
- * -1 on error.
+ * cl_store_put_event() : appends ev to the event log with seq ev->seq. A store
+ * shared by several daemons (PostgreSQL) gives it the cluster's next seq
+ * instead and writes that into ev->seq. Returns 0 when stored, 1 when ev->id
+ * was already stored (*dup_seq is then its seq), -1 on error.
  */
-int cl_store_put_event(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);
+int cl_store_put_event(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, char *err);
 /* cl_store_event_seq() : 1 with *seq when an event with producer id event_id is stored, 0 when not, -1 on error. */
 int cl_store_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, char *err);
 /*

@@ -59,8 +59,13 @@ struct row {
 		.max = 1, .reloadable = r, .doc = doc_                                                                 \
 	}
 
+#define DB_PATH_DEFAULT "/var/lib/callogd/callog.db"
+
 static const struct row rows[] = {
-    S("database", "path", K_PATH, db_path, "/var/lib/callogd/callog.db", 0, "The SQLite database (WAL mode)."),
+    S("database", "path", K_PATH, db_path, DB_PATH_DEFAULT, 0, "The SQLite database (WAL mode)."),
+    S("database", "url", K_STR, db_url, "", 0,
+      "A postgresql:// URL: PostgreSQL instead of SQLite, shared by a cluster of nodes; exclusive with path."),
+    S("node", "name", K_STR, node_name, "", 0, "This node's name in logs and metrics; \"\" = the host name."),
     S("events", "unix", K_SOCK, events_unix, "/run/callogd/events.sock", 0,
       "Unix socket for call events (NDJSON), created with mode 0660; \"\" = off."),
     S("events", "tcp", K_LISTEN, events_tcp, "127.0.0.1:7070", 0, "HOST:PORT for call events; \"\" = off."),
@@ -277,6 +282,18 @@ check_database(const struct cl_config *c, const char **key, char *msg, size_t ml
 	if (c->db_path[0] == '\0') {
 		*key = "path";
 		snprintf(msg, mlen, "database.path must not be empty");
+		return -1;
+	}
+	if (c->db_url[0] != '\0' && strncmp(c->db_url, "postgresql://", 13) != 0 &&
+	    strncmp(c->db_url, "postgres://", 11) != 0) {
+		*key = "url";
+		snprintf(msg, mlen, "database.url must be a postgresql:// (or postgres://) URL");
+		return -1;
+	}
+	/* The path's default stands for "not set": a path given with a url is a mistake. */
+	if (c->db_url[0] != '\0' && strcmp(c->db_path, DB_PATH_DEFAULT) != 0) {
+		*key = "url";
+		snprintf(msg, mlen, "database.path and database.url are exclusive: set one");
 		return -1;
 	}
 	return 0;

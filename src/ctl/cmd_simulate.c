@@ -55,7 +55,7 @@ static int
 sample_phones(struct cl_ctl *ctl, uint64_t seed, char ***out, int max)
 {
 	char err[CL_ERR_LEN] = "", probe[16];
-	struct cl_store *st = cl_store_open(ctl->cfg.db_path, CL_STORE_READONLY, err);
+	struct cl_store *st = cl_store_open(cl_config_store(&ctl->cfg), CL_STORE_READONLY, err);
 	struct sample sm = {NULL, 0, 0};
 	int small = 4 * max;
 	uint64_t rng = seed;

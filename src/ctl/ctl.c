@@ -98,8 +98,8 @@ cl_ctl_store(struct cl_ctl *ctl, int flags)
 
 	if (cl_ctl_config(ctl) < 0)
 		return NULL;
-	if ((st = cl_store_open(ctl->cfg.db_path, flags, err)) == NULL)
-		fprintf(stderr, "callogctl: %s: %s\n", ctl->cfg.db_path, err);
+	if ((st = cl_store_open(cl_config_store(&ctl->cfg), flags, err)) == NULL)
+		fprintf(stderr, "callogctl: %s: %s\n", ctl->cfg.db_url[0] ? "database.url" : ctl->cfg.db_path, err);
 	return st;
 }
 

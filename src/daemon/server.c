@@ -352,18 +352,18 @@ start(struct cl_server *srv, char *err)
 	if (open_listeners(srv, err) < 0)
 		return -1;
 	warn_exposed(srv);
-	if (cl_mkdir_parent(srv->cfg.db_path) < 0)
+	if (srv->cfg.db_url[0] == '\0' && cl_mkdir_parent(srv->cfg.db_path) < 0)
 		log_debug("msg=\"cannot create directory\" path=\"%s\" error=\"%s\"", srv->cfg.db_path,
 		          strerror(errno));
-	if ((srv->writer = cl_writer_start(srv->cfg.db_path, srv->base, cl_ingest_done, srv, err)) == NULL)
+	if ((srv->writer = cl_writer_start(cl_config_store(&srv->cfg), srv->base, cl_ingest_done, srv, err)) == NULL)
 		return -1;
 	/* Counted before the daemon is ready (the first start on a database counts every call once). */
 	cl_writer_slots(srv->writer, (int64_t)srv->cfg.sla_seconds * 1000,
 	                (int64_t)srv->cfg.short_abandon_seconds * 1000, 1);
-	if ((srv->workers = cl_workers_start(srv->cfg.db_path, srv->base, CL_WORKERS_DEFAULT_THREADS,
+	if ((srv->workers = cl_workers_start(cl_config_store(&srv->cfg), srv->base, CL_WORKERS_DEFAULT_THREADS,
 	                                     CL_WORKERS_DEFAULT_QUEUE, err)) == NULL)
 		return -1;
-	if ((srv->reader = cl_store_open(srv->cfg.db_path, CL_STORE_READONLY, err)) == NULL)
+	if ((srv->reader = cl_store_open(cl_config_store(&srv->cfg), CL_STORE_READONLY, err)) == NULL)
 		return -1;
 	/* Webhook deliveries: journaled by the writer, sent from the outbox (docs/crm.md). */
 	if ((srv->journal = cl_journal_new()) == NULL) {
@@ -550,10 +550,15 @@ cl_server_main(struct cl_config *cfg)
 		fprintf(stderr, "callogd: %s\n", err);
 		rc = 1;
 	} else {
-		log_info("msg=\"listening\" version=%s events.unix=\"%s\" events.tcp=\"%s\" agents.unix=\"%s\" "
-		         "agents.tcp=\"%s\" http=\"%s\" database=\"%s\"",
-		         CALLOGD_VERSION, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
-		         srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_path);
+		char node[256] = "";
+		if (srv->cfg.node_name[0] != '\0' || gethostname(node, sizeof(node) - 1) < 0)
+			snprintf(node, sizeof(node), "%s", srv->cfg.node_name);
+		/* Never the URL: it may hold a password. */
+		log_info(
+		    "msg=\"listening\" version=%s node=\"%s\" events.unix=\"%s\" events.tcp=\"%s\" agents.unix=\"%s\" "
+		    "agents.tcp=\"%s\" http=\"%s\" database=\"%s\"",
+		    CALLOGD_VERSION, node, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
+		    srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_url[0] ? "postgresql" : srv->cfg.db_path);
 		cl_sd_notify("READY=1");
 		ask_short_slice();
 		event_base_dispatch(srv->base);

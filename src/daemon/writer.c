@@ -194,7 +194,7 @@ write_item(struct cl_writer *w, struct cl_witem *it, struct touched *t, char *er
 		it->seq = dup;
 		return 0;
 	}
-	w->last_seq = ev->seq;
+	w->last_seq = ev->seq; /* the store's, when it gives seqs itself (PostgreSQL) */
 	it->seq = ev->seq;
 	it->result = CL_WRITE_OK;
 	if (ev->type == CL_EV_AGENT_STATE)

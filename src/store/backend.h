@@ -31,7 +31,7 @@ struct cl_store_ops {
 	void (*interrupt)(struct cl_store *st); /* from any thread */
 
 	int (*last_seq)(struct cl_store *st, int64_t *seq, char *err);
-	int (*put_event)(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err);
+	int (*put_event)(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, char *err);
 	int (*event_seq)(struct cl_store *st, const char *event_id, int64_t *seq, char *err);
 	/* optional (NULL: not supported; the daemon then probes each new id instead) */
 	int (*event_ids)(struct cl_store *st, int (*fn)(void *, const char *, size_t), void *arg, char *err);
@@ -111,5 +111,23 @@ struct cl_store_backend {
 };
 
 extern const struct cl_store_backend cl_store_sqlite;
+extern const struct cl_store_backend cl_store_pg;
+
+/* rows.c: what every backend stores the same way. */
+/* cl_rows_phones() : c's phones from a phones column (a JSON array of E.164 numbers). */
+void cl_rows_phones(const char *text, struct cl_customer *c);
+/* cl_rows_agents() : c's agents from an agents column (a JSON array); c->n_agents starts at 0. */
+void cl_rows_agents(const char *text, struct cl_call *c);
+/* cl_rows_agents_json() : c's agents as an agents column; malloc'd, NULL on out of memory. */
+char *cl_rows_agents_json(const struct cl_call *c);
+
+/*
+ * cl_schema_section() : in a schema text made of "-- version N" sections (each
+ * taking a database from version N-1 to N), the text of section v, or NULL
+ * when there is none; *len its length.
+ */
+const char *cl_schema_section(const char *schema, int v, size_t *len);
+/* cl_schema_latest() : the highest version the schema text has sections up to. */
+int cl_schema_latest(const char *schema);
 
 #endif

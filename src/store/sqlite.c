@@ -156,35 +156,6 @@ busy_wait(void *arg, int count)
 
 /* ---- schema ---- */
 
-/* The text of section version v of the schema, or NULL; *len its length. */
-static const char *
-schema_section(int v, size_t *len)
-{
-	char mark[32];
-	const char *p, *end;
-	size_t n = (size_t)snprintf(mark, sizeof(mark), "\n-- version %d", v);
-
-	for (p = strstr(cl_sqlite_schema, mark); p != NULL; p = strstr(p + 1, mark))
-		if (p[n] == '\n' || p[n] == ':')
-			break;
-	if (p == NULL || (p = strchr(p + n, '\n')) == NULL)
-		return NULL;
-	end = strstr(p, "\n-- version ");
-	*len = end ? (size_t)(end - p) : strlen(p);
-	return p;
-}
-
-static int
-schema_latest(void)
-{
-	size_t len;
-	int v = 0;
-
-	while (schema_section(v + 1, &len) != NULL)
-		v++;
-	return v;
-}
-
 static int
 user_version(struct sq *q, int *v, char *err)
 {
@@ -230,7 +201,7 @@ static int
 migrate(struct sq *q, char *err)
 {
 	char sql[64], *text = NULL;
-	int v, latest = schema_latest();
+	int v, latest = cl_schema_latest(cl_sqlite_schema);
 
 	if (sq_exec(q, "BEGIN IMMEDIATE", err) < 0 || user_version(q, &v, err) < 0)
 		goto fail;
@@ -241,7 +212,7 @@ migrate(struct sq *q, char *err)
 	}
 	for (; v < latest; v++) {
 		size_t len;
-		const char *sec = schema_section(v + 1, &len);
+		const char *sec = cl_schema_section(cl_sqlite_schema, v + 1, &len);
 		if ((text = cl_strndup(sec, len)) == NULL) {
 			snprintf(err, CL_ERR_LEN, "out of memory");
 			goto fail;
@@ -325,9 +296,9 @@ sq_open(const char *path, int flags, char *err)
 	if (q->readonly) {
 		if (user_version(q, &v, why) < 0)
 			goto named;
-		if (v != schema_latest()) {
+		if (v != cl_schema_latest(cl_sqlite_schema)) {
 			snprintf(err, CL_ERR_LEN, "database %s has schema version %d, expected %d", path, v,
-			         schema_latest());
+			         cl_schema_latest(cl_sqlite_schema));
 			goto fail;
 		}
 		if (sq_exec(q, "PRAGMA query_only=1", why) < 0)
@@ -542,7 +513,7 @@ sq_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, char *err)
 }
 
 static int
-sq_put_event(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err)
+sq_put_event(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, char *err)
 {
 	struct sq *q = (struct sq *)st;
 	sqlite3_stmt *s =

@@ -1,7 +1,6 @@
 /* sqlite_calls.c : the SQLite backend's call records: read, write (with the
  * outcome computed in C), the call list, a caller's history, queue figures,
  * and purging in bounded transactions. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +29,6 @@ dup_col(sqlite3_stmt *s, int i)
 static int
 row_to_call(sqlite3_stmt *s, struct cl_call *c)
 {
-	json_t *agents;
-
 	memset(c, 0, sizeof(*c));
 	sq_copy(c->call_id, sizeof(c->call_id), s, 0);
 	c->direction = sqlite3_column_int(s, 1);
@@ -40,16 +37,7 @@ row_to_call(sqlite3_stmt *s, struct cl_call *c)
 	sq_copy(c->number, sizeof(c->number), s, 4);
 	sq_copy(c->queue, sizeof(c->queue), s, 5);
 	sq_copy(c->agent, sizeof(c->agent), s, 6);
-	/* The column is written by sq_put_call only; anything else reads as no agents. */
-	if ((agents = json_loads(sq_col(s, 7), 0, NULL)) != NULL) {
-		size_t i;
-		json_t *a;
-		json_array_foreach (agents, i, a) {
-			if (c->n_agents < CL_CALL_MAX_AGENTS && json_is_string(a))
-				snprintf(c->agents[c->n_agents++], sizeof(c->agents[0]), "%s", json_string_value(a));
-		}
-		json_decref(agents);
-	}
+	cl_rows_agents(sq_col(s, 7), c);
 	sq_copy(c->customer_id, sizeof(c->customer_id), s, 8);
 	c->has_offer = sqlite3_column_int(s, 9);
 	c->offered_at = sqlite3_column_int64(s, 10);
@@ -126,21 +114,12 @@ sq_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 	                          "INSERT OR REPLACE INTO calls(" CALL_COLS ", outcome)"
 	                          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	                          err);
-	json_t *arr = json_array();
-	char *aj = NULL;
+	char *aj;
 	int rc = SQLITE_OK, ret;
 
-	if (s == NULL) {
-		json_decref(arr);
+	if (s == NULL)
 		return -1;
-	}
-	for (int i = 0; arr != NULL && i < c->n_agents; i++)
-		if (json_array_append_new(arr, json_string(c->agents[i])) < 0)
-			break;
-	if (arr != NULL && json_array_size(arr) == (size_t)c->n_agents)
-		aj = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (aj == NULL) {
+	if ((aj = cl_rows_agents_json(c)) == NULL) {
 		snprintf(err, CL_ERR_LEN, "out of memory");
 		return -1;
 	}

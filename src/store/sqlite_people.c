@@ -1,6 +1,5 @@
 /* sqlite_people.c : the SQLite backend's customers (ranked match, read,
  * upsert, phone sampling), agents and API tokens. */
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,22 +57,6 @@ sq_customer_match(struct cl_store *st, const char *number, int max, char (*ids)[
 	return rc == SQLITE_OK || rc == SQLITE_DONE ? n : -1;
 }
 
-/* The phones column: a JSON array of E.164 numbers, written by sq_customer_put only. */
-static void
-parse_phones(const char *text, struct cl_customer *c)
-{
-	json_t *a = json_loads(text, 0, NULL), *v;
-	size_t i;
-
-	c->nphones = 0;
-	json_array_foreach (a, i, v) {
-		const char *num = json_string_value(v);
-		if (num != NULL && strlen(num) < CL_NUMBER_LEN && c->nphones < CL_CUSTOMER_MAX_PHONES)
-			snprintf(c->phones[c->nphones++], CL_NUMBER_LEN, "%s", num);
-	}
-	json_decref(a);
-}
-
 int
 sq_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char *err)
 {
@@ -90,7 +73,7 @@ sq_customer_get(struct cl_store *st, const char *id, struct cl_customer *c, char
 	if (rc == SQLITE_ROW) {
 		sq_copy(c->id, sizeof(c->id), s, 0);
 		sq_copy(c->name, sizeof(c->name), s, 1);
-		parse_phones(sq_col(s, 2), c);
+		cl_rows_phones(sq_col(s, 2), c);
 		sq_copy(c->email, sizeof(c->email), s, 3);
 		sq_copy(c->account, sizeof(c->account), s, 4);
 		sq_copy(c->tier, sizeof(c->tier), s, 5);

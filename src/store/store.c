@@ -9,7 +9,35 @@
 #include "callogd/util.h"
 
 /* Tried in order; the last one (SQLite: any path) claims every name. */
-static const struct cl_store_backend *const backends[] = {&cl_store_sqlite};
+static const struct cl_store_backend *const backends[] = {&cl_store_pg, &cl_store_sqlite};
+
+const char *
+cl_schema_section(const char *schema, int v, size_t *len)
+{
+	char mark[32];
+	const char *p, *end;
+	size_t n = (size_t)snprintf(mark, sizeof(mark), "\n-- version %d", v);
+
+	for (p = strstr(schema, mark); p != NULL; p = strstr(p + 1, mark))
+		if (p[n] == '\n' || p[n] == ':')
+			break;
+	if (p == NULL || (p = strchr(p + n, '\n')) == NULL)
+		return NULL;
+	end = strstr(p, "\n-- version ");
+	*len = end ? (size_t)(end - p) : strlen(p);
+	return p;
+}
+
+int
+cl_schema_latest(const char *schema)
+{
+	size_t len;
+	int v = 0;
+
+	while (cl_schema_section(schema, v + 1, &len) != NULL)
+		v++;
+	return v;
+}
 
 struct cl_store *
 cl_store_open(const char *where, int flags, char *err)
@@ -87,7 +115,7 @@ cl_store_last_seq(struct cl_store *st, int64_t *seq, char *err)
 }
 
 int
-cl_store_put_event(struct cl_store *st, const struct cl_event *ev, int64_t *dup_seq, char *err)
+cl_store_put_event(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, char *err)
 {
 	return st->ops->put_event(st, ev, dup_seq, err);
 }

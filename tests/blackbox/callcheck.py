@@ -2,17 +2,13 @@
 says what call record docs/http-api.md implies from a call's logged events. Shared by the
 reliability suites (test_crash, test_storage)."""
 import json
-import sqlite3
 
 
 def db_rows(d):
-    db = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True, timeout=10)
-    try:
-        events = db.execute("SELECT seq, eid, call_id, type, ts, body FROM events ORDER BY seq").fetchall()
-        calls = db.execute("SELECT call_id, has_offer, offered_at, answered_at, ended_at, hold_ms, end_reason, "
-                           "end_by, agent, agents, disp_code FROM calls").fetchall()
-    finally:
-        db.close()
+    """The events and calls tables, on either backend (Daemon.query)."""
+    events = d.query("SELECT seq, eid, call_id, type, ts, body FROM events ORDER BY seq")
+    calls = d.query("SELECT call_id, has_offer, offered_at, answered_at, ended_at, hold_ms, end_reason, "
+                    "end_by, agent, agents, disp_code FROM calls")
     return events, calls
 
 

@@ -10,7 +10,11 @@ a NOTIFY_SOCKET the harness listens on.
 Every black-box suite imports this. The binaries come from the environment
 (CALLOGD, CALLOGCTL), set by ctest. A test may call skip("why"): it is reported
 as SKIP, and a suite with skips and no failures exits SKIP_EXIT (77), which
-ctest reports as a skipped test, never as a pass."""
+ctest reports as a skipped test, never as a pass.
+
+CALLOGD_TEST_BACKEND=pg runs the same tests on PostgreSQL (pgserver.py): each
+Daemon gets its own database on a private server. A test that reads the SQLite
+file itself (Daemon.db) is skipped there, and says so."""
 import http.client
 import json
 import os
@@ -23,6 +27,8 @@ import tempfile
 import time
 import traceback
 
+import pgserver
+
 CALLOGD = os.environ.get("CALLOGD", "build/callogd")
 CALLOGCTL = os.environ.get("CALLOGCTL", "build/callogctl")
 SRC = os.environ.get("CALLOGD_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -34,11 +40,7 @@ SKIP_EXIT = 77  # tests/CMakeLists.txt: SKIP_RETURN_CODE
 
 def free_port():
     """A port free now, for a test that must have the daemon bind by itself: racy, prefer Daemon's listeners."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return pgserver.free_port()
 
 
 # The config keys of the TCP listeners and the names the daemon takes their passed fds by.
@@ -93,6 +95,11 @@ class Daemon:
     binds free_port() ports itself (for tests of binding and of other activators)."""
 
     def __init__(self, bind=True, **overrides):
+        named = {k.replace("__", ".") for k in overrides}
+        if pgserver.BACKEND == "pg" and "database.path" in named:
+            skip("stores in a SQLite file of its own; this run stores in %s" % pgserver.BACKEND)
+        if pgserver.BACKEND == "pg" and "database.url" not in named and pgserver.bindir() is None:
+            skip("PostgreSQL is not installed (sh scripts/deps.sh --test installs it)")
         self.dir = tempfile.mkdtemp(prefix="callogd-test-")
         self.listeners = {key: _listener() for key, _ in PASSED_LISTENERS} if bind else {}
         ports = {key: s.getsockname()[1] for key, s in self.listeners.items()}
@@ -113,6 +120,12 @@ class Daemon:
         self.settings.update(DEFAULTS)
         for k, v in overrides.items():
             self.settings[k.replace("__", ".")] = v
+        self.pg_db = None  # the PostgreSQL database's name, on that backend
+        if pgserver.BACKEND == "pg" and "database.url" not in named:
+            srv = pgserver.server()
+            self.pg_db = srv.new_database()
+            del self.settings["database.path"]
+            self.settings["database.url"] = srv.url(self.pg_db)
         self.conf = os.path.join(self.dir, "callogd.conf")
         self.write_config()
         self.proc = None
@@ -122,7 +135,26 @@ class Daemon:
 
     @property
     def db(self):
+        """The SQLite file: a test that reads it is about SQLite, and skipped on another backend."""
+        if "database.path" not in self.settings:
+            skip("reads the SQLite database file; this run stores in %s" % pgserver.BACKEND)
         return os.path.join(self.dir, self.settings["database.path"])
+
+    def psql(self, sql):
+        """On PostgreSQL: runs sql in this daemon's database; its output (unaligned, tuples only)."""
+        return pgserver.server().psql(sql, db=self.pg_db)
+
+    def query(self, sql):
+        """The rows (tuples) of a read-only query on the daemon's database, whichever the backend."""
+        if self.pg_db is not None:
+            out = self.psql("SELECT coalesce(json_agg(q), '[]') FROM (%s) AS q" % sql)
+            return [tuple(r.values()) for r in json.loads(out)]
+        import sqlite3
+        db = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
 
     @property
     def events_sock(self):
@@ -256,6 +288,9 @@ class Daemon:
             self.listeners = {}
             self.notify.close()
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.pg_db is not None:
+                pgserver.server().drop_database(self.pg_db)
+                self.pg_db = None
 
     # ---- operator ----
 
@@ -614,7 +649,7 @@ class running:
         return self.d.start()
 
     def __exit__(self, *exc):
-        if exc[0] is not None:
+        if exc[0] is not None and exc[0] is not Skip:
             sys.stderr.write("---- callogd log ----\n" + self.d.read_log()[-4000:] + "\n")
         self.d.cleanup()
         return False

@@ -2,7 +2,6 @@
 retention and purge, unknown routes and methods."""
 import json
 import os
-import sqlite3
 import sys
 import time
 
@@ -130,8 +129,7 @@ def retention_purges_old_calls_inside_the_daemon():
         eq(status, 404)
         eq(d.get("/api/calls/new")[0], 200)
         eq(d.get("/api/calls/old-active")[0], 200)  # never ended: kept
-        db = sqlite3.connect(d.db)
-        eq(db.execute("SELECT count(*) FROM events WHERE call_id = 'old'").fetchone()[0], 0)
+        eq(d.query("SELECT count(*) FROM events WHERE call_id = 'old'")[0][0], 0)
         # Exactly the one call that ended 10 days ago, counted once.
         purges = [l for l in d.read_log().splitlines() if 'msg="retention purge"' in l]
         eq(len(purges), 1, d.read_log()[-2000:])
@@ -155,10 +153,7 @@ def purge_on_demand():
         eq(d.get("/api/calls/p1")[0], 404)
         eq(d.get("/api/calls/p2")[0], 200)
         eq(d.get("/api/calls/p3")[0], 200)
-        db = sqlite3.connect(d.db)
-        eq(db.execute("SELECT call_id, count(*) FROM events GROUP BY call_id ORDER BY call_id").fetchall(),
-           [("p2", 1), ("p3", 2)])
-        db.close()
+        eq(d.query("SELECT call_id, count(*) FROM events GROUP BY call_id ORDER BY call_id"), [("p2", 1), ("p3", 2)])
         eq(d.ctl("purge", check=False).returncode, 2)
 
 
