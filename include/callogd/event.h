@@ -73,6 +73,7 @@ struct cl_event {
 	int64_t seq;             /* set by the store when committed */
 	const char *customer_id; /* call.customer's; else matched at offer time, pointing into ext */
 	char *ext;               /* malloc'd storage for what the daemon adds, or NULL */
+	int fresh;               /* no id, or its duplicate probe found it new: a store need not wait for its insert */
 
 	char *buf; /* owns the strings above */
 };

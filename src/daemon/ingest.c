@@ -251,6 +251,7 @@ dispatch(struct cl_producer *p, struct cl_event *ev, struct cl_answer *s, int64_
 {
 	struct cl_server *srv = p->srv;
 
+	ev->fresh = ev->id == NULL || (verdict == CL_VERDICT_NEW && s->checked);
 	if (verdict == CL_VERDICT_NEW) {
 		s->held = cl_pops_on_event(srv->pops, ev, t0, slot_release, s);
 		if (s->checked)

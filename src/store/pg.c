@@ -12,226 +12,7 @@
 
 extern const char cl_pg_schema[]; /* schema_pg.sql, embedded by the build */
 
-#define BACKOFF_MIN_US 100000
-#define BACKOFF_MAX_US 2000000
 #define MIGRATE_LOCK "7467105938120" /* pg_advisory_xact_lock key: one migration at a time */
-
-/* ---- parameters and results ---- */
-
-void
-pgp_text(struct pg_params *p, const char *v)
-{
-	pgp_textn(p, v, v ? strlen(v) : 0);
-}
-
-void
-pgp_textn(struct pg_params *p, const char *v, size_t n)
-{
-	if (p->n >= PG_MAX_PARAMS)
-		return;
-	/* Text goes in binary format: its bytes as they are, no terminator needed. */
-	p->v[p->n] = v;
-	p->len[p->n] = (int)n;
-	p->n++;
-}
-
-void
-pgp_int(struct pg_params *p, int64_t v)
-{
-	if (p->n >= PG_MAX_PARAMS)
-		return;
-	snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
-	p->v[p->n] = p->num[p->n];
-	p->len[p->n] = -1; /* text format */
-	p->n++;
-}
-
-const char *
-pg_col(const PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
-}
-
-int64_t
-pg_int(const PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-int
-pg_null(const PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col);
-}
-
-void
-pg_copy(char *dst, size_t len, const PGresult *r, int row, int col)
-{
-	snprintf(dst, len, "%s", pg_col(r, row, col));
-}
-
-/* ---- the connection ---- */
-
-/* PostgreSQL's message on one line: "what: message". */
-static void
-fail_text(const char *what, const char *msg, char *err)
-{
-	size_t n;
-
-	snprintf(err, CL_ERR_LEN, "%s: %s", what, msg && msg[0] ? msg : "unknown error");
-	n = strlen(err);
-	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-		err[--n] = '\0';
-	for (char *c = err; *c; c++)
-		if (*c == '\n' || *c == '"')
-			*c = *c == '"' ? '\'' : ' ';
-}
-
-static void
-quiet(void *arg, const char *msg)
-{
-	(void)arg; /* notices ("relation exists, skipping") are not errors; leaf modules never log */
-	(void)msg;
-}
-
-static int
-connect_now(struct pg *g, char *err)
-{
-	/* Ours first: the connection string's own settings override them. */
-	const char *keys[] = {"connect_timeout",
-	                      "keepalives_idle",
-	                      "keepalives_interval",
-	                      "keepalives_count",
-	                      "application_name",
-	                      "dbname",
-	                      NULL};
-	const char *vals[] = {"3", "5", "2", "2", "callogd", g->where, NULL};
-	PGcancel *c;
-
-	if (g->conn != NULL)
-		PQfinish(g->conn);
-	memset(g->prepared, 0, sizeof(g->prepared));
-	g->locked = 0;
-	g->nested_reads = 0;
-	g->conn = PQconnectdbParams(keys, vals, 1);
-	if (g->conn == NULL) {
-		snprintf(err, CL_ERR_LEN, "PostgreSQL: out of memory");
-		return -1;
-	}
-	if (PQstatus(g->conn) != CONNECTION_OK) {
-		fail_text("PostgreSQL", PQerrorMessage(g->conn), err);
-		return -1;
-	}
-	(void)PQsetNoticeProcessor(g->conn, quiet, NULL);
-	c = PQgetCancel(g->conn);
-	pthread_mutex_lock(&g->cancel_mtx);
-	if (g->cancel)
-		PQfreeCancel(g->cancel);
-	g->cancel = c;
-	pthread_mutex_unlock(&g->cancel_mtx);
-	if (g->readonly)
-		return pg_do(g, "SET default_transaction_read_only = on", NULL, "set-up", err);
-	return 0;
-}
-
-/* A lost connection is reopened, at most once per backoff step; -1 while it cannot be. */
-static int
-ensure(struct pg *g, char *err)
-{
-	int64_t now;
-
-	if (g->conn != NULL && PQstatus(g->conn) == CONNECTION_OK)
-		return 0;
-	now = cl_mono_us();
-	if (now < g->retry_at) {
-		snprintf(err, CL_ERR_LEN, "PostgreSQL unreachable (retrying)");
-		return -1;
-	}
-	if (connect_now(g, err) == 0) {
-		g->backoff_us = 0;
-		return 0;
-	}
-	g->backoff_us = g->backoff_us ? g->backoff_us * 2 : BACKOFF_MIN_US;
-	if (g->backoff_us > BACKOFF_MAX_US)
-		g->backoff_us = BACKOFF_MAX_US;
-	g->retry_at = now + g->backoff_us;
-	return -1;
-}
-
-/* Checks r; NULL (r cleared) with err on failure. */
-static PGresult *
-checked(struct pg *g, PGresult *r, const char *what, char *err)
-{
-	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
-		return r;
-	if (r != NULL) {
-		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		fail_text(what, m ? m : PQresultErrorMessage(r), err);
-	} else {
-		fail_text(what, PQerrorMessage(g->conn), err);
-	}
-	PQclear(r);
-	return NULL;
-}
-
-static int
-nparams(const struct pg_params *p, int *fmt)
-{
-	for (int i = 0; p && i < p->n; i++)
-		fmt[i] = p->len[i] >= 0;
-	return p ? p->n : 0;
-}
-
-PGresult *
-pg_run(struct pg *g, int slot, const char *sql, const struct pg_params *p, const char *what, char *err)
-{
-	char name[16];
-	int fmt[PG_MAX_PARAMS], n = nparams(p, fmt);
-
-	if (ensure(g, err) < 0)
-		return NULL;
-	snprintf(name, sizeof(name), "s%d", slot);
-	if (!g->prepared[slot]) {
-		PGresult *r = checked(g, PQprepare(g->conn, name, sql, 0, NULL), what, err);
-		if (r == NULL)
-			return NULL;
-		PQclear(r);
-		g->prepared[slot] = 1;
-	}
-	return checked(g, PQexecPrepared(g->conn, name, n, p ? p->v : NULL, p ? p->len : NULL, fmt, 0), what, err);
-}
-
-PGresult *
-pg_exec(struct pg *g, const char *sql, const struct pg_params *p, const char *what, char *err)
-{
-	int fmt[PG_MAX_PARAMS], n = nparams(p, fmt);
-
-	if (ensure(g, err) < 0)
-		return NULL;
-	if (n == 0)
-		return checked(g, PQexec(g->conn, sql), what, err);
-	return checked(g, PQexecParams(g->conn, sql, n, NULL, p->v, p->len, fmt, 0), what, err);
-}
-
-int
-pg_do(struct pg *g, const char *sql, const struct pg_params *p, const char *what, char *err)
-{
-	PGresult *r = pg_exec(g, sql, p, what, err);
-
-	PQclear(r);
-	return r ? 0 : -1;
-}
-
-int
-pg_do_slot(struct pg *g, int slot, const char *sql, const struct pg_params *p, const char *what, char *err)
-{
-	PGresult *r = pg_run(g, slot, sql, p, what, err);
-
-	PQclear(r);
-	return r ? 0 : -1;
-}
 
 /* ---- schema ---- */
 
@@ -272,7 +53,8 @@ migrate(struct pg *g, char *err)
 	char *text = NULL;
 	int v, latest = cl_schema_latest(cl_pg_schema);
 
-	if (pg_do(g, "BEGIN", NULL, "begin", err) < 0 ||
+	/* Not pipelined: the schema's sections are many statements each. */
+	if (pg_do(g, "BEGIN", NULL, "begin", err) < 0 || (g->txn = 1) != 1 ||
 	    pg_do(g, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", NULL, "schema lock", err) < 0 ||
 	    pg_do(g, "CREATE TABLE IF NOT EXISTS callogd_schema(version INTEGER NOT NULL)", NULL, "schema", err) < 0 ||
 	    schema_version(g, &v, err) < 0)
@@ -303,7 +85,7 @@ migrate(struct pg *g, char *err)
 	}
 	if (ensure_secret(g, "session_key", err) < 0)
 		goto fail;
-	return pg_do(g, "COMMIT", NULL, "commit", err);
+	return pg_commit(&g->base, err);
 fail:
 	free(text);
 	pg_rollback(&g->base);
@@ -336,7 +118,7 @@ pg_open(const char *where, int flags, char *err)
 	g->base.ops = &pg_ops;
 	g->readonly = (flags & CL_STORE_READONLY) != 0;
 	pthread_mutex_init(&g->cancel_mtx, NULL);
-	if (connect_now(g, why) < 0)
+	if (pg_connect(g, why) < 0)
 		goto named;
 	if (g->readonly) {
 		if (schema_version(g, &v, why) < 0)
@@ -379,9 +161,11 @@ const struct cl_store_backend cl_store_pg = {claims, pg_open};
 static int
 in_txn(struct pg *g)
 {
-	return g->conn != NULL && PQstatus(g->conn) == CONNECTION_OK && PQtransactionStatus(g->conn) != PQTRANS_IDLE;
+	return g->txn ||
+	       (g->conn != NULL && PQstatus(g->conn) == CONNECTION_OK && PQtransactionStatus(g->conn) != PQTRANS_IDLE);
 }
 
+/* A write transaction runs in a pipeline: its writes go out without waiting for their results. */
 int
 pg_begin(struct cl_store *st, char *err)
 {
@@ -392,7 +176,14 @@ pg_begin(struct cl_store *st, char *err)
 		return -1;
 	}
 	g->locked = 0;
-	return pg_do(g, "BEGIN", NULL, "begin", err);
+	if (pg_pipe_start(g, err) < 0)
+		return -1;
+	g->txn = 1;
+	if (pg_do(g, "BEGIN", NULL, "begin", err) < 0) {
+		pg_rollback(st);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -453,6 +244,9 @@ pg_commit(struct cl_store *st, char *err)
 		snprintf(err, CL_ERR_LEN, "commit: the transaction was rolled back");
 		return -1;
 	}
+	g->txn = 0;
+	if (pg_pipe_end(g, err) < 0)
+		return -1;
 	if (g->locked)
 		g->seen_gen = g->txn_gen + 1;
 	g->locked = 0;
@@ -467,6 +261,8 @@ pg_rollback(struct cl_store *st)
 
 	g->locked = 0;
 	g->nested_reads = 0;
+	pg_pipe_abort(g);
+	g->txn = 0;
 	if (in_txn(g))
 		(void)pg_do(g, "ROLLBACK", NULL, "rollback", err); /* a lost connection has rolled back already */
 }
@@ -480,7 +276,10 @@ pg_begin_read(struct cl_store *st, char *err)
 		g->nested_reads++;
 		return 0;
 	}
-	return pg_do(g, "BEGIN ISOLATION LEVEL REPEATABLE READ", NULL, "begin", err);
+	if (pg_do(g, "BEGIN ISOLATION LEVEL REPEATABLE READ", NULL, "begin", err) < 0)
+		return -1;
+	g->txn = 1;
+	return 0;
 }
 
 static void
@@ -493,6 +292,7 @@ pg_end_read(struct cl_store *st)
 		g->nested_reads--;
 		return;
 	}
+	g->txn = 0;
 	if (in_txn(g) && pg_do(g, "COMMIT", NULL, "commit", err) < 0)
 		pg_rollback(st);
 }
@@ -564,6 +364,10 @@ pg_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, char *err)
 	return found;
 }
 
+#define PUT_EVENT_SQL                                                                                                  \
+	"INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) VALUES($1,$2,$3,$4,$5,$6,$7)"              \
+	" ON CONFLICT (eid) WHERE eid IS NOT NULL DO NOTHING RETURNING seq"
+
 /* The seq the store gives is the cluster's next: ev->seq is overwritten with it. */
 static int
 pg_put_event(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, char *err)
@@ -576,18 +380,24 @@ pg_put_event(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, char *e
 	if (lock_cluster(g, err) < 0)
 		return -1;
 	pgp_int(&p, g->cur_seq + 1);
+	/* In a pipeline the insert is not waited for: its id was probed before (dedup), and an id
+	 * another node stored meanwhile fails the transaction, whose events are then sent again. */
+	/* In a pipeline the insert is not waited for: its id was probed before (dedup), and an id
+	 * another node stored meanwhile fails the transaction, whose events are then sent again. */
 	pgp_text(&p, ev->id);
 	pgp_text(&p, ev->call_id);
 	pgp_text(&p, cl_event_type_name(ev->type));
 	pgp_int(&p, ev->ts);
 	pgp_int(&p, ev->received_at);
 	pgp_text(&p, ev->body);
+	if (g->piped && ev->fresh) {
+		if (pg_queue_event(g, PG_PUT_EVENT, PUT_EVENT_SQL, &p, err) < 0)
+			return -1;
+		ev->seq = ++g->cur_seq;
+		return 0;
+	}
 	/* A repeated id waits for the transaction that holds it, then does nothing. */
-	if ((r = pg_run(
-	         g, PG_PUT_EVENT,
-	         "INSERT INTO events(seq, eid, call_id, type, ts, received_at, body) VALUES($1,$2,$3,$4,$5,$6,$7)"
-	         " ON CONFLICT (eid) WHERE eid IS NOT NULL DO NOTHING RETURNING seq",
-	         &p, "insert event", err)) == NULL)
+	if ((r = pg_run(g, PG_PUT_EVENT, PUT_EVENT_SQL, &p, "insert event", err)) == NULL)
 		return -1;
 	stored = PQntuples(r) == 1;
 	PQclear(r);

@@ -10,6 +10,8 @@
 
 #include "backend.h"
 
+#define PG_PIPE_MAX 256 /* statements sent before their results are read */
+
 /* Statements prepared on first use on each connection; one slot each. */
 enum pg_slot {
 	PG_PUT_EVENT,
@@ -63,6 +65,10 @@ struct pg {
 	int64_t seen_gen; /* the generation after this connection's last look or commit; 0 = none yet */
 	int64_t retry_at; /* a lost connection is tried again after this (monotonic us) */
 	int64_t backoff_us;
+	int txn;   /* a transaction is open: a lost connection is not reopened under it */
+	int piped; /* in pipeline mode (a write transaction): npend results not read yet */
+	int npend;
+	int pend[PG_PIPE_MAX];
 };
 
 /* Parameters of one statement, as text. */
@@ -85,6 +91,21 @@ void pgp_int(struct pg_params *p, int64_t v);
  * noticed here and reopened on a later call.
  */
 PGresult *pg_run(struct pg *g, int slot, const char *sql, const struct pg_params *p, const char *what, char *err);
+/*
+ * The pipeline of a write transaction: after pg_pipe_start(), pg_do() and
+ * pg_do_slot() only send their statement, and the next statement whose
+ * result is needed (pg_run, pg_exec) reads all results in one round trip,
+ * failing with the first error among them. pg_pipe_end() reads what is left;
+ * pg_pipe_abort() drops it (a rollback).
+ */
+int pg_pipe_start(struct pg *g, char *err);
+int pg_pipe_end(struct pg *g, char *err);
+void pg_pipe_abort(struct pg *g);
+/* pg_queue_event() : an INSERT ... RETURNING of one event: a result without its row fails the pipeline. */
+int pg_queue_event(struct pg *g, int slot, const char *sql, const struct pg_params *p, char *err);
+/* pg_connect() : (re)opens the connection; -1 with err. */
+int pg_connect(struct pg *g, char *err);
+
 /* pg_exec() : the same for a statement run once (not prepared); p may be NULL. */
 PGresult *pg_exec(struct pg *g, const char *sql, const struct pg_params *p, const char *what, char *err);
 /* pg_do() : pg_exec for a statement whose result does not matter: 0 or -1. */

@@ -8,6 +8,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Console, LineClient, Producer, check, eq, run, running, test  # noqa: E402
+import pgserver  # noqa: E402
 
 CUSTOMERS = """id,name,phones,email,account,tier,notes
 C-7,Ada Lovelace,+1 (555) 123-4567,ada@example.com,ACC-1,gold,Prefers email.
@@ -260,7 +261,10 @@ def a_console_that_never_reads_is_dropped_and_slows_nobody():
         elapsed = time.time() - t0
         with open("/proc/%d/maps" % d.proc.pid) as f:
             slow = "libasan" in f.read()  # a sanitizer build runs several times slower
-        check(elapsed < (40 if slow else 20), "took %.1fs" % elapsed)
+        # On PostgreSQL each group commit waits for a few round trips per call: ingest there is several
+        # times slower than SQLite's (bench/RESULTS.md), so its bound is three times as long.
+        limit = (40 if slow else 20) * (3 if pgserver.BACKEND == "pg" else 1)
+        check(elapsed < limit, "took %.1fs (limit %ds)" % (elapsed, limit))
         status, text, _ = d.get("/metrics", auth=False)
         check("callogd_slow_consoles_dropped_total 1" in text, [l for l in text.splitlines() if "slow" in l])
         check(stuck.closed(5), "the stuck console was not closed")
