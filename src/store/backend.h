@@ -118,6 +118,13 @@ extern const struct cl_store_backend cl_store_pg;
 void cl_rows_phones(const char *text, struct cl_customer *c);
 /* cl_rows_agents() : c's agents from an agents column (a JSON array); c->n_agents starts at 0. */
 void cl_rows_agents(const char *text, struct cl_call *c);
+/* The figures of a report slot row (slots.h) as columns, and the figure of each column. */
+#define CL_SLOT_COLS                                                                                                   \
+	"answered, abandoned, short_abandoned, unanswered, active, within_sla, transferred, sum_wait_answered,"        \
+	" sum_wait_abandoned, sum_talk, sum_hold, sum_wrap, max_wait, count"
+#define CL_SLOT_NFIGS 14
+struct cl_slot_figs;
+int64_t *cl_rows_slot_fig(struct cl_slot_figs *f, int i);
 /* cl_rows_agents_json() : c's agents as an agents column; malloc'd, NULL on out of memory. */
 char *cl_rows_agents_json(const struct cl_call *c);
 

@@ -47,6 +47,9 @@ enum pg_slot {
 	PG_STATES,
 	PG_STATE_AGENTS,
 	PG_CONNECTED,
+	PG_SLOT_PUT,
+	PG_SLOT_CLEAR,
+	PG_REPORT_SLOTS,
 	PG__SLOTS
 };
 
@@ -146,6 +149,11 @@ int pg_report_legs(struct cl_store *st, int64_t from_ms, int64_t until_ms, const
                    int (*fn)(void *, const struct cl_report_leg *), void *arg, char *err);
 int pg_agent_states(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *agent,
                     int (*fn)(void *, const struct cl_state_row *), void *arg, char *err);
+int pg_put_slot(struct cl_store *st, const struct cl_slot_row *row, char *err);
+int pg_clear_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, char *err);
+int pg_slot_conf(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, char *err);
+int pg_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
+                    int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err);
 int pg_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *), void *arg,
                  char *err);
 

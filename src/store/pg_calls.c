@@ -294,7 +294,9 @@ purge_chunk(struct pg *g, int64_t before_ms, char *err)
 	        "CREATE TEMP TABLE IF NOT EXISTS purging(call_id TEXT COLLATE \"C\" PRIMARY KEY) ON COMMIT DELETE ROWS",
 	        NULL, "purge", err) < 0 ||
 	    (r = pg_exec(g,
-	                 "INSERT INTO purging SELECT call_id FROM calls WHERE ended_at > 0 AND ended_at < $1 LIMIT $2",
+	                 "INSERT INTO purging SELECT call_id FROM calls WHERE ended_at > 0 AND ended_at < $1 AND "
+	                 "offered_at < $1"
+	                 " LIMIT $2",
 	                 &p, "purge", err)) == NULL)
 		goto fail;
 	n = atoi(PQcmdTuples(r));
@@ -315,6 +317,33 @@ fail:
 	return -1;
 }
 
+/* Agents' states before before_ms, each agent's last one kept (it still holds then); their count, or -1. */
+static int
+purge_states(struct pg *g, int64_t before_ms, char *err)
+{
+	struct pg_params p = {0};
+	PGresult *r;
+	int n;
+
+	pgp_int(&p, before_ms);
+	pgp_int(&p, PURGE_CHUNK);
+	if (pg_begin(&g->base, err) < 0 ||
+	    (r = pg_exec(g,
+	                 "DELETE FROM agent_states WHERE rid IN (SELECT a.rid FROM agent_states a WHERE a.ts < $1 AND"
+	                 " EXISTS (SELECT 1 FROM agent_states b WHERE b.agent = a.agent AND b.ts < $1 AND (b.ts > a.ts"
+	                 " OR (b.ts = a.ts AND b.rid > a.rid))) LIMIT $2)",
+	                 &p, "purge states", err)) == NULL)
+		goto fail;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	if (pg_commit(&g->base, err) < 0)
+		goto fail;
+	return n;
+fail:
+	pg_rollback(&g->base);
+	return -1;
+}
+
 int
 pg_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err)
 {
@@ -328,5 +357,7 @@ pg_purge(struct cl_store *st, int64_t before_ms, int64_t *ncalls, char *err)
 	if (n < 0)
 		return -1;
 	*ncalls += n;
-	return 0;
+	while ((n = purge_states((struct pg *)st, before_ms, err)) == PURGE_CHUNK)
+		nanosleep(&gap, NULL);
+	return n < 0 ? -1 : 0;
 }

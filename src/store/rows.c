@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "callogd/slots.h"
 
 void
 cl_rows_phones(const char *text, struct cl_customer *c)
@@ -49,4 +50,24 @@ cl_rows_agents_json(const struct cl_call *c)
 		aj = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return aj;
+}
+
+int64_t *
+cl_rows_slot_fig(struct cl_slot_figs *f, int i)
+{
+	int64_t *v[CL_SLOT_NFIGS] = {&f->answered,
+	                             &f->abandoned,
+	                             &f->short_abandoned,
+	                             &f->unanswered,
+	                             &f->active,
+	                             &f->within_sla,
+	                             &f->transferred,
+	                             &f->sum_wait_answered,
+	                             &f->sum_wait_abandoned,
+	                             &f->sum_talk,
+	                             &f->sum_hold,
+	                             &f->sum_wrap,
+	                             &f->max_wait,
+	                             &f->count};
+	return v[i];
 }

@@ -114,3 +114,30 @@ CREATE TABLE agent_states(
   state TEXT NOT NULL,
   reason TEXT NOT NULL DEFAULT '');
 CREATE INDEX agent_states_agent ON agent_states(agent, ts);
+
+-- version 2: the queue report's roll-up (slots.h), as SQLite's version 7: per 15-minute slot
+-- (UTC, ms), queue ('' = none) and disposition code ('' = the queue's figures); slot_conf holds
+-- the thresholds it was counted with, no row until the daemon has counted it once.
+CREATE TABLE report_slots(
+  slot BIGINT NOT NULL,
+  queue TEXT COLLATE "C" NOT NULL,
+  code TEXT COLLATE "C" NOT NULL,
+  answered BIGINT NOT NULL DEFAULT 0,
+  abandoned BIGINT NOT NULL DEFAULT 0,
+  short_abandoned BIGINT NOT NULL DEFAULT 0,
+  unanswered BIGINT NOT NULL DEFAULT 0,
+  active BIGINT NOT NULL DEFAULT 0,
+  within_sla BIGINT NOT NULL DEFAULT 0,
+  transferred BIGINT NOT NULL DEFAULT 0,
+  sum_wait_answered BIGINT NOT NULL DEFAULT 0,
+  sum_wait_abandoned BIGINT NOT NULL DEFAULT 0,
+  sum_talk BIGINT NOT NULL DEFAULT 0,
+  sum_hold BIGINT NOT NULL DEFAULT 0,
+  sum_wrap BIGINT NOT NULL DEFAULT 0,
+  max_wait BIGINT NOT NULL DEFAULT -1,
+  count BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY(slot, queue, code));
+CREATE TABLE slot_conf(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sla_ms BIGINT NOT NULL,
+  short_ms BIGINT NOT NULL);

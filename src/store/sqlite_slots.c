@@ -8,33 +8,6 @@
 #include "callogd/slots.h"
 #include "sqlite.h"
 
-#define SLOT_COLS                                                                                                      \
-	"answered, abandoned, short_abandoned, unanswered, active, within_sla, transferred, sum_wait_answered,"        \
-	" sum_wait_abandoned, sum_talk, sum_hold, sum_wrap, max_wait, count"
-
-/* The figures in SLOT_COLS order. */
-static int64_t *
-fig(struct cl_slot_figs *f, int i)
-{
-	int64_t *v[] = {&f->answered,
-	                &f->abandoned,
-	                &f->short_abandoned,
-	                &f->unanswered,
-	                &f->active,
-	                &f->within_sla,
-	                &f->transferred,
-	                &f->sum_wait_answered,
-	                &f->sum_wait_abandoned,
-	                &f->sum_talk,
-	                &f->sum_hold,
-	                &f->sum_wrap,
-	                &f->max_wait,
-	                &f->count};
-	return v[i];
-}
-
-#define NFIGS 14
-
 int
 sq_put_slot(struct cl_store *st, const struct cl_slot_row *row, char *err)
 {
@@ -42,7 +15,7 @@ sq_put_slot(struct cl_store *st, const struct cl_slot_row *row, char *err)
 	struct cl_slot_figs f = row->f;
 	sqlite3_stmt *s = sq_stmt(
 	    q, SQ_SLOT_PUT,
-	    "INSERT INTO report_slots(slot, queue, code, " SLOT_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+	    "INSERT INTO report_slots(slot, queue, code, " CL_SLOT_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 	    " ON CONFLICT(slot, queue, code) DO UPDATE SET answered = answered + excluded.answered,"
 	    " abandoned = abandoned + excluded.abandoned,"
 	    " short_abandoned = short_abandoned + excluded.short_abandoned,"
@@ -61,8 +34,8 @@ sq_put_slot(struct cl_store *st, const struct cl_slot_row *row, char *err)
 	sq_int(s, 1, row->slot, &rc);
 	sq_text(s, 2, row->queue, &rc);
 	sq_text(s, 3, row->code, &rc);
-	for (int i = 0; i < NFIGS; i++)
-		sq_int(s, 4 + i, *fig(&f, i), &rc);
+	for (int i = 0; i < CL_SLOT_NFIGS; i++)
+		sq_int(s, 4 + i, *cl_rows_slot_fig(&f, i), &rc);
 	if (rc != SQLITE_OK) {
 		sq_done(s);
 		return sq_fail(q, "report slot", err);
@@ -136,11 +109,11 @@ sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const ch
 	struct sq *q = (struct sq *)st;
 	/* By queue filter, then with or without the codes' rows (a queue report has no use for them). */
 	static const char *const sql[4] = {
-	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND code = ''",
-	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2",
-	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3"
+	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND code = ''",
+	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2",
+	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3"
 	    " AND code = ''",
-	    "SELECT slot, queue, code, " SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3",
+	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3",
 	};
 	int v = (queue != NULL) * 2 + (codes != 0);
 	sqlite3_stmt *s = sq_stmt(q, SQ_REPORT_SLOTS + v, sql[v], err);
@@ -155,8 +128,8 @@ sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const ch
 	while (rc == SQLITE_OK && stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct cl_slot_row row = {
 		    .slot = sqlite3_column_int64(s, 0), .queue = sq_col(s, 1), .code = sq_col(s, 2)};
-		for (int i = 0; i < NFIGS; i++)
-			*fig(&row.f, i) = sqlite3_column_int64(s, 3 + i);
+		for (int i = 0; i < CL_SLOT_NFIGS; i++)
+			*cl_rows_slot_fig(&row.f, i) = sqlite3_column_int64(s, 3 + i);
 		rc = SQLITE_OK;
 		stop = fn(arg, &row);
 	}
