@@ -7,7 +7,6 @@ check that the reports used the roll-up."""
 import os
 import random
 import signal
-import sqlite3
 import sys
 import time
 
@@ -25,12 +24,11 @@ def slot_conf(d, want=None):
     deadline = time.time() + 10
     while want is not None and time.time() < deadline and slot_conf(d) != want:
         time.sleep(0.05)
-    db = sqlite3.connect(d.db)
-    try:
-        row = db.execute("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'report_slots'").fetchone()
-        return row[0] if row else None
-    finally:
-        db.close()
+    if d.pg_db is not None:  # PostgreSQL keeps them in a table of their own
+        rows = d.query("SELECT sla_ms || ' ' || short_ms FROM slot_conf")
+    else:
+        rows = d.query("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'report_slots'")
+    return rows[0][0] if rows else None
 
 
 def send_all(d, events):
@@ -139,9 +137,7 @@ def purge_recounts_slots_and_keeps_each_agents_last_state():
         check(0 < len(kept) < len(model), (len(kept), len(model)))
         check(("purged %d calls" % (len(model) - len(kept))) in out, out)
         check_queues(d, kept, (2026, 10, 24), (2026, 10, 27), "after the purge")
-        db = sqlite3.connect(d.db)
-        rows = db.execute("SELECT agent, ts FROM agent_states ORDER BY agent, ts").fetchall()
-        db.close()
+        rows = d.query("SELECT agent, ts FROM agent_states ORDER BY agent, ts")
         for a in ("a1", "a2", "a3"):
             mine = [s["_ms"] for s in states if s["agent"] == a]
             want = [max(t for t in mine if t < cut)] + [t for t in mine if t >= cut]
