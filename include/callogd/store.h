@@ -27,6 +27,13 @@ enum cl_store_flags {
  * unless read-only). NULL with err filled on failure.
  */
 struct cl_store *cl_store_open(const char *where, int flags, char *err);
+/*
+ * cl_store_set_node() : this daemon's name in a cluster (node.name), kept with
+ * each event it stores in a shared store; before any store is opened.
+ * cl_store_node() : that name ("" until set).
+ */
+void cl_store_set_node(const char *name);
+const char *cl_store_node(void);
 /* cl_store_close() : accepts NULL. */
 void cl_store_close(struct cl_store *st);
 

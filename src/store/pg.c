@@ -229,10 +229,12 @@ pg_commit(struct cl_store *st, char *err)
 	PGresult *r;
 	int ok;
 
+	/* The other nodes' followers are woken at the commit: the payload is a hint, they read the rows. */
 	if (g->locked) {
 		pgp_int(&p, g->cur_seq);
 		if (pg_do_slot(g, PG_PUT_SEQ, "UPDATE cluster SET last_seq = greatest(last_seq, $1), gen = gen + 1", &p,
-		               "last seq", err) < 0)
+		               "last seq", err) < 0 ||
+		    pg_do_slot(g, PG_NOTIFY, "SELECT pg_notify('callogd_events', $1::text)", &p, "notify", err) < 0)
 			return -1;
 	}
 	if ((r = pg_exec(g, "COMMIT", NULL, "commit", err)) == NULL)

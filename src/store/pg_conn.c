@@ -91,6 +91,8 @@ quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
+static int set_node(struct pg *g, char *err);
+
 int
 pg_connect(struct pg *g, char *err)
 {
@@ -130,7 +132,17 @@ pg_connect(struct pg *g, char *err)
 	pthread_mutex_unlock(&g->cancel_mtx);
 	if (g->readonly)
 		return pg_do(g, "SET default_transaction_read_only = on", NULL, "set-up", err);
-	return 0;
+	return set_node(g, err);
+}
+
+/* The session's node name: events stored on it are marked with it (events.node). */
+static int
+set_node(struct pg *g, char *err)
+{
+	struct pg_params p = {0};
+
+	pgp_text(&p, cl_store_node());
+	return pg_do(g, "SELECT set_config('callogd.node', $1, false)", &p, "set-up", err);
 }
 
 /*

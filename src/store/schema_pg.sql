@@ -141,3 +141,8 @@ CREATE TABLE slot_conf(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   sla_ms BIGINT NOT NULL,
   short_ms BIGINT NOT NULL);
+
+-- version 3: which node took each event (the session's callogd.node), so that each node's
+-- follower skips its own; events are announced with NOTIFY callogd_events, payload the
+-- highest seq of the commit, a wake-up only: followers read the rows after the last they have.
+ALTER TABLE events ADD COLUMN node TEXT COLLATE "C" DEFAULT current_setting('callogd.node', true);

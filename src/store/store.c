@@ -11,6 +11,20 @@
 /* Tried in order; the last one (SQLite: any path) claims every name. */
 static const struct cl_store_backend *const backends[] = {&cl_store_pg, &cl_store_sqlite};
 
+static char node_name[256];
+
+void
+cl_store_set_node(const char *name)
+{
+	snprintf(node_name, sizeof(node_name), "%s", name);
+}
+
+const char *
+cl_store_node(void)
+{
+	return node_name;
+}
+
 const char *
 cl_schema_section(const char *schema, int v, size_t *len)
 {
