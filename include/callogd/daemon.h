@@ -44,6 +44,7 @@ struct cl_server {
 	struct cl_crm *crm;          /* the CRM lookup (crm.c) */
 	struct cl_journal *journal;  /* the webhooks the writer journals for (journal.c) */
 	struct cl_outbox *outbox;    /* webhook deliveries (outbox.c) */
+	struct cl_cluster *cluster;  /* other nodes on a shared store (cluster.c); NULL alone */
 	struct cl_ingest ingest;     /* ingest.c's state */
 	struct cl_console *consoles; /* console connections (consoles.c) */
 	struct cl_metrics m;

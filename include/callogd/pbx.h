@@ -19,6 +19,11 @@ struct cl_pbx *cl_pbx_start(struct cl_server *srv, char *err);
  * the call. Returns the links added, removed or changed, or -1 with err.
  */
 int cl_pbx_reload(struct cl_pbx *x, char *err);
+/*
+ * cl_pbx_standby() : with standby, every link is closed (another node of the
+ * cluster holds them, cluster.h); without, the configured links connect.
+ */
+void cl_pbx_standby(struct cl_pbx *x, int standby);
 /* cl_pbx_quiesce() : a shutdown began: the links read no more (what was read is still committed). */
 void cl_pbx_quiesce(struct cl_pbx *x);
 /* cl_pbx_free() : logs off and closes every link; accepts NULL. */

@@ -60,6 +60,38 @@ int cl_store_check(struct cl_store *st, char *err);
 /* cl_store_interrupt() : from any thread: the statement running on st, if any, fails soon (a shutdown). */
 void cl_store_interrupt(struct cl_store *st);
 
+/*
+ * ---- a store shared by several daemons (PostgreSQL): a daemon's own session
+ * that follows what the other nodes commit and holds the cluster's leader lock.
+ * Blocking calls, for one thread. ----
+ */
+struct cl_store_feed;
+/* cl_store_feed_open() : NULL with err "" when where is not a shared store (SQLite), NULL with err on failure. */
+struct cl_store_feed *cl_store_feed_open(const char *where, char *err);
+void cl_store_feed_close(struct cl_store_feed *f); /* accepts NULL */
+/* cl_store_feed_last() : the highest seq committed in the cluster. */
+int cl_store_feed_last(struct cl_store_feed *f, int64_t *seq, char *err);
+/*
+ * cl_store_feed_wait() : waits up to timeout_ms for a commit anywhere: 1 when
+ * one came (or some may have been missed: read now), 0 when none, -1 when the
+ * session is lost (it is reopened by a later call, with backoff).
+ */
+int cl_store_feed_wait(struct cl_store_feed *f, int timeout_ms, char *err);
+/*
+ * cl_store_feed_fetch() : fn(arg, seq, own, body, len, received_at) for the
+ * events after after_seq in seq order, at most max (own: stored by this node,
+ * cl_store_node()); the count of rows read, or -1. fn returning non-zero stops.
+ */
+int cl_store_feed_fetch(struct cl_store_feed *f, int64_t after_seq, int max,
+                        int (*fn)(void *arg, int64_t seq, int own, const char *body, size_t len, int64_t received_at),
+                        void *arg, char *err);
+/*
+ * cl_store_feed_lead() : takes the cluster's leader lock if it is free, or
+ * checks that this session still holds it: 1 leader, 0 another node is, -1
+ * the session is lost (and the lock with it: no longer leader).
+ */
+int cl_store_feed_lead(struct cl_store_feed *f, char *err);
+
 /* ---- the event log ---- */
 
 /* cl_store_last_seq() : the highest seq ever committed (0 for a new store), even after purges. */

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "callogd/ami.h"
+#include "callogd/cluster.h"
 #include "callogd/daemon.h"
 #include "callogd/esl.h"
 #include "callogd/ingest.h"
@@ -68,6 +69,7 @@ struct cl_pbx {
 	struct link **links;
 	int n;
 	int quiesced;
+	int standby; /* another node of the cluster holds the links (cluster.h): none here */
 };
 
 static int64_t
@@ -651,15 +653,16 @@ int
 cl_pbx_reload(struct cl_pbx *x, char *err)
 {
 	const struct cl_config *cfg = &x->srv->cfg;
-	struct link **next = calloc((size_t)cfg->n_pbx + 1, sizeof(*next));
+	int n_pbx = x->standby ? 0 : cfg->n_pbx;
+	struct link **next = calloc((size_t)n_pbx + 1, sizeof(*next));
 	int n = 0, changed = 0;
 
-	if (next == NULL || (cfg->n_pbx > 0 && pbx_timers(x) < 0)) {
+	if (next == NULL || (n_pbx > 0 && pbx_timers(x) < 0)) {
 		free(next);
 		snprintf(err, CL_ERR_LEN, "PBX links: out of memory");
 		return -1;
 	}
-	for (int i = 0; i < cfg->n_pbx; i++) {
+	for (int i = 0; i < n_pbx; i++) {
 		const struct cl_pbx_cfg *c = &cfg->pbx[i];
 		struct link *l = NULL;
 		for (int k = 0; k < x->n && l == NULL; k++) {
@@ -711,6 +714,7 @@ cl_pbx_start(struct cl_server *srv, char *err)
 		return NULL;
 	}
 	x->srv = srv;
+	x->standby = !cl_cluster_leader(srv->cluster);
 	if (cl_pbx_reload(x, err) < 0) {
 		cl_pbx_free(x);
 		return NULL;
@@ -718,6 +722,18 @@ cl_pbx_start(struct cl_server *srv, char *err)
 	srv->m.render_more = render;
 	srv->m.render_more_arg = x;
 	return x;
+}
+
+void
+cl_pbx_standby(struct cl_pbx *x, int standby)
+{
+	char err[CL_ERR_LEN];
+
+	if (x == NULL || x->standby == standby)
+		return;
+	x->standby = standby;
+	if (!x->quiesced && cl_pbx_reload(x, err) < 0)
+		log_error("msg=\"pbx links not changed\" error=\"%s\"", err);
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "callogd/cluster.h"
 #include "callogd/consoles.h"
 #include "callogd/crm.h"
 #include "callogd/daemon.h"
@@ -247,7 +248,8 @@ on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	cl_pops_expire(srv->pops, now);
-	if (srv->cfg.retention_days > 0 && now - srv->last_purge_ms >= 86400000LL) {
+	/* In a cluster, the leader alone purges (cluster.h). */
+	if (srv->cfg.retention_days > 0 && cl_cluster_leader(srv->cluster) && now - srv->last_purge_ms >= 86400000LL) {
 		srv->last_purge_ms = now;
 		cl_writer_purge(srv->writer, now - (int64_t)srv->cfg.retention_days * 86400000LL);
 	}
@@ -320,6 +322,18 @@ gauge_dedup_filter(void *srv)
 	return gauge_dedup(srv, 2);
 }
 
+static uint64_t
+gauge_leader(void *srv)
+{
+	return (uint64_t)cl_cluster_leader(((struct cl_server *)srv)->cluster);
+}
+
+static uint64_t
+gauge_followed(void *srv)
+{
+	return cl_cluster_followed(((struct cl_server *)srv)->cluster);
+}
+
 static int
 start(struct cl_server *srv, char *err)
 {
@@ -352,6 +366,12 @@ start(struct cl_server *srv, char *err)
 	if (open_listeners(srv, err) < 0)
 		return -1;
 	warn_exposed(srv);
+	/* The node's name goes with every event it stores in a shared store: set before one opens. */
+	char host[256] = "";
+	if (srv->cfg.node_name[0] == '\0' && gethostname(host, sizeof(host) - 1) == 0)
+		cl_store_set_node(host);
+	else
+		cl_store_set_node(srv->cfg.node_name);
 	if (srv->cfg.db_url[0] == '\0' && cl_mkdir_parent(srv->cfg.db_path) < 0)
 		log_debug("msg=\"cannot create directory\" path=\"%s\" error=\"%s\"", srv->cfg.db_path,
 		          strerror(errno));
@@ -413,6 +433,14 @@ start(struct cl_server *srv, char *err)
 	if (srv->listeners[LISTENER_HTTP] != NULL &&
 	    (srv->http = cl_http_start(srv, cl_listener_take(srv->listeners[LISTENER_HTTP]), err)) == NULL)
 		return -1;
+	/* After the live calls are restored: the other nodes' events from the seq they reached on. */
+	if ((srv->cluster = cl_cluster_start(srv, cl_config_store(&srv->cfg), err)) == NULL && err[0] != '\0')
+		return -1;
+	cl_metrics_gauge(&srv->m, "callogd_cluster_leader",
+	                 "1 when this node runs retention and the PBX links (always 1 without a cluster).",
+	                 gauge_leader, srv);
+	cl_metrics_gauge(&srv->m, "callogd_cluster_followed",
+	                 "Events other nodes of the cluster took, fanned out here.", gauge_followed, srv);
 	if ((srv->pbx = cl_pbx_start(srv, err)) == NULL)
 		return -1;
 	if ((srv->wb = cl_wb_new(srv)) == NULL) {
@@ -476,6 +504,8 @@ stop(struct cl_server *srv)
 	cl_ingest_flush(srv); /* events a last duplicate verdict let through: answered "storage" and freed */
 	cl_pbx_free(srv->pbx);
 	srv->pbx = NULL;
+	cl_cluster_stop(srv->cluster); /* its session ends: another node may lead now */
+	srv->cluster = NULL;
 	cl_econns_close_all(srv);
 	cl_ingest_close(srv);
 	cl_consoles_close_all(srv);
@@ -550,14 +580,11 @@ cl_server_main(struct cl_config *cfg)
 		fprintf(stderr, "callogd: %s\n", err);
 		rc = 1;
 	} else {
-		char node[256] = "";
-		if (srv->cfg.node_name[0] != '\0' || gethostname(node, sizeof(node) - 1) < 0)
-			snprintf(node, sizeof(node), "%s", srv->cfg.node_name);
 		/* Never the URL: it may hold a password. */
 		log_info(
 		    "msg=\"listening\" version=%s node=\"%s\" events.unix=\"%s\" events.tcp=\"%s\" agents.unix=\"%s\" "
 		    "agents.tcp=\"%s\" http=\"%s\" database=\"%s\"",
-		    CALLOGD_VERSION, node, srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
+		    CALLOGD_VERSION, cl_store_node(), srv->cfg.events_unix, srv->cfg.events_tcp, srv->cfg.agents_unix,
 		    srv->cfg.agents_tcp, srv->cfg.http_listen, srv->cfg.db_url[0] ? "postgresql" : srv->cfg.db_path);
 		cl_sd_notify("READY=1");
 		ask_short_slice();

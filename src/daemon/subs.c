@@ -53,6 +53,21 @@ cl_subs_new(struct cl_server *srv)
 	return p;
 }
 
+/*
+ * The next message seq: the wall clock in ms times 1000, or one more than the
+ * last when that is higher. In a cluster every node numbers its messages on
+ * the same scale, so a Last-Event-ID from another node points at the same
+ * moment here (docs/cluster.md).
+ */
+static int64_t
+next_seq(struct cl_subs *p)
+{
+	int64_t now = cl_now_ms() * 1000;
+
+	p->seq = p->seq + 1 > now ? p->seq + 1 : now;
+	return p->seq;
+}
+
 static void
 ring_pop_front(struct cl_subs *p, struct agent_ent *a)
 {
@@ -219,7 +234,7 @@ send_to_sub(struct cl_subs *p, struct agent_ent *a, struct cl_sub *s, int64_t se
 static void
 deliver(struct cl_subs *p, struct agent_ent *a, const char *type, const char *body)
 {
-	int64_t seq = ++p->seq;
+	int64_t seq = next_seq(p);
 	size_t len;
 	char *text = cl_popmsg_frame(type, seq, body, &len);
 
@@ -306,7 +321,7 @@ cl_subs_send_one(struct cl_subs *p, struct cl_sub *s, const char *type, const ch
 {
 	struct agent_ent *a = agent_get(p, s->agent, 0);
 	size_t len;
-	char *text = cl_popmsg_frame(type, ++p->seq, body, &len);
+	char *text = cl_popmsg_frame(type, next_seq(p), body, &len);
 	int rc = 0;
 
 	if (text != NULL && a != NULL && s->send(s, p->seq, type, text, len) < 0) {

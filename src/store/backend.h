@@ -113,6 +113,15 @@ struct cl_store_backend {
 extern const struct cl_store_backend cl_store_sqlite;
 extern const struct cl_store_backend cl_store_pg;
 
+/* pg_feed.c: the sessions of store.h's cl_store_feed_*, PostgreSQL only. */
+struct cl_store_feed *pg_feed_open(const char *where, char *err);
+void pg_feed_close(struct cl_store_feed *f);
+int pg_feed_last(struct cl_store_feed *f, int64_t *seq, char *err);
+int pg_feed_wait(struct cl_store_feed *f, int timeout_ms, char *err);
+int pg_feed_fetch(struct cl_store_feed *f, int64_t after_seq, int max,
+                  int (*fn)(void *, int64_t, int, const char *, size_t, int64_t), void *arg, char *err);
+int pg_feed_lead(struct cl_store_feed *f, char *err);
+
 /* rows.c: what every backend stores the same way. */
 /* cl_rows_phones() : c's phones from a phones column (a JSON array of E.164 numbers). */
 void cl_rows_phones(const char *text, struct cl_customer *c);

@@ -11,6 +11,46 @@
 /* Tried in order; the last one (SQLite: any path) claims every name. */
 static const struct cl_store_backend *const backends[] = {&cl_store_pg, &cl_store_sqlite};
 
+struct cl_store_feed *
+cl_store_feed_open(const char *where, char *err)
+{
+	err[0] = '\0';
+	if (where == NULL || !cl_store_pg.claims(where))
+		return NULL; /* SQLite: one daemon per database, nothing to follow */
+	return pg_feed_open(where, err);
+}
+
+void
+cl_store_feed_close(struct cl_store_feed *f)
+{
+	pg_feed_close(f);
+}
+
+int
+cl_store_feed_last(struct cl_store_feed *f, int64_t *seq, char *err)
+{
+	return pg_feed_last(f, seq, err);
+}
+
+int
+cl_store_feed_wait(struct cl_store_feed *f, int timeout_ms, char *err)
+{
+	return pg_feed_wait(f, timeout_ms, err);
+}
+
+int
+cl_store_feed_fetch(struct cl_store_feed *f, int64_t after_seq, int max,
+                    int (*fn)(void *, int64_t, int, const char *, size_t, int64_t), void *arg, char *err)
+{
+	return pg_feed_fetch(f, after_seq, max, fn, arg, err);
+}
+
+int
+cl_store_feed_lead(struct cl_store_feed *f, char *err)
+{
+	return pg_feed_lead(f, err);
+}
+
 static char node_name[256];
 
 void

@@ -121,6 +121,8 @@ class Daemon:
         for k, v in overrides.items():
             self.settings[k.replace("__", ".")] = v
         self.pg_db = None  # the PostgreSQL database's name, on that backend
+        if "database.url" in named and "database.path" not in named:
+            del self.settings["database.path"]  # the test named its own database
         if pgserver.BACKEND == "pg" and "database.url" not in named:
             srv = pgserver.server()
             self.pg_db = srv.new_database()
