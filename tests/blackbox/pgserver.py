@@ -42,8 +42,9 @@ def free_port():
 class Server:
     """One postgres on 127.0.0.1:port, owned by this process."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
         self.bin = bindir()
+        self.durable = durable  # fsync on (benchmarks); the tests run without it, the daemon's acks still wait
         if self.bin is None:
             raise RuntimeError("PostgreSQL is not installed (sh scripts/deps.sh --test installs it)")
         self.dir = tempfile.mkdtemp(prefix="callogd-pg-")
@@ -79,8 +80,7 @@ class Server:
             stderr=subprocess.DEVNULL)
         for _ in range(5):  # a port free when picked may be taken by the time postgres binds it
             self.port = free_port()
-            opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
-                    "-c max_connections=300 -c shared_buffers=32MB" % (self.port, self.dir))
+            opts = self.options()
             p = self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l",
                           os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "30", "start",
                           check=False)
@@ -90,6 +90,11 @@ class Server:
             raise RuntimeError("postgres did not start:\n" + self.log())
         self.started_in = time.time() - t0
         return self
+
+    def options(self):
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=32MB"
+                % (self.port, self.dir))
+        return opts if self.durable else opts + " -c fsync=off -c full_page_writes=off"
 
     def log(self):
         try:
@@ -127,8 +132,7 @@ class Server:
         self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop", check=False)
 
     def start_again(self):
-        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
-                "-c max_connections=300 -c shared_buffers=32MB" % (self.port, self.dir))
+        opts = self.options()
         self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "server.log"),
                   "-o", opts, "-w", "-t", "30", "start")
 
