@@ -47,6 +47,7 @@
 #include "callogd/util.h"
 
 #define CL_WORKERS_DEFAULT_THREADS 2
+#define CL_WORKERS_REMOTE_THREADS 6   /* on a database server (PostgreSQL): reads wait on the network */
 #define CL_WORKERS_DEFAULT_QUEUE 1024 /* jobs waiting, per priority */
 
 enum cl_job_prio { CL_JOB_HIGH = 0, CL_JOB_LOW = 1, CL_JOB__PRIOS };

@@ -380,8 +380,11 @@ start(struct cl_server *srv, char *err)
 	/* Counted before the daemon is ready (the first start on a database counts every call once). */
 	cl_writer_slots(srv->writer, (int64_t)srv->cfg.sla_seconds * 1000,
 	                (int64_t)srv->cfg.short_abandon_seconds * 1000, 1);
-	if ((srv->workers = cl_workers_start(cl_config_store(&srv->cfg), srv->base, CL_WORKERS_DEFAULT_THREADS,
-	                                     CL_WORKERS_DEFAULT_QUEUE, err)) == NULL)
+	/* A PostgreSQL read mostly waits for its round trip: more threads keep more of them going. */
+	if ((srv->workers =
+	         cl_workers_start(cl_config_store(&srv->cfg), srv->base,
+	                          srv->cfg.db_url[0] ? CL_WORKERS_REMOTE_THREADS : CL_WORKERS_DEFAULT_THREADS,
+	                          CL_WORKERS_DEFAULT_QUEUE, err)) == NULL)
 		return -1;
 	if ((srv->reader = cl_store_open(cl_config_store(&srv->cfg), CL_STORE_READONLY, err)) == NULL)
 		return -1;
