@@ -53,6 +53,27 @@ row_to_call(const PGresult *r, int i, struct cl_call *c)
 	return 0;
 }
 
+/* fn for each row of r (CALL_COLS) until it returns non-zero, which is returned; clears r. -1 on out of memory. */
+static int
+each_call(PGresult *r, int (*fn)(void *, const struct cl_call *), void *arg, char *err)
+{
+	int stop = 0;
+
+	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
+		struct cl_call c;
+		if (row_to_call(r, i, &c) < 0) {
+			cl_call_clear(&c);
+			snprintf(err, CL_ERR_LEN, "out of memory");
+			stop = -1;
+			break;
+		}
+		stop = fn(arg, &c);
+		cl_call_clear(&c);
+	}
+	PQclear(r);
+	return stop;
+}
+
 int
 pg_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *err)
 {
@@ -96,18 +117,8 @@ pg_get_calls(struct cl_store *st, const char *const *ids, size_t n, int (*fn)(vo
 		free(arr);
 		if (r == NULL)
 			return -1;
-		for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
-			struct cl_call c;
-			if (row_to_call(r, i, &c) < 0) {
-				cl_call_clear(&c);
-				PQclear(r);
-				snprintf(err, CL_ERR_LEN, "out of memory");
-				return -1;
-			}
-			stop = fn(arg, &c);
-			cl_call_clear(&c);
-		}
-		PQclear(r);
+		if ((stop = each_call(r, fn, arg, err)) < 0)
+			return -1;
 	}
 	return stop;
 }
@@ -171,7 +182,7 @@ pg_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(voi
 {
 	struct pg_params p = {0};
 	char sql[1400];
-	int n = 0, stop = 0;
+	int n = 0;
 	PGresult *r;
 
 #define NEXT (++n)
@@ -211,19 +222,7 @@ pg_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(voi
 #undef NEXT
 	if ((r = pg_exec((struct pg *)st, sql, &p, "list calls", err)) == NULL)
 		return -1;
-	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
-		struct cl_call c;
-		if (row_to_call(r, i, &c) < 0) {
-			cl_call_clear(&c);
-			PQclear(r);
-			snprintf(err, CL_ERR_LEN, "out of memory");
-			return -1;
-		}
-		stop = fn(arg, &c);
-		cl_call_clear(&c);
-	}
-	PQclear(r);
-	return stop;
+	return each_call(r, fn, arg, err);
 }
 
 #define HISTORY_COLS                                                                                                   \
