@@ -116,7 +116,7 @@ when(long long secs, char *out, size_t size)
 static int
 status_print(const struct cl_config *cfg, FILE *out, char *err)
 {
-	char node[256] = "", *text;
+	char host[256] = "", node[256], *text;
 	const char *p;
 	int links = 0;
 
@@ -126,7 +126,7 @@ status_print(const struct cl_config *cfg, FILE *out, char *err)
 	}
 	if ((text = fetch_metrics(cfg->http_listen, err)) == NULL)
 		return -1;
-	gethostname(node, sizeof(node) - 1);
+	gethostname(host, sizeof(host) - 1);
 	fprintf(out, "%-16s %-4s %-10s %-20s %-16s %-24s %10s %10s %10s %s\n", "NAME", "TYPE", "STATE", "SINCE", "NODE",
 	        "ADDRESS", "FRAMES", "EVENTS", "RECONNECTS", "LAST_FRAME");
 	for (p = strstr(text, "\ncallogd_pbx_info{"); p; p = strstr(p + 1, "\ncallogd_pbx_info{")) {
@@ -137,6 +137,9 @@ status_print(const struct cl_config *cfg, FILE *out, char *err)
 		label(line, "host", host, sizeof(host));
 		label(line, "port", port, sizeof(port));
 		label(line, "state", state, sizeof(state));
+		label(line, "node", node, sizeof(node)); /* the daemon's node.name; older daemons: this host */
+		if (node[0] == '\0')
+			snprintf(node, sizeof(node), "%s", host);
 		when(series(text, "callogd_pbx_state_since_seconds", name), since, sizeof(since));
 		when(series(text, "callogd_pbx_last_frame_seconds", name), last, sizeof(last));
 		snprintf(addr, sizeof(addr), "%s:%s", host, port);
@@ -146,7 +149,9 @@ status_print(const struct cl_config *cfg, FILE *out, char *err)
 		        series(text, "callogd_pbx_reconnects_total", name), last);
 		links++;
 	}
-	if (links == 0)
+	if (links == 0 && strstr(text, "\ncallogd_cluster_leader 0\n") != NULL)
+		fprintf(out, "(this node is not the cluster's leader: another node holds the PBX links)\n");
+	else if (links == 0)
 		fprintf(out, "(no PBX links configured)\n");
 	free(text);
 	return 0;

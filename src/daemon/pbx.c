@@ -20,6 +20,7 @@
 #include "callogd/log.h"
 #include "callogd/pbx.h"
 #include "callogd/pops.h"
+#include "callogd/store.h"
 #include "callogd/tls.h"
 #include "callogd/util.h"
 
@@ -546,8 +547,9 @@ render(void *arg, struct evbuffer *b)
 	for (int i = 0; i < x->n; i++) {
 		const struct link *l = x->links[i];
 		evbuffer_add_printf(
-		    b, "callogd_pbx_info{pbx=\"%s\",type=\"%s\",host=\"%s\",port=\"%d\",state=\"%s\"} 1\n",
-		    l->cfg->name, l->ami ? "ami" : "esl", l->cfg->host, l->cfg->port, state_names[l->state]);
+		    b, "callogd_pbx_info{pbx=\"%s\",type=\"%s\",host=\"%s\",port=\"%d\",state=\"%s\",node=\"%s\"} 1\n",
+		    l->cfg->name, l->ami ? "ami" : "esl", l->cfg->host, l->cfg->port, state_names[l->state],
+		    cl_store_node());
 	}
 	series(b, x, "callogd_pbx_state_since_seconds", "gauge", "When the link entered its state (Unix time).",
 	       v_since);

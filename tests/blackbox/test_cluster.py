@@ -280,9 +280,13 @@ def leadership_moves_within_15_s_of_kill9():
             time.sleep(2)
             eq(len(leader_of(c)), 1, "still one leader")
             eq(ami.logins, 1, "one node holds the PBX link")
+            other = [d for d in c.nodes if d is not first[0]][0]
+            out = first[0].ctl("pbx", "status").stdout
+            check(first[0].settings["node.name"] in out and "ast1" in out, out)
+            out = other.ctl("pbx", "status").stdout
+            check("not the cluster's leader" in out, out)
             t0 = time.monotonic()
             first[0].kill9()
-            other = [d for d in c.nodes if d is not first[0]][0]
             wait_for(lambda: metrics(other).get("callogd_cluster_leader") == 1, 15, "the other node leads")
             ami.wait_logins(2, timeout=15 - (time.monotonic() - t0))
             took = time.monotonic() - t0
@@ -290,6 +294,26 @@ def leadership_moves_within_15_s_of_kill9():
             print("leader takeover after kill -9: %.1f s (PBX link logged in again)" % took, flush=True)
     finally:
         ami.close()
+
+
+@test
+def retention_runs_on_the_leader_only_and_moves_with_it():
+    with Cluster(2, retention__days=1) as c:
+        first = wait_for(lambda: leader_of(c), 10, "a leader")[0]
+        other = [d for d in c.nodes if d is not first][0]
+        p = Producer(other)
+        old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 10 * 86400))
+        for ev in ({"type": "call.offered", "call_id": "old", "from": "1", "to": "2", "ts": old},
+                   {"type": "call.ended", "call_id": "old", "ts": old}):
+            check("seq" in p.event(ev), ev)
+        # The leader purged at its start-up, before the old call came; the other node never purges.
+        time.sleep(1)
+        check('msg="retention purge"' not in other.read_log(), "a follower purged")
+        eq(other.get("/api/calls/old", token=first.token())[0], 200)
+        first.kill9()
+        # The new leader purges at its next housekeeping (every 10 s): it never has.
+        wait_for(lambda: 'msg="retention purge"' in other.read_log(), 25, "the new leader's purge")
+        eq(other.get("/api/calls/old", token=first.token())[0], 404)
 
 
 if __name__ == "__main__":
