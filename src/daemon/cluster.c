@@ -206,6 +206,7 @@ cl_cluster_start(struct cl_server *srv, const char *where, char *err)
 {
 	struct cl_cluster *c;
 	struct cl_store_feed *feed = cl_store_feed_open(where, err);
+	int lead;
 
 	if (feed == NULL)
 		return NULL;
@@ -222,6 +223,14 @@ cl_cluster_start(struct cl_server *srv, const char *where, char *err)
 	/* From the last seq on: what came before is in the live calls restored at start-up. */
 	if (cl_store_feed_last(feed, &c->last_seq, err) < 0)
 		goto fail;
+	/* Start-up (before the loop runs): a node alone leads at once, so its start-up purge and links go. */
+	lead = cl_store_feed_lead(feed, err);
+	if (lead < 0)
+		goto fail;
+	atomic_store(&c->leader, lead);
+	c->applied = lead;
+	if (lead)
+		log_info("msg=\"leader: this node runs retention and the PBX links\" node=\"%s\"", cl_store_node());
 	if ((c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
 		goto fail;
