@@ -12,12 +12,13 @@ struct cl_workers;
 struct cl_dedup;
 
 enum cl_verdict {
-	CL_VERDICT_WAIT, /* being probed: the verdict comes through the callback */
-	CL_VERDICT_NEW,  /* never applied: fan it out */
-	CL_VERDICT_DUP,  /* stored, or another event with this id fans out: do not */
+	CL_VERDICT_WAIT,  /* being probed: the verdict comes through the callback */
+	CL_VERDICT_NEW,   /* never applied: fan it out */
+	CL_VERDICT_DUP,   /* stored, or another event with this id fans out: do not */
+	CL_VERDICT_FRESH, /* as NEW, and a probe found it not stored (NEW may come without a probe: busy workers) */
 };
 
-/* Called on the loop thread with a waiting event's verdict (CL_VERDICT_NEW or _DUP). */
+/* Called on the loop thread with a waiting event's verdict (CL_VERDICT_NEW, _FRESH or _DUP). */
 typedef void (*cl_dedup_verdict_fn)(void *arg, void *waiter, int verdict);
 
 /* cl_dedup_new() : probes run on workers; verdicts go to fn(arg, ...). NULL on out of memory. */

@@ -279,7 +279,7 @@ probe_done(struct cl_job *job, int status)
 	struct probe *pr = (struct probe *)job;
 	struct cl_dedup *d = pr->d;
 	struct idrec *r = cl_hmap_get(d->ids, pr->id);
-	int verdict = CL_VERDICT_NEW;
+	int verdict = status == CL_JOB_RAN && pr->found == 0 ? CL_VERDICT_FRESH : CL_VERDICT_NEW;
 
 	if (status == CL_JOB_RAN && pr->found < 0)
 		log_warnx("msg=\"duplicate probe failed: the event is fanned out\" id=\"%s\" error=\"%s\"", pr->id,

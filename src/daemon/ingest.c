@@ -251,8 +251,9 @@ dispatch(struct cl_producer *p, struct cl_event *ev, struct cl_answer *s, int64_
 {
 	struct cl_server *srv = p->srv;
 
-	ev->fresh = ev->id == NULL || (verdict == CL_VERDICT_NEW && s->checked);
-	if (verdict == CL_VERDICT_NEW) {
+	/* Only a probe's "not stored" lets a store skip waiting for the insert (store.h, cl_event.fresh). */
+	ev->fresh = ev->id == NULL || verdict == CL_VERDICT_FRESH;
+	if (verdict == CL_VERDICT_NEW || verdict == CL_VERDICT_FRESH) {
 		s->held = cl_pops_on_event(srv->pops, ev, t0, slot_release, s);
 		if (s->checked)
 			cl_dedup_fanned(srv->ingest.dedup, ev->id);
