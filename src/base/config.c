@@ -59,8 +59,6 @@ struct row {
 		.max = 1, .reloadable = r, .doc = doc_                                                                 \
 	}
 
-#define DB_PATH_DEFAULT "/var/lib/callogd/callog.db"
-
 static const struct row rows[] = {
     S("database", "path", K_PATH, db_path, DB_PATH_DEFAULT, 0, "The SQLite database (WAL mode)."),
     S("database", "url", K_STR, db_url, "", 0,
@@ -277,29 +275,6 @@ cl_config_resolve_path(const char *dir, const char *path)
  * They return -1 with *key naming the key to blame and msg saying why.
  */
 static int
-check_database(const struct cl_config *c, const char **key, char *msg, size_t mlen)
-{
-	if (c->db_path[0] == '\0') {
-		*key = "path";
-		snprintf(msg, mlen, "database.path must not be empty");
-		return -1;
-	}
-	if (c->db_url[0] != '\0' && strncmp(c->db_url, "postgresql://", 13) != 0 &&
-	    strncmp(c->db_url, "postgres://", 11) != 0) {
-		*key = "url";
-		snprintf(msg, mlen, "database.url must be a postgresql:// (or postgres://) URL");
-		return -1;
-	}
-	/* The path's default stands for "not set": a path given with a url is a mistake. */
-	if (c->db_url[0] != '\0' && strcmp(c->db_path, DB_PATH_DEFAULT) != 0) {
-		*key = "url";
-		snprintf(msg, mlen, "database.path and database.url are exclusive: set one");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 check_numbers(const struct cl_config *c, const char **key, char *msg, size_t mlen)
 {
 	char why[128];
@@ -390,8 +365,12 @@ static const struct validator {
 	const char *group;
 	int (*check)(const struct cl_config *c, const char **key, char *msg, size_t mlen);
 } validators[] = {
-    {"database", check_database}, {"agents", check_agents}, {"http", check_http},
-    {"numbers", check_numbers},   {"stats", check_stats},   {"tls", check_tls},
+    {"database", cl_config_check_database},
+    {"agents", check_agents},
+    {"http", check_http},
+    {"numbers", check_numbers},
+    {"stats", check_stats},
+    {"tls", check_tls},
 };
 
 static int

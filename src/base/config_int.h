@@ -1,5 +1,5 @@
-/* config_int.h : what the settings module's two files (config.c, configpbx.c)
- * share; not an interface. */
+/* config_int.h : what the settings module's files (config.c, configpbx.c,
+ * configdb.c) share; not an interface. */
 #ifndef CALLOGD_CONFIG_INT_H
 #define CALLOGD_CONFIG_INT_H
 
@@ -40,5 +40,9 @@ void cl_config_crm_free(struct cl_config *c);
 int cl_config_crm_diff(const struct cl_config *a, const struct cl_config *b, char *out, size_t outlen);
 /* Swaps what a reload changes outside the table (fields, headers, webhooks). */
 void cl_config_crm_swap(struct cl_config *dst, struct cl_config *src);
+/* database.path's built-in default: a path left at it counts as not set. */
+#define DB_PATH_DEFAULT "/var/lib/callogd/callog.db"
+/* The database group's validator (config.c's table): -1 with *key and msg. */
+int cl_config_check_database(const struct cl_config *c, const char **key, char *msg, size_t mlen);
 
 #endif
