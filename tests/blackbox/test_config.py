@@ -22,6 +22,8 @@ BAD = [
     ({"pops.trigger": "never"}, "pops.trigger"),
     ({"events.tcp": "nohost"}, "events.tcp"),
     ({"database.path": ""}, "database.path"),
+    ({"database.url": "mysql://db/callog"}, "database.url"),
+    ({"database.url": "postgresql://callogd@127.0.0.1/callog"}, "database.url"),  # with database.path: both
     ({"agents.unix": "events.sock"}, "agents.unix"),
     ({"events.bogus": 1}, "events.bogus"),
 ]
