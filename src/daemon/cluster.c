@@ -17,6 +17,7 @@
 #include "callogd/daemon.h"
 #include "callogd/event.h"
 #include "callogd/log.h"
+#include "callogd/outbox.h"
 #include "callogd/pbx.h"
 #include "callogd/pops.h"
 #include "callogd/store.h"
@@ -158,11 +159,14 @@ apply_leadership(struct cl_cluster *c)
 		return;
 	c->applied = lead;
 	log_info("msg=\"%s\" node=\"%s\"",
-	         lead ? "leader: this node runs retention and the PBX links"
-	              : "not leader: retention and the PBX links are another node's",
+	         lead ? "leader: this node runs retention, the PBX links and webhooks"
+	              : "not leader: retention, the PBX links and webhooks are another node's",
 	         cl_store_node());
 	if (c->srv->pbx != NULL)
 		cl_pbx_standby(c->srv->pbx, !lead);
+	if (c->srv->outbox != NULL) /* webhooks: sent by the leader alone, or each twice */
+		cl_outbox_set_hooks(c->srv->outbox, lead ? c->srv->cfg.webhooks : NULL,
+		                    lead ? c->srv->cfg.n_webhooks : 0);
 }
 
 /* On the loop: the other nodes' events, through the path this node's own take (pops, call messages). */
@@ -230,7 +234,8 @@ cl_cluster_start(struct cl_server *srv, const char *where, char *err)
 	atomic_store(&c->leader, lead);
 	c->applied = lead;
 	if (lead)
-		log_info("msg=\"leader: this node runs retention and the PBX links\" node=\"%s\"", cl_store_node());
+		log_info("msg=\"leader: this node runs retention, the PBX links and webhooks\" node=\"%s\"",
+		         cl_store_node());
 	if ((c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, CL_ERR_LEN, "eventfd: %s", strerror(errno));
 		goto fail;

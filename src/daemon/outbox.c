@@ -433,7 +433,7 @@ cl_outbox_start(struct cl_server *srv, char *err)
 		snprintf(o->names[o->nnames++], sizeof(o->names[0]), "%s", srv->cfg.webhooks[i].name);
 	pthread_mutex_init(&o->mtx, NULL);
 	pthread_cond_init(&o->cond, NULL);
-	if ((o->st = cl_store_open(srv->cfg.db_path, 0, err)) == NULL)
+	if ((o->st = cl_store_open(cl_config_store(&srv->cfg), 0, err)) == NULL)
 		goto fail;
 	if ((o->http = cl_httpc_new(srv->base, CL_OUTBOX_PER_HOOK * CL_WEBHOOKS_MAX, err)) == NULL)
 		goto fail;

@@ -154,7 +154,9 @@ reload(struct cl_server *srv)
 	if (srv->pbx != NULL && cl_pbx_reload(srv->pbx, err) < 0)
 		log_error("msg=\"PBX links not reloaded\" error=\"%s\"", err);
 	cl_journal_set(srv->journal, srv->cfg.webhooks, srv->cfg.n_webhooks);
-	cl_outbox_set_hooks(srv->outbox, srv->cfg.webhooks, srv->cfg.n_webhooks);
+	/* In a cluster the leader alone sends webhooks (cluster.h): two nodes would send each twice. */
+	if (cl_cluster_leader(srv->cluster))
+		cl_outbox_set_hooks(srv->outbox, srv->cfg.webhooks, srv->cfg.n_webhooks);
 	if (srv->crm != NULL && cl_crm_configure(srv->crm, &srv->cfg, err) < 0)
 		log_error("msg=\"CRM lookup off: its HTTP client cannot start\" error=\"%s\"", err);
 	cl_config_free(&next);
@@ -439,6 +441,8 @@ start(struct cl_server *srv, char *err)
 	/* After the live calls are restored: the other nodes' events from the seq they reached on. */
 	if ((srv->cluster = cl_cluster_start(srv, cl_config_store(&srv->cfg), err)) == NULL && err[0] != '\0')
 		return -1;
+	if (!cl_cluster_leader(srv->cluster))
+		cl_outbox_set_hooks(srv->outbox, NULL, 0);
 	cl_metrics_gauge(&srv->m, "callogd_cluster_leader",
 	                 "1 when this node runs retention and the PBX links (always 1 without a cluster).",
 	                 gauge_leader, srv);

@@ -53,6 +53,13 @@ enum pg_slot {
 	PG_SLOT_PUT,
 	PG_SLOT_CLEAR,
 	PG_REPORT_SLOTS,
+	PG_OB_INSERT,
+	PG_OB_LATEST,
+	PG_OB_UPDATE,
+	PG_OB_PROMOTE,
+	PG_OB_DUE,
+	PG_OB_COUNT,
+	PG_OB_RESULT,
 	PG__SLOTS
 };
 
@@ -165,6 +172,13 @@ int pg_clear_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, char 
 int pg_slot_conf(struct cl_store *st, int set, int64_t *sla_ms, int64_t *short_ms, char *err);
 int pg_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const char *queue, int codes,
                     int (*fn)(void *, const struct cl_slot_row *), void *arg, char *err);
+int pg_outbox_put(struct cl_store *st, const struct cl_outbox_put *p, char *err);
+int pg_outbox_due(struct cl_store *st, const char *hook, int64_t now_ms, int max,
+                  int (*fn)(void *, const struct cl_outbox_row *), void *arg, int64_t *open, char *err);
+int pg_outbox_result(struct cl_store *st, int64_t id, int state, int64_t due_ms, int status, const char *error,
+                     int64_t now_ms, char *err);
+int pg_outbox_list(struct cl_store *st, int max, int (*fn)(void *, const struct cl_outbox_row *), void *arg, char *err);
+int pg_outbox_retry(struct cl_store *st, const char *delivery_id, int64_t now_ms, char *err);
 int pg_connected(struct cl_store *st, int64_t since_ms, int (*fn)(void *, const struct cl_connected_row *), void *arg,
                  char *err);
 

@@ -146,3 +146,25 @@ CREATE TABLE slot_conf(
 -- follower skips its own; events are announced with NOTIFY callogd_events, payload the
 -- highest seq of the commit, a wake-up only: followers read the rows after the last they have.
 ALTER TABLE events ADD COLUMN node TEXT COLLATE "C" DEFAULT current_setting('callogd.node', true);
+
+-- version 4: the webhook outbox (docs/crm.md), as SQLite's version 8: deliveries journaled with the
+-- events that cause them.
+CREATE TABLE webhook_outbox(
+  id BIGSERIAL PRIMARY KEY,
+  delivery_id TEXT COLLATE "C" NOT NULL UNIQUE,
+  body_id TEXT NOT NULL,
+  hook TEXT COLLATE "C" NOT NULL,
+  call_id TEXT COLLATE "C" NOT NULL,
+  type TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  call TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  due_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_at BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX webhook_outbox_call ON webhook_outbox(hook, call_id, type, revision);
+CREATE INDEX webhook_outbox_open ON webhook_outbox(hook, state, due_at) WHERE state < 2;
