@@ -146,19 +146,6 @@ int cl_store_get_call(struct cl_store *st, const char *call_id, struct cl_call *
 /* cl_store_put_call() : inserts or replaces the record, with its outcome (cl_call_outcome). */
 int cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err);
 
-/*
- * cl_store_get_calls() : fn(arg, c) for each stored record among the calls
- * ids[0..n), in no order; c is valid during the callback only. One query for
- * many where a query is a round trip to a server (PostgreSQL), one read each
- * elsewhere.
- */
-int cl_store_get_calls(struct cl_store *st, const char *const *ids, size_t n,
-                       int (*fn)(void *arg, const struct cl_call *c), void *arg, char *err);
-/* cl_store_calls_marks() : fn(arg, call_id, ev) for the marks of the calls ids[0..n), call by call, each in seq order.
- */
-int cl_store_calls_marks(struct cl_store *st, const char *const *ids, size_t n,
-                         int (*fn)(void *arg, const char *call_id, const struct cl_event *ev), void *arg, char *err);
-
 struct cl_call_filter {
 	int64_t since, until;               /* offered_at range in ms, 0 = open */
 	const char *agent, *queue, *number; /* NULL = any; number is normalised */

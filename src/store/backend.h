@@ -41,11 +41,6 @@ struct cl_store_ops {
 	                   void *arg, char *err);
 
 	int (*get_call)(struct cl_store *st, const char *call_id, struct cl_call *c, char *err);
-	/* May be NULL: store.c asks for each call (and each call's marks) on its own. */
-	int (*get_calls)(struct cl_store *st, const char *const *ids, size_t n,
-	                 int (*fn)(void *, const struct cl_call *), void *arg, char *err);
-	int (*calls_marks)(struct cl_store *st, const char *const *ids, size_t n,
-	                   int (*fn)(void *, const char *, const struct cl_event *), void *arg, char *err);
 	int (*put_call)(struct cl_store *st, const struct cl_call *c, char *err);
 	int (*list_calls)(struct cl_store *st, const struct cl_call_filter *f,
 	                  int (*fn)(void *, const struct cl_call *), void *arg, char *err);

@@ -22,8 +22,6 @@ enum pg_slot {
 	PG_PUT_SEQ,
 	PG_NOTIFY,
 	PG_GET_CALL,
-	PG_GET_CALLS,
-	PG_CALLS_MARKS,
 	PG_PUT_CALL,
 	PG_HISTORY,
 	PG_HISTORY_NUMBER,
@@ -96,10 +94,6 @@ struct pg_params {
 void pgp_text(struct pg_params *p, const char *v);            /* NULL binds NULL */
 void pgp_textn(struct pg_params *p, const char *v, size_t n); /* n bytes; NULL binds NULL */
 void pgp_int(struct pg_params *p, int64_t v);
-void pgp_lit(struct pg_params *p, const char *v); /* a NUL-terminated value in text format (an array literal) */
-/* pg_array() : ids[0..n) as a text[] literal; malloc'd, NULL on out of memory. */
-char *pg_array(const char *const *ids, size_t n);
-#define PG_ARRAY_MAX 1000 /* ids per query */
 
 /*
  * pg_run() : runs the statement in slot (prepared from sql on first use) with
@@ -144,10 +138,6 @@ int pg_bump(struct pg *g, char *err);
 
 /* The operations, by file. */
 int pg_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *err);
-int pg_get_calls(struct cl_store *st, const char *const *ids, size_t n, int (*fn)(void *, const struct cl_call *),
-                 void *arg, char *err);
-int pg_calls_marks(struct cl_store *st, const char *const *ids, size_t n,
-                   int (*fn)(void *, const char *, const struct cl_event *), void *arg, char *err);
 int pg_put_call(struct cl_store *st, const struct cl_call *c, char *err);
 int pg_list_calls(struct cl_store *st, const struct cl_call_filter *f, int (*fn)(void *, const struct cl_call *),
                   void *arg, char *err);

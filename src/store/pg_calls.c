@@ -98,32 +98,6 @@ pg_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, char *e
 }
 
 int
-pg_get_calls(struct cl_store *st, const char *const *ids, size_t n, int (*fn)(void *, const struct cl_call *),
-             void *arg, char *err)
-{
-	int stop = 0;
-
-	for (size_t at = 0; at < n && stop == 0; at += PG_ARRAY_MAX) {
-		struct pg_params p = {0};
-		char *arr = pg_array(ids + at, n - at < PG_ARRAY_MAX ? n - at : PG_ARRAY_MAX);
-		PGresult *r;
-		if (arr == NULL) {
-			snprintf(err, CL_ERR_LEN, "out of memory");
-			return -1;
-		}
-		pgp_lit(&p, arr);
-		r = pg_run((struct pg *)st, PG_GET_CALLS,
-		           "SELECT " CALL_COLS " FROM calls WHERE call_id = ANY($1::text[])", &p, "get calls", err);
-		free(arr);
-		if (r == NULL)
-			return -1;
-		if ((stop = each_call(r, fn, arg, err)) < 0)
-			return -1;
-	}
-	return stop;
-}
-
-int
 pg_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 {
 	struct pg_params p = {0};

@@ -43,43 +43,6 @@ pgp_int(struct pg_params *p, int64_t v)
 	p->n++;
 }
 
-void
-pgp_lit(struct pg_params *p, const char *v)
-{
-	if (p->n >= PG_MAX_PARAMS)
-		return;
-	p->v[p->n] = v;
-	p->len[p->n] = -1; /* text format */
-	p->n++;
-}
-
-char *
-pg_array(const char *const *ids, size_t n)
-{
-	size_t cap = 3, o = 0;
-	char *s;
-
-	for (size_t i = 0; i < n; i++)
-		cap += 2 * strlen(ids[i]) + 3;
-	if ((s = malloc(cap)) == NULL)
-		return NULL;
-	s[o++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			s[o++] = ',';
-		s[o++] = '"';
-		for (const char *c = ids[i]; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				s[o++] = '\\';
-			s[o++] = *c;
-		}
-		s[o++] = '"';
-	}
-	s[o++] = '}';
-	s[o] = '\0';
-	return s;
-}
-
 const char *
 pg_col(const PGresult *r, int row, int col)
 {

@@ -58,47 +58,6 @@ pg_call_marks(struct cl_store *st, const char *call_id, int (*fn)(void *, const 
 }
 
 int
-pg_calls_marks(struct cl_store *st, const char *const *ids, size_t n,
-               int (*fn)(void *, const char *, const struct cl_event *), void *arg, char *err)
-{
-	int stop = 0;
-
-	for (size_t at = 0; at < n && stop == 0; at += PG_ARRAY_MAX) {
-		struct pg_params p = {0};
-		char *arr = pg_array(ids + at, n - at < PG_ARRAY_MAX ? n - at : PG_ARRAY_MAX);
-		PGresult *r;
-		if (arr == NULL) {
-			snprintf(err, CL_ERR_LEN, "out of memory");
-			return -1;
-		}
-		pgp_lit(&p, arr);
-		r = pg_run(
-		    (struct pg *)st, PG_CALLS_MARKS,
-		    "SELECT call_id, seq, ts, type, agent, to_agent FROM call_marks WHERE call_id = ANY($1::text[])"
-		    " ORDER BY call_id, seq",
-		    &p, "marks", err);
-		free(arr);
-		if (r == NULL)
-			return -1;
-		for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
-			int type = cl_event_type_parse(pg_col(r, i, 3));
-			struct cl_event ev = {
-			    .type = type < 0 ? CL_EV__COUNT : (enum cl_event_type)type,
-			    .call_id = pg_col(r, i, 0),
-			    .seq = pg_int(r, i, 1),
-			    .ts = pg_int(r, i, 2),
-			    .agent = pg_null(r, i, 4) ? NULL : pg_col(r, i, 4),
-			    .to_agent = pg_null(r, i, 5) ? NULL : pg_col(r, i, 5),
-			};
-			if (type >= 0)
-				stop = fn(arg, ev.call_id, &ev);
-		}
-		PQclear(r);
-	}
-	return stop;
-}
-
-int
 pg_put_legs(struct cl_store *st, const char *call_id, const struct cl_call_facts *f, char *err)
 {
 	struct pg *g = (struct pg *)st;

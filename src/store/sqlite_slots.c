@@ -113,7 +113,8 @@ sq_report_slots(struct cl_store *st, int64_t from_ms, int64_t until_ms, const ch
 	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2",
 	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3"
 	    " AND code = ''",
-	    "SELECT slot, queue, code, " CL_SLOT_COLS " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3",
+	    "SELECT slot, queue, code, " CL_SLOT_COLS
+	    " FROM report_slots WHERE slot >= ?1 AND slot < ?2 AND queue = ?3",
 	};
 	int v = (queue != NULL) * 2 + (codes != 0);
 	sqlite3_stmt *s = sq_stmt(q, SQ_REPORT_SLOTS + v, sql[v], err);

@@ -213,53 +213,6 @@ cl_store_get_call(struct cl_store *st, const char *call_id, struct cl_call *c, c
 }
 
 int
-cl_store_get_calls(struct cl_store *st, const char *const *ids, size_t n, int (*fn)(void *, const struct cl_call *),
-                   void *arg, char *err)
-{
-	int rc = 0;
-
-	if (st->ops->get_calls != NULL)
-		return st->ops->get_calls(st, ids, n, fn, arg, err);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct cl_call c;
-		memset(&c, 0, sizeof(c));
-		if ((rc = st->ops->get_call(st, ids[i], &c, err)) == 1)
-			rc = fn(arg, &c);
-		cl_call_clear(&c);
-	}
-	return rc;
-}
-
-struct one_call_marks {
-	const char *call_id;
-	int (*fn)(void *, const char *, const struct cl_event *);
-	void *arg;
-};
-
-static int
-one_mark(void *arg, const struct cl_event *ev)
-{
-	struct one_call_marks *m = arg;
-
-	return m->fn(m->arg, m->call_id, ev);
-}
-
-int
-cl_store_calls_marks(struct cl_store *st, const char *const *ids, size_t n,
-                     int (*fn)(void *, const char *, const struct cl_event *), void *arg, char *err)
-{
-	int rc = 0;
-
-	if (st->ops->calls_marks != NULL)
-		return st->ops->calls_marks(st, ids, n, fn, arg, err);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct one_call_marks m = {ids[i], fn, arg};
-		rc = st->ops->call_marks(st, ids[i], one_mark, &m, err);
-	}
-	return rc;
-}
-
-int
 cl_store_put_call(struct cl_store *st, const struct cl_call *c, char *err)
 {
 	return st->ops->put_call(st, c, err);
