@@ -18,8 +18,9 @@ void cl_consoles_accept(evutil_socket_t fd, struct cl_tls_server *tls, void *srv
  * cl_consoles_gather() (the loop only knows the calls pops remembers).
  */
 struct cl_msg_facts {
-	int on_record; /* the call's record names the agent among those it reached */
-	int customer;  /* 1 the customer exists, 0 it does not, -1 a storage error (err) */
+	int on_record;             /* the call's record names the agent among those it reached */
+	char call_err[CL_ERR_LEN]; /* the record could not be read (a storage error), else "" */
+	int customer;              /* 1 the customer exists, 0 it does not, -1 a storage error (err) */
 	char err[CL_ERR_LEN];
 };
 struct cl_store;

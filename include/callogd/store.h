@@ -112,6 +112,8 @@ int cl_store_event_seq(struct cl_store *st, const char *event_id, int64_t *seq, 
  * would not stay true) or on error.
  */
 int cl_store_event_ids(struct cl_store *st, int (*fn)(void *arg, const char *id, size_t len), void *arg, char *err);
+/* cl_store_lists_event_ids() : can this backend list its ids at all (else every new id must be probed)? */
+int cl_store_lists_event_ids(const struct cl_store *st);
 
 /* One stored event; the pointers are valid during the callback only. */
 struct cl_stored_event {

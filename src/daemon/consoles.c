@@ -278,15 +278,17 @@ cl_consoles_gather(struct cl_store *st, const char *agent, const char *call_id, 
 {
 	struct cl_call c;
 	json_t *cust;
+	int rc = 0;
 
 	memset(f, 0, sizeof(*f));
 	memset(&c, 0, sizeof(c));
 	/* Older than what pops remembers (or before a restart): the record says who answered. */
-	if (call_id != NULL && cl_store_get_call(st, call_id, &c, f->err) == 1)
+	if (call_id != NULL && (rc = cl_store_get_call(st, call_id, &c, f->call_err)) == 1)
 		for (int i = 0; i < c.n_agents && !f->on_record; i++)
 			f->on_record = strcmp(c.agents[i], agent) == 0;
+	if (rc >= 0)
+		f->call_err[0] = '\0';
 	cl_call_clear(&c);
-	f->err[0] = '\0'; /* a record not read is no permission: the pops' memory decides */
 	if (customer_id != NULL) {
 		cust = cl_view_get_customer(st, customer_id, f->err);
 		f->customer = cust != NULL ? 1 : f->err[0] ? -1 : 0;
@@ -305,6 +307,17 @@ static const char *
 str_member(json_t *j, const char *name)
 {
 	return json_string_value(json_object_get(j, name));
+}
+
+/* A message refused for a call: forbidden, or a storage error when the call's record could not be read. */
+static char *
+refused(const struct cl_msg_facts *f, enum cl_event_error *code, char *why, const char *forbidden)
+{
+	int failed = f != NULL && f->call_err[0] != '\0';
+
+	*code = failed ? CL_EVERR_STORAGE : CL_EVERR_FORBIDDEN;
+	snprintf(why, CL_ERR_LEN, "%s", failed ? f->call_err : forbidden);
+	return NULL;
 }
 
 int
@@ -344,11 +357,8 @@ cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int adm
 			snprintf(why, CL_ERR_LEN, "\"code\" must be one of dispositions.codes (GET /api/dispositions)");
 			return NULL;
 		}
-		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_ANSWERED, f)) {
-			*code = CL_EVERR_FORBIDDEN;
-			snprintf(why, CL_ERR_LEN, "a wrap-up is only for a call this agent answered");
-			return NULL;
-		}
+		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_ANSWERED, f))
+			return refused(f, code, why, "a wrap-up is only for a call this agent answered");
 		ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "call.disposition", "call_id", call_id, "agent", agent,
 		               "code", dcode);
 		if (ev && json_object_get(msg, "notes"))
@@ -364,11 +374,8 @@ cl_consoles_event(struct cl_server *srv, const char *agent, json_t *msg, int adm
 			snprintf(why, CL_ERR_LEN, "\"call_id\" and \"customer_id\" must be strings");
 			return NULL;
 		}
-		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_RANG | CL_AC_ANSWERED, f)) {
-			*code = CL_EVERR_FORBIDDEN;
-			snprintf(why, CL_ERR_LEN, "select is only for a call that rang or reached this agent");
-			return NULL;
-		}
+		if (!admin && !cl_consoles_call_allowed(srv, agent, call_id, CL_AC_RANG | CL_AC_ANSWERED, f))
+			return refused(f, code, why, "select is only for a call that rang or reached this agent");
 		/* A local customer, or one of the CRM's candidates for this call (docs/crm.md). */
 		json_t *crm = f != NULL && f->customer == 0 ? cl_pops_crm_contact(srv->pops, call_id, cid) : NULL;
 		int is_crm = crm != NULL;

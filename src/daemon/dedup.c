@@ -19,6 +19,7 @@
 #define FILTER_MIN ((size_t)1 << 20)  /* ids a filter is sized for, at least (1.3 MB) */
 #define FILTER_MAX ((size_t)32 << 20) /* ... at most (40 MB): beyond, the false "maybe"s grow and are probed */
 #define PENDING_MAX ((size_t)1 << 20) /* ids stored while a filter loads, kept to add to it */
+#define RETRY_MS 10000                /* after a load failed on a storage error */
 
 struct idrec {
 	size_t holders;  /* events with this id read and not yet answered */
@@ -47,8 +48,9 @@ struct cl_dedup {
 	struct load_job *loading; /* a filter being built on a worker, or NULL */
 	char **pending;           /* ids stored since that build began: added to it when done */
 	size_t npending, cappending;
-	int spoiled;   /* too many of them: that build is dropped */
-	int no_filter; /* the store cannot list its ids (shared by several nodes): probe every new id */
+	int spoiled;         /* too many of them: that build is dropped */
+	int no_filter;       /* the store cannot list its ids (shared by several nodes): probe every new id */
+	int64_t retry_at_ms; /* a load that failed is tried again from then */
 	struct cl_dedup_stats stats;
 };
 
@@ -59,6 +61,7 @@ struct load_job {
 	size_t capacity;
 	struct cl_bloom *b;
 	int rc;
+	int unsupported; /* the store cannot list ids */
 	char err[CL_ERR_LEN];
 };
 
@@ -84,6 +87,12 @@ load_run(struct cl_job *job, struct cl_worker_ctx *ctx)
 	struct load_job *lj = (struct load_job *)job;
 	int64_t last = 0;
 
+	if (!cl_store_lists_event_ids(ctx->st)) {
+		lj->unsupported = 1;
+		lj->rc = -1;
+		snprintf(lj->err, sizeof(lj->err), "the store cannot list its ids");
+		return;
+	}
 	if (lj->capacity == 0) {
 		/* Sized from the highest seq: at least as many as the events with ids, and cheap to read. */
 		if (cl_store_last_seq(ctx->st, &last, lj->err) < 0) {
@@ -120,8 +129,10 @@ load_done(struct cl_job *job, int status)
 
 	if (d == NULL || status != CL_JOB_RAN || lj->rc != 0 || d->spoiled) {
 		if (d != NULL && status == CL_JOB_RAN && lj->rc != 0) {
-			log_info("msg=\"duplicate filter not loaded: every new id is probed\" error=\"%s\"", lj->err);
-			d->no_filter = 1;
+			log_info("msg=\"duplicate filter not loaded: every new id is probed\" error=\"%s\" retry=%s",
+			         lj->err, lj->unsupported ? "no" : "in 10 s");
+			d->no_filter = lj->unsupported;
+			d->retry_at_ms = cl_now_ms() + RETRY_MS; /* a storage error passes: try again */
 		}
 	} else {
 		for (size_t i = 0; i < d->npending; i++)
@@ -171,8 +182,8 @@ filter_stored(struct cl_dedup *d, const char *id)
 			load_start(d, cl_bloom_count(d->filter) * 2);
 	}
 	if (d->loading == NULL) {
-		if (d->filter == NULL)
-			load_start(d, 0); /* the first try could not be queued */
+		if (d->filter == NULL && cl_now_ms() >= d->retry_at_ms)
+			load_start(d, 0); /* the last try could not be queued, or failed */
 		return;
 	}
 	if (d->spoiled)

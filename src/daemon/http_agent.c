@@ -305,8 +305,11 @@ customer_finish(struct cl_hjob *j)
 	/* An agent adds a customer only for a call that reached it: the caller it has on the line. */
 	if (!admin && (call_id == NULL ||
 	               !cl_consoles_call_allowed(srv, j->agent, call_id, CL_AC_RANG | CL_AC_ANSWERED, &d->facts))) {
-		cl_http_reply_error(req, 403, "forbidden",
-		                    "an agent may add a customer only for a call that reached it");
+		if (d->facts.call_err[0])
+			cl_http_reply_error(req, 500, "storage", d->facts.call_err);
+		else
+			cl_http_reply_error(req, 403, "forbidden",
+			                    "an agent may add a customer only for a call that reached it");
 		goto out;
 	}
 	if (j->arg & ARG_EXISTS) {

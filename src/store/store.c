@@ -175,6 +175,12 @@ cl_store_put_event(struct cl_store *st, struct cl_event *ev, int64_t *dup_seq, c
 }
 
 int
+cl_store_lists_event_ids(const struct cl_store *st)
+{
+	return st->ops->event_ids != NULL;
+}
+
+int
 cl_store_event_ids(struct cl_store *st, int (*fn)(void *, const char *, size_t), void *arg, char *err)
 {
 	if (st->ops->event_ids == NULL) {
